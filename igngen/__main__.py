@@ -1,0 +1,5 @@
+import sys
+
+from igngen.cli import main
+
+sys.exit(main())

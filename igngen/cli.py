@@ -1,0 +1,93 @@
+"""Command-line entry point: dispatch to one subcommand module, errors to one line.
+
+Only the chosen subcommand's module is imported, so ``igngen render`` does not
+pay for the HTTP stack and ``igngen report`` does not pay for YAML.
+Each module in ``igngen.commands`` provides ``add_arguments(parser)`` and
+``run(args) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from typing import Protocol
+
+from igngen import __version__
+from igngen.errors import EX_SOFTWARE, EX_USAGE, IgngenError
+
+# name -> (module, one-line help). Order is the order shown in --help.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "render": ("igngen.commands.render", "render the Ignition config from ovf-env.xml (+ IMDS)"),
+    "explain": ("igngen.commands.explain", "show each provisioning value and where it came from"),
+    "validate": ("igngen.commands.validate", "validate Ignition configs (3.0.0-3.5.0)"),
+}
+
+
+class Command(Protocol):
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+def _top_help() -> str:
+    width = max(len(n) for n in COMMANDS)
+    lines = [
+        "usage: igngen [--version] COMMAND [ARGS...]",
+        "",
+        "Azure provisioning data to Ignition configs, for Ignition-based systems.",
+        "",
+        "commands:",
+    ]
+    lines += [f"  {name:<{width}}  {desc}" for name, (_, desc) in COMMANDS.items()]
+    lines += ["", "Run 'igngen COMMAND --help' for a command's options."]
+    return "\n".join(lines) + "\n"
+
+
+def _load(name: str) -> Command:
+    module = importlib.import_module(COMMANDS[name][0])
+    return module  # type: ignore[return-value]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        sys.stdout.write(_top_help())
+        return 0 if args else EX_USAGE
+    if args[0] == "--version":
+        sys.stdout.write(f"igngen {__version__}\n")
+        return 0
+    name = args[0]
+    if name not in COMMANDS:
+        sys.stderr.write(f"igngen: error: unknown command {name!r} (see 'igngen --help')\n")
+        return EX_USAGE
+    command = _load(name)
+    parser = argparse.ArgumentParser(prog=f"igngen {name}", description=COMMANDS[name][1])
+    command.add_arguments(parser)
+    ns = parser.parse_args(args[1:])
+    try:
+        return command.run(ns)
+    except IgngenError as exc:
+        sys.stderr.write(f"igngen: error: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("igngen: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - last line of defence: one line, no secrets
+        if os.environ.get("IGNGEN_DEBUG"):
+            raise
+        tb = exc.__traceback__
+        where = ""
+        while tb is not None:
+            where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}"
+            tb = tb.tb_next
+        # The exception text is not printed: it might quote input that holds a secret.
+        sys.stderr.write(
+            f"igngen: internal error: {type(exc).__name__} at {where} "
+            "(set IGNGEN_DEBUG=1 for a traceback)\n"
+        )
+        return EX_SOFTWARE

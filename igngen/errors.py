@@ -1,0 +1,202 @@
+"""Every user-facing failure igngen can report, in one place.
+
+Each error carries a message and a *location*: where in the input the problem is
+(an XML element path, a JSON pointer, a YAML file:line:column, a URL, a device).
+The CLI prints ``str(error)`` as exactly one line and exits with ``exit_code``.
+
+Messages must never contain secret values (the admin password); callers pass
+field names and locations, not the offending secret text.
+
+Exit codes follow sysexits(3) so that units and scripts can tell bad data from
+an unreachable service.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+EX_USAGE = 2  # argparse's own code for bad command lines; kept for consistency
+EX_DATAERR = 65
+EX_NOINPUT = 66
+EX_UNAVAILABLE = 69
+EX_SOFTWARE = 70
+EX_CANTCREAT = 73
+EX_IOERR = 74
+EX_TEMPFAIL = 75
+
+_MAX_SHOWN = 200
+
+
+def _one_line(text: str) -> str:
+    """Make text safe to print as a single log line (no newlines, no control chars)."""
+    out = []
+    for ch in text:
+        if ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def shown(value: str) -> str:
+    """Quote a (non-secret) user value for an error message, escaped and bounded."""
+    text = _one_line(value)
+    if len(text) > _MAX_SHOWN:
+        text = text[:_MAX_SHOWN] + "..."
+    return repr(text)
+
+
+class IgngenError(Exception):
+    """Base of all errors igngen reports to a user."""
+
+    exit_code: ClassVar[int] = EX_DATAERR
+
+    def __init__(self, message: str, location: str = "") -> None:
+        super().__init__(message, location)
+        self.message = message
+        self.location = location
+
+    def __str__(self) -> str:
+        text = f"{self.location}: {self.message}" if self.location else self.message
+        return _one_line(text)
+
+
+# --- kinds (exit codes) -----------------------------------------------------
+
+
+class UsageError(IgngenError):
+    """The command line or a setting is wrong."""
+
+    exit_code = EX_USAGE
+
+
+class InputError(IgngenError):
+    """Input data is malformed, hostile or inconsistent."""
+
+    exit_code = EX_DATAERR
+
+
+class MissingInputError(IgngenError):
+    """An input file, media or device does not exist or cannot be read."""
+
+    exit_code = EX_NOINPUT
+
+
+class ServiceError(IgngenError):
+    """A remote endpoint (IMDS, Wireserver) could not be used within its budget."""
+
+    exit_code = EX_UNAVAILABLE
+
+
+class OutputError(IgngenError):
+    """A result could not be written."""
+
+    exit_code = EX_CANTCREAT
+
+
+# --- settings (the image's config file) -------------------------------------
+
+
+class SettingsError(UsageError):
+    """The igngen config file is malformed or names an unknown key."""
+
+
+# --- ovf-env.xml --------------------------------------------------------------
+
+
+class OvfError(InputError):
+    """ovf-env.xml is not a well-formed, safe, Azure provisioning document."""
+
+
+# --- IMDS ------------------------------------------------------------------
+
+
+class ImdsDataError(InputError):
+    """An IMDS instance document is malformed."""
+
+
+class ImdsUnavailableError(ServiceError):
+    """IMDS did not answer usefully within its budget."""
+
+
+# --- value rules (user names, host names, keys, paths, passwords) ----------
+
+
+class RuleError(InputError):
+    """A value breaks a Linux/Azure rule (user name, host name, SSH key, path)."""
+
+
+# --- reconciliation -----------------------------------------------------------
+
+
+class ReconcileError(InputError):
+    """OVF and IMDS together do not yield a usable provisioning model."""
+
+
+# --- templates ----------------------------------------------------------------
+
+
+class TemplateError(InputError):
+    """A Butane template is malformed, or renders to an invalid config."""
+
+
+# --- Butane -------------------------------------------------------------------
+
+
+class ButaneError(InputError):
+    """A Butane document cannot be translated (location: file:line:column)."""
+
+
+# --- Ignition configs -----------------------------------------------------------
+
+
+class IgnitionConfigError(InputError):
+    """An Ignition config is invalid (location: source#/json/pointer)."""
+
+
+class CustomDataError(InputError):
+    """Custom data / userData is present but cannot be used."""
+
+
+# --- provisioning media and hand-off ----------------------------------------
+
+
+class MediaError(MissingInputError):
+    """The provisioning media could not be found, mounted or read."""
+
+
+class HandoffError(OutputError):
+    """The hand-off to Ignition could not be written."""
+
+
+# --- Wireserver / health reporting ---------------------------------------------
+
+
+class WireserverError(ServiceError):
+    """The Wireserver rejected a report or could not be reached within budget."""
+
+
+class WireserverDataError(InputError):
+    """The Wireserver answered with a document igngen cannot parse."""
+
+
+# --- KVP --------------------------------------------------------------------------
+
+
+class KvpError(OutputError):
+    """The Hyper-V KVP pool could not be written."""
+
+
+# --- resource disk / ephemeral storage -----------------------------------------
+
+
+class DiskError(IgngenError):
+    """An ephemeral disk could not be checked or prepared."""
+
+    exit_code = EX_IOERR

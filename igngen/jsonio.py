@@ -1,0 +1,63 @@
+"""Canonical JSON bytes and atomic file writes (the only way igngen writes results)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from igngen.errors import OutputError
+
+
+def canonical_json(obj: Any, *, pretty: bool = False) -> bytes:
+    """Serialise deterministically: sorted keys, fixed separators, UTF-8, trailing newline."""
+    if pretty:
+        text = json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False)
+    else:
+        text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return (text + "\n").encode("utf-8")
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600) -> None:
+    """Write ``data`` to ``path`` so readers see the old file or the whole new one.
+
+    The temporary file lives in the target directory (same filesystem, so the
+    rename is atomic), is created with ``mode`` from the start (no window where a
+    secret-bearing file is world-readable), fsynced, then renamed over the target.
+    On any failure the temporary file is removed and the old target is untouched.
+    """
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise OutputError(f"cannot create a file in {directory}: {exc.strerror}", str(target)) from None
+    try:
+        try:
+            os.fchmod(fd, mode)
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise OutputError(f"cannot write: {exc.strerror}", str(target)) from None
+    try:
+        dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
