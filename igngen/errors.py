@@ -150,14 +150,28 @@ class TemplateError(InputError):
 
 
 class ButaneError(InputError):
-    """A Butane document cannot be translated (location: file:line:column)."""
+    """A Butane document cannot be translated (location: ``file:line:column``)."""
+
+    def __init__(self, message: str, source: str = "", line: int = 0, column: int = 0) -> None:
+        where = source
+        if line:
+            where = f"{source}:{line}:{column}" if column else f"{source}:{line}"
+        super().__init__(message, where)
+        self.source = source
+        self.line = line
+        self.column = column
 
 
 # --- Ignition configs -----------------------------------------------------------
 
 
 class IgnitionConfigError(InputError):
-    """An Ignition config is invalid (location: source#/json/pointer)."""
+    """An Ignition config is invalid (location: ``source#/json/pointer``)."""
+
+    def __init__(self, message: str, source: str = "", pointer: str = "") -> None:
+        super().__init__(message, f"{source}#{pointer}" if pointer else source)
+        self.source = source
+        self.pointer = pointer
 
 
 class CustomDataError(InputError):
