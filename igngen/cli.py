@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "explain": ("igngen.commands.explain", "show each provisioning value and where it came from"),
     "validate": ("igngen.commands.validate", "validate Ignition configs (3.0.0-3.5.0)"),
 }
+# (The explain/render modules share option handling in igngen.commands.inputs.)
 
 
 class Command(Protocol):
@@ -48,7 +49,7 @@ def _top_help() -> str:
 
 def _load(name: str) -> Command:
     module = importlib.import_module(COMMANDS[name][0])
-    return module  # type: ignore[return-value]
+    return module
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -77,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except Exception as exc:  # noqa: BLE001 - last line of defence: one line, no secrets
+    except Exception as exc:
         if os.environ.get("IGNGEN_DEBUG"):
             raise
         tb = exc.__traceback__

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -33,7 +34,9 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:
-        raise OutputError(f"cannot create a file in {directory}: {exc.strerror}", str(target)) from None
+        raise OutputError(
+            f"cannot create a file in {directory}: {exc.strerror}", str(target)
+        ) from None
     try:
         try:
             os.fchmod(fd, mode)
@@ -46,10 +49,8 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600
             os.close(fd)
         os.replace(tmp, target)
     except OSError as exc:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise OutputError(f"cannot write: {exc.strerror}", str(target)) from None
     try:
         dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)

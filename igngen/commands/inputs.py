@@ -1,0 +1,55 @@
+"""Shared command-line options and file reading for commands that take provisioning inputs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from igngen.errors import MissingInputError
+from igngen.settings import OUTPUT_SPECS, Settings
+
+
+def add_input_arguments(parser: argparse.ArgumentParser, *, templates: bool = True) -> None:
+    parser.add_argument("--ovf", required=True, metavar="FILE", help="ovf-env.xml to read")
+    parser.add_argument("--imds", metavar="FILE", help="IMDS instance document (JSON)")
+    parser.add_argument("--config", metavar="FILE", help="igngen settings (YAML)")
+    parser.add_argument(
+        "--customdata",
+        metavar="FILE|-",
+        help="custom data to use instead of the OVF CustomData / IMDS userData ('-' reads stdin)",
+    )
+    if templates:
+        parser.add_argument(
+            "--templates",
+            metavar="DIR",
+            action="append",
+            default=[],
+            help="template directory searched before the built-in ones (repeatable)",
+        )
+        parser.add_argument(
+            "--spec", choices=OUTPUT_SPECS, help="Ignition spec version of the output"
+        )
+
+
+def read_input(path: str, what: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise MissingInputError(f"{what} not found", path) from None
+    except IsADirectoryError:
+        raise MissingInputError(f"{what} is a directory", path) from None
+    except OSError as exc:
+        raise MissingInputError(f"cannot read {what}: {exc.strerror}", path) from None
+
+
+def load_settings(args: argparse.Namespace) -> Settings:
+    if args.config:
+        from igngen import settings
+
+        loaded = settings.load(args.config)
+    else:
+        loaded = Settings()
+    return loaded.with_spec(getattr(args, "spec", None))

@@ -1,0 +1,70 @@
+"""``igngen render``: the offline pipeline from files (what provisioning would hand to Ignition)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from igngen import log
+from igngen.commands.inputs import add_input_arguments, load_settings, read_input
+from igngen.jsonio import atomic_write, canonical_json
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_input_arguments(parser)
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument(
+        "--fragment-only",
+        action="store_true",
+        help="print only igngen's fragment, not the config merged with custom data",
+    )
+    what.add_argument(
+        "--handin",
+        action="store_true",
+        help="print the user config handed to Ignition (fragment + custom data as merge references)",
+    )
+    parser.add_argument(
+        "--handoff",
+        metavar="FILE",
+        help="also write the hand-in config (what Ignition receives) to FILE",
+    )
+    parser.add_argument(
+        "-o", "--output", metavar="FILE", help="write to FILE (atomically, mode 0600)"
+    )
+    parser.add_argument("-p", "--pretty", action="store_true", help="indent the JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    from igngen.pipeline import RenderInputs, render
+
+    settings = load_settings(args)
+    inputs = RenderInputs(
+        ovf=read_input(args.ovf, "ovf-env.xml"),
+        ovf_source=args.ovf,
+        imds=read_input(args.imds, "IMDS document") if args.imds else None,
+        imds_source=args.imds or "imds",
+        customdata=read_input(args.customdata, "custom data") if args.customdata else None,
+        customdata_source="stdin" if args.customdata == "-" else (args.customdata or "customdata"),
+        template_dirs=tuple(Path(d) for d in args.templates),
+    )
+    result = render(inputs, settings)
+    for warning in result.warnings:
+        log.warning("render", warning)
+    if args.fragment_only:
+        config = result.fragment
+    elif args.handin:
+        config = result.handin
+    else:
+        config = result.final
+    # Validate everything before writing anything: no half-written outputs.
+    data = canonical_json(config, pretty=args.pretty)
+    handin_data = canonical_json(result.handin, pretty=args.pretty) if args.handoff else None
+    if handin_data is not None:
+        atomic_write(args.handoff, handin_data, mode=0o600)
+    if args.output:
+        atomic_write(args.output, data, mode=0o600)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return 0

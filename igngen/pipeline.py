@@ -1,0 +1,101 @@
+"""The whole offline pipeline: input bytes → model → fragment → merged config (pure).
+
+``igngen render`` feeds it files; ``igngen provision`` feeds it what it read
+from the provisioning media and IMDS. Nothing here touches the network or the
+disk except reading template override directories.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from igngen.azure import imds as imds_parser
+from igngen.azure import ovf as ovf_parser
+from igngen.fragment import build_fragment, password_hash, template_variables
+from igngen.model import Provisioning, Sourced
+from igngen.reconcile import reconcile
+from igngen.settings import Settings
+
+if TYPE_CHECKING:
+    from igngen.ignition.customdata import CustomData
+
+
+@dataclass(frozen=True)
+class RenderInputs:
+    ovf: bytes
+    ovf_source: str = "ovf-env.xml"
+    imds: bytes | None = None
+    imds_source: str = "imds"
+    # Custom data given explicitly (``--customdata``, ``CustomData.bin``); None: from OVF/IMDS.
+    customdata: bytes | None = None
+    customdata_source: str = "customdata"
+    template_dirs: tuple[Path, ...] = ()
+    # Extra template variable groups supplied by the edge (e.g. ``waagent`` from the image).
+    extra_variables: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    model: Provisioning
+    variables: Mapping[str, Any]
+    fragment: dict[str, Any]
+    customdata: CustomData | None
+    handin: dict[str, Any]
+    final: dict[str, Any]
+    warnings: tuple[str, ...]
+
+
+def parse_model(inputs: RenderInputs) -> Provisioning:
+    env = ovf_parser.parse(inputs.ovf, source=inputs.ovf_source)
+    instance = (
+        imds_parser.parse_instance(inputs.imds, source=inputs.imds_source) if inputs.imds else None
+    )
+    override: Sourced[bytes | None] | None = None
+    if inputs.customdata is not None:
+        override = Sourced(inputs.customdata, inputs.customdata_source)
+    return reconcile(env, instance, custom_data_override=override)
+
+
+def render(inputs: RenderInputs, settings: Settings) -> Rendered:
+    from igngen.ignition import customdata as customdata_intake
+    from igngen.ignition import handin
+    from igngen.ignition.validate import check
+
+    model = parse_model(inputs)
+    warnings = list(model.warnings)
+    extra: dict[str, Mapping[str, Any]] = {
+        "ovf": {
+            "redacted": ovf_parser.redact(inputs.ovf, source=inputs.ovf_source).decode("utf-8")
+        },
+    }
+    extra.update(inputs.extra_variables)
+    variables = template_variables(
+        model, settings, hashed_password=password_hash(model, settings), extra=extra
+    )
+    dirs = tuple(inputs.template_dirs) + tuple(Path(d) for d in settings.template_dirs)
+    fragment = build_fragment(
+        variables, template_dirs=dirs, disabled=settings.disabled_templates, spec=settings.spec
+    )
+    warnings += check(fragment, source="fragment", version=settings.spec)
+
+    custom = None
+    if model.custom_data.value is not None:
+        custom = customdata_intake.classify(
+            model.custom_data.value, source=model.custom_data.source
+        )
+        if custom.note:
+            warnings.append(f"{model.custom_data.source}: {custom.note}")
+    hand = handin.build(fragment, custom, spec=settings.spec)
+    final = handin.final(fragment, custom)
+    return Rendered(
+        model=model,
+        variables=variables,
+        fragment=fragment,
+        customdata=custom,
+        handin=hand,
+        final=final,
+        warnings=tuple(warnings),
+    )
