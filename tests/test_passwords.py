@@ -1,0 +1,67 @@
+import warnings
+
+import bcrypt
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from igngen.errors import SettingsError
+from igngen.passwords import HashSettings, hash_password, sha512_crypt
+from igngen.secret import Secret
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    try:
+        import crypt as libc_crypt  # an independent implementation (glibc/libxcrypt)
+    except ImportError:  # Python >= 3.13
+        libc_crypt = None  # type: ignore[assignment]
+
+
+def test_sha512_crypt_published_vectors() -> None:
+    # Test vectors from the SHA-crypt specification.
+    assert sha512_crypt(b"Hello world!", "saltstring") == (
+        "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJu"
+        "esI68u4OTLiBFdcbYEdFCoEOfaS35inz1"
+    )
+    assert sha512_crypt(b"Hello world!", "saltstringsaltstring", 10000) == (
+        "$6$rounds=10000$saltstringsaltst$OW1/O6BYHV6BcXZu8QVeXbDWra3Oeqh0sbHbbMCVNSnCM/"
+        "UrjmM0Dp8vOuZeHBy/YTBmSK6H9qs/y3RnOaw5v."
+    )
+
+
+@pytest.mark.skipif(libc_crypt is None, reason="no crypt module to compare with")
+@settings(max_examples=40, deadline=None)
+@given(st.text(min_size=0, max_size=40).filter(lambda s: "\x00" not in s),
+       st.text(alphabet="./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", min_size=1, max_size=16))
+def test_sha512_crypt_matches_libc(password: str, salt: str) -> None:
+    assert sha512_crypt(password.encode(), salt, 1000) == libc_crypt.crypt(password, f"$6$rounds=1000${salt}")
+
+
+def test_bcrypt_default_verifies_and_is_deterministic() -> None:
+    pw = Secret("Correct-Horse-9")
+    h1 = hash_password(pw, HashSettings(bcrypt_cost=4), "user", "host", "vm")
+    h2 = hash_password(pw, HashSettings(bcrypt_cost=4), "user", "host", "vm")
+    assert h1 == h2 and h1.startswith("$2b$04$")
+    assert bcrypt.checkpw(b"Correct-Horse-9", h1.encode())
+    # Another VM or user gets another salt.
+    assert hash_password(pw, HashSettings(bcrypt_cost=4), "user", "host", "vm2") != h1
+
+
+def test_sha512_scheme_verifies() -> None:
+    h = hash_password(Secret("Pa55-word"), HashSettings(scheme="sha512crypt"), "u", "h")
+    assert h.startswith("$6$") and "Pa55-word" not in h
+    if libc_crypt is not None:
+        assert libc_crypt.crypt("Pa55-word", h) == h
+
+
+@pytest.mark.parametrize("kwargs", [{"scheme": "md5"}, {"bcrypt_cost": 3}, {"bcrypt_cost": 17},
+                                    {"sha512_rounds": 10}])
+def test_bad_hash_settings(kwargs: dict[str, object]) -> None:
+    with pytest.raises(SettingsError):
+        HashSettings(**kwargs)  # type: ignore[arg-type]
+
+
+def test_secret_is_never_shown() -> None:
+    s = Secret("topsecret")
+    assert "topsecret" not in repr(s) and "topsecret" not in str(s) and "topsecret" not in f"{s}"
+    assert "topsecret" not in repr([s]) and "topsecret" not in repr({"k": s})

@@ -1,0 +1,65 @@
+import pytest
+
+from igngen.errors import SettingsError
+from igngen.settings import Settings, parse
+
+
+def test_defaults_match_the_documented_ones() -> None:
+    s = Settings()
+    assert s.groups == ("docker",)
+    assert s.sshd_dropin_path == "/etc/ssh/sshd_config.d/10-igngen.conf"
+    assert s.sudoers_path == "/etc/sudoers.d/igngen"
+    assert s.client_alive_interval == 180
+    assert s.hashing.scheme == "bcrypt"
+    assert s.spec == "3.3.0"
+    assert "sudo" not in s.groups
+
+
+def test_full_file() -> None:
+    s = parse(b"""
+user: {groups: [docker, wheel]}
+password: {scheme: sha512crypt, sha512_rounds: 10000}
+ssh: {dropin_name: 05-site.conf, client_alive_interval: 60}
+sudo: {file_name: azure-admin}
+templates: {dirs: [/etc/site-templates], disabled: [30-sshd.bu]}
+output: {spec: 3.4.0}
+disks: {resource_disk: {filesystem: xfs}}
+""", source="cfg.yaml")
+    assert s.groups == ("docker", "wheel")
+    assert s.hashing.scheme == "sha512crypt" and s.hashing.sha512_rounds == 10000
+    assert s.sshd_dropin_path.endswith("/05-site.conf") and s.client_alive_interval == 60
+    assert s.sudoers_path == "/etc/sudoers.d/azure-admin"
+    assert s.template_dirs == ("/etc/site-templates",) and s.disabled_templates == ("30-sshd.bu",)
+    assert s.spec == "3.4.0"
+    assert s.sections["disks"] == {"resource_disk": {"filesystem": "xfs"}}
+
+
+def test_yaml_11_surprises_do_not_apply() -> None:
+    # `no` stays a string (and is then refused as a group name? no: it is a valid name).
+    s = parse(b"user: {groups: [no, off]}\n")
+    assert s.groups == ("no", "off")
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "needle"),
+    [
+        (b"usr: {}\n", "cfg:1:6", "unknown key"),
+        (b"ssh:\n  client_alive: 5\n", "cfg:2:17", "ssh.client_alive: unknown key"),
+        (b"ssh: {client_alive_interval: soon}\n", "cfg:1:30", "whole number"),
+        (b"ssh: {client_alive_interval: -1}\n", "cfg:1:30", "negative"),
+        (b"sudo: {file_name: my.rules}\n", "cfg:1:19", "sudoers.d"),
+        (b"ssh: {dropin_name: ../../x.conf}\n", "cfg:1:20", ".conf"),
+        (b"user: {groups: [Bad Group]}\n", "cfg:1:16", "group name"),
+        (b"password: {scheme: md5}\n", "cfg", "hash scheme"),
+        (b"output: {spec: 3.6.0}\n", "cfg:1:16", "not supported"),
+        (b"a: [\n", "cfg:2:1", "invalid YAML"),
+        (b"user: {}\nuser: {}\n", "cfg:2:1", "duplicate key"),
+        (b"- a\n", "cfg:1:1", "expected a mapping"),
+        (b"\xff", "cfg", "UTF-8"),
+    ],
+)
+def test_errors_are_located(text: bytes, where: str, needle: str) -> None:
+    with pytest.raises(SettingsError) as exc:
+        parse(text, source="cfg")
+    msg = str(exc.value)
+    assert msg.startswith(where) and needle in msg, msg
