@@ -52,7 +52,7 @@ def test_custom_data_precedence() -> None:
     data = json.loads(imds())
     data["compute"]["userData"] = "ZnJvbS1pbWRz"  # from-imds
     assert reconcile(ovf_doc, parse_instance(json.dumps(data).encode())).custom_data.value == b"from-imds"
-    override = Sourced[bytes | None](b"explicit", "cli")
+    override: Sourced[bytes | None] = Sourced(b"explicit", "cli")
     assert reconcile(ovf_doc, custom_data_override=override).custom_data.value == b"explicit"
 
 
