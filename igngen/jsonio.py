@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from igngen.errors import OutputError
@@ -29,14 +27,15 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600
     secret-bearing file is world-readable), fsynced, then renamed over the target.
     On any failure the temporary file is removed and the old target is untouched.
     """
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
+    target = os.fspath(path)
+    directory = os.path.dirname(target) or "."
+    # O_EXCL with a random name instead of tempfile: this runs on the boot path
+    # and tempfile's import chain (shutil, random) costs more than the write.
+    tmp = os.path.join(directory, f".{os.path.basename(target)}.{os.urandom(6).hex()}.tmp")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
     except OSError as exc:
-        raise OutputError(
-            f"cannot create a file in {directory}: {exc.strerror}", str(target)
-        ) from None
+        raise OutputError(f"cannot create a file in {directory}: {exc.strerror}", target) from None
     try:
         try:
             os.fchmod(fd, mode)
@@ -51,7 +50,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600
     except OSError as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        raise OutputError(f"cannot write: {exc.strerror}", str(target)) from None
+        raise OutputError(f"cannot write: {exc.strerror}", target) from None
     try:
         dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     except OSError:

@@ -16,9 +16,6 @@ to anyone who does not already know the password.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from dataclasses import dataclass
 
 from igngen.errors import SettingsError
@@ -58,6 +55,9 @@ class HashSettings:
 
 
 def derive_salt(password: Secret, *context: str, size: int = 16) -> bytes:
+    import hashlib  # hashing modules load only when a password is present
+    import hmac
+
     message = "\x00".join(("igngen-salt-v1", *context)).encode("utf-8")
     return hmac.new(password.reveal().encode("utf-8"), message, hashlib.sha256).digest()[:size]
 
@@ -72,6 +72,8 @@ def hash_password(password: Secret, settings: HashSettings, *context: str) -> st
 
 
 def bcrypt_hash(password: Secret, salt: bytes, cost: int) -> str:
+    import base64
+
     import bcrypt  # imported only when a password is present (costly import)
 
     encoded = base64.b64encode(salt[:16]).decode("ascii").rstrip("=")
@@ -108,6 +110,8 @@ def _repeat(digest: bytes, length: int) -> bytes:
 
 def sha512_crypt(key: bytes, salt: str, rounds: int = DEFAULT_SHA512_ROUNDS) -> str:
     """SHA-512 crypt (``$6$``) per the published SHA-crypt specification."""
+    import hashlib
+
     salt_bytes = salt.encode("ascii")[:16]
     sha = hashlib.sha512
     b = sha(key + salt_bytes + key).digest()
