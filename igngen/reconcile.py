@@ -40,6 +40,15 @@ def reconcile(
     custom_data_override: Sourced[bytes | None] | None = None,
 ) -> Provisioning:
     warnings: list[str] = list(ovf.warnings)
+    pps = ovf.preprovisioned_vm_type or (imds.pps_type if imds else None)
+    if ovf.preprovisioned_vm or (pps and pps.lower() != "none"):
+        # Pre-provisioned pools need the reprovisiondata poll (cloud-init only);
+        # provisioning such a VM from this document would configure the pool's
+        # placeholder identity, so say so loudly.
+        warnings.append(
+            f"pre-provisioned VM (type {pps or 'Running'}): igngen does not wait for "
+            "re-provisioning data; do not use this image in pre-provisioned pools"
+        )
     oloc = ovf.locations
     isrc = imds.source if imds else "imds"
 
