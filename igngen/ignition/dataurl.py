@@ -1,0 +1,70 @@
+"""RFC 2397 ``data:`` URLs as Ignition reads them (pure).
+
+Ignition (Go's url.Parse + a data-URL decoder) rejects raw spaces, ``#``, quotes,
+braces, ``<>|[]^``, backquote, backslash, control characters and non-ASCII bytes,
+and bad ``%`` escapes. ``encode`` never produces any of them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from igngen.errors import IgnitionConfigError
+
+# Bytes that may stay unescaped in a data URL Ignition accepts (reference sheet §5).
+_SAFE = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!~*'()=/:,;?+@$&%")
+_HEX = set(b"0123456789abcdefABCDEF")
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
+# Precomputed per-byte escapes: urllib.parse is not imported on the render path.
+_ESCAPE = tuple(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in range(256))
+
+
+def percent_encode(data: bytes) -> str:
+    return "".join(map(_ESCAPE.__getitem__, data))
+
+
+def encode(data: bytes) -> str:
+    """The shorter of a percent-encoded and a base64 data URL (deterministic)."""
+    plain = "data:," + percent_encode(data)
+    b64 = "data:;base64," + base64.b64encode(data).decode("ascii")
+    return plain if len(plain) <= len(b64) else b64
+
+
+def check_syntax(url: str) -> str | None:
+    """Why Ignition would refuse this data URL, or None if it is acceptable."""
+    raw = url.encode("utf-8", "surrogatepass")
+    for i, b in enumerate(raw):
+        if b not in _SAFE:
+            return f"invalid character {chr(b) if b < 128 else hex(b)!r} at offset {i}"
+        if b == 0x25 and not (i + 2 < len(raw) and raw[i + 1] in _HEX and raw[i + 2] in _HEX):
+            return f"bad percent escape at offset {i}"
+    if "," not in url:
+        return "missing ',' between media type and data"
+    return None
+
+
+def decode(url: str, *, source: str = "", pointer: str = "") -> bytes:
+    """Decode a ``data:`` URL; raise :class:`IgnitionConfigError` at ``source#pointer``."""
+    if not url.startswith("data:"):
+        raise IgnitionConfigError("not a data URL", source, pointer)
+    problem = check_syntax(url)
+    if problem:
+        raise IgnitionConfigError(f"invalid data URL: {problem}", source, pointer)
+    header, _, payload = url[5:].partition(",")
+    body = _unquote(payload.encode("ascii"))
+    if header.split(";")[-1].strip().lower() == "base64":
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise IgnitionConfigError("invalid data URL: bad base64 data", source, pointer) from None
+    return body
+
+
+def _unquote(raw: bytes) -> bytes:
+    parts = raw.split(b"%")
+    out = bytearray(parts[0])
+    for part in parts[1:]:
+        out.append(int(part[:2], 16))
+        out += part[2:]
+    return bytes(out)

@@ -1,0 +1,303 @@
+"""Ignition config specs 3.0.0 … 3.5.0 as data.
+
+3.0.0's field tree is written once; every later version is described by what
+it adds (a path and a field). Validation, JSON Schema generation, merging,
+translation and Butane's snake_case passthrough all walk these trees, so a
+new spec version is one more entry in ``_DELTAS`` and nothing else changes.
+
+Node kinds:
+- ``Scalar(kind)`` with kind ``string``/``integer``/``boolean``;
+- ``Obj(fields)`` – a JSON object with known fields;
+- ``List(item, key, ...)`` – a JSON array. ``key`` names how Ignition's merge
+  identifies entries (a field name, ``"."`` for the value itself, a callable
+  for partitions) or ``None`` for lists Ignition concatenates
+  ("IgnoreDuplicates"). ``namespace`` groups lists sharing one key space
+  (files/directories/links; kernel argument lists).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+VERSIONS = ("3.0.0", "3.1.0", "3.2.0", "3.3.0", "3.4.0-experimental", "3.4.0", "3.5.0")
+# Version order for translation; 3.4.0-experimental sits between 3.3.0 and 3.4.0
+# and has exactly 3.3.0's fields (Ignition 2.14's view of it).
+ORDER = {v: i for i, v in enumerate(VERSIONS)}
+LEGACY_PREFIXES = ("1.", "2.")
+
+
+class Scalar:
+    __slots__ = ("kind", "required")
+
+    def __init__(self, kind: str, *, required: bool = False) -> None:
+        self.kind = kind
+        self.required = required
+
+
+class Obj:
+    __slots__ = ("fields", "required")
+
+    def __init__(self, fields: Mapping[str, Node], *, required: bool = False) -> None:
+        self.fields: dict[str, Node] = dict(fields)
+        self.required = required
+
+
+KeyFn = Callable[[Any], Any]
+
+
+class List:
+    __slots__ = ("item", "key", "namespace", "required")
+
+    def __init__(self, item: Node, key: str | KeyFn | None, *, namespace: str | None = None,
+                 required: bool = False) -> None:
+        self.item = item
+        self.key = key
+        self.namespace = namespace
+        self.required = required
+
+
+Node = Scalar | Obj | List
+
+
+def S(*, required: bool = False) -> Scalar:
+    return Scalar("string", required=required)
+
+
+def I(*, required: bool = False) -> Scalar:  # noqa: E743 - mirrors S/B
+    return Scalar("integer", required=required)
+
+
+def B() -> Scalar:
+    return Scalar("boolean")
+
+
+def partition_key(entry: Any) -> Any:
+    """Ignition keys partitions by number when set (non-zero), else by label."""
+    if isinstance(entry, dict):
+        number = entry.get("number")
+        if isinstance(number, int) and number != 0:
+            return ("number", number)
+        label = entry.get("label")
+        if label is not None:
+            return ("label", label)
+    return ("", "")
+
+
+def _verification() -> Obj:
+    return Obj({"hash": S()})
+
+
+def _resource(*, compression: bool) -> Obj:
+    fields: dict[str, Node] = {"source": S(), "verification": _verification()}
+    if compression:
+        fields["compression"] = S()
+    return Obj(fields)
+
+
+def _owner() -> Obj:
+    return Obj({"id": I(), "name": S()})
+
+
+def _node_fields() -> dict[str, Node]:
+    return {"path": S(required=True), "overwrite": B(), "user": _owner(), "group": _owner()}
+
+
+def _base_3_0() -> Obj:
+    file_fields = _node_fields() | {
+        "contents": _resource(compression=True),
+        "append": List(_resource(compression=True), None),
+        "mode": I(),
+    }
+    dir_fields = _node_fields() | {"mode": I()}
+    link_fields = _node_fields() | {"target": S(required=True), "hard": B()}
+    partition = Obj({
+        "label": S(), "number": I(), "sizeMiB": I(), "startMiB": I(), "typeGuid": S(),
+        "guid": S(), "wipePartitionEntry": B(), "shouldExist": B(),
+    })
+    return Obj({
+        "ignition": Obj({
+            "version": S(required=True),
+            "config": Obj({
+                "merge": List(_resource(compression=False), "source"),
+                "replace": _resource(compression=False),
+            }),
+            "timeouts": Obj({"httpResponseHeaders": I(), "httpTotal": I()}),
+            "security": Obj({"tls": Obj({
+                "certificateAuthorities": List(_resource(compression=False), "source"),
+            })}),
+        }, required=True),
+        "storage": Obj({
+            "disks": List(Obj({
+                "device": S(required=True), "wipeTable": B(),
+                "partitions": List(partition, partition_key),
+            }), "device"),
+            "raid": List(Obj({
+                "name": S(required=True), "level": S(required=True),
+                "devices": List(S(), "."), "spares": I(), "options": List(S(), None),
+            }), "name"),
+            "filesystems": List(Obj({
+                "device": S(required=True), "format": S(), "path": S(), "wipeFilesystem": B(),
+                "label": S(), "uuid": S(), "options": List(S(), None),
+            }), "device"),
+            "files": List(Obj(file_fields), "path", namespace="node"),
+            "directories": List(Obj(dir_fields), "path", namespace="node"),
+            "links": List(Obj(link_fields), "path", namespace="node"),
+        }),
+        "systemd": Obj({
+            "units": List(Obj({
+                "name": S(required=True), "enabled": B(), "mask": B(), "contents": S(),
+                "dropins": List(Obj({"name": S(required=True), "contents": S()}), "name"),
+            }), "name"),
+        }),
+        "passwd": Obj({
+            "users": List(Obj({
+                "name": S(required=True), "passwordHash": S(), "sshAuthorizedKeys": List(S(), "."),
+                "uid": I(), "gecos": S(), "homeDir": S(), "noCreateHome": B(), "primaryGroup": S(),
+                "groups": List(S(), "."), "noUserGroup": B(), "noLogInit": B(), "shell": S(),
+                "system": B(),
+            }), "name"),
+            "groups": List(Obj({
+                "name": S(required=True), "gid": I(), "passwordHash": S(), "system": B(),
+            }), "name"),
+        }),
+    })
+
+
+def _headers() -> List:
+    # A header whose value is null deletes the parent's header of that name on merge.
+    return List(Obj({"name": S(required=True), "value": S()}), "name")
+
+
+def _tang(*, advertisement: bool) -> List:
+    fields: dict[str, Node] = {"url": S(required=True), "thumbprint": S()}
+    if advertisement:
+        fields["advertisement"] = S()
+    return List(Obj(fields), "url")
+
+
+def _luks() -> List:
+    return List(Obj({
+        "name": S(required=True), "device": S(required=True),
+        "keyFile": Obj(_resource(compression=True).fields | {"httpHeaders": _headers()}),
+        "label": S(), "uuid": S(), "options": List(S(), None), "wipeVolume": B(),
+        "clevis": Obj({
+            "tang": _tang(advertisement=False), "tpm2": B(), "threshold": I(),
+            "custom": Obj({"pin": S(), "config": S(), "needsNetwork": B()}),
+        }),
+    }), "name")
+
+
+# (version, [(path to parent object, field name, node)]) in version order.
+_DELTAS: list[tuple[str, list[tuple[str, str, Node]]]] = [
+    ("3.1.0", [
+        ("ignition/config/merge[]", "compression", S()),
+        ("ignition/config/merge[]", "httpHeaders", _headers()),
+        ("ignition/config/replace", "compression", S()),
+        ("ignition/config/replace", "httpHeaders", _headers()),
+        ("ignition", "proxy", Obj({"httpProxy": S(), "httpsProxy": S(), "noProxy": List(S(), ".")})),
+        ("ignition/security/tls/certificateAuthorities[]", "compression", S()),
+        ("ignition/security/tls/certificateAuthorities[]", "httpHeaders", _headers()),
+        ("storage/files[]/contents", "httpHeaders", _headers()),
+        ("storage/files[]/append[]", "httpHeaders", _headers()),
+        ("storage/filesystems[]", "mountOptions", List(S(), None)),
+    ]),
+    ("3.2.0", [
+        ("passwd/users[]", "shouldExist", B()),
+        ("passwd/groups[]", "shouldExist", B()),
+        ("storage/disks[]/partitions[]", "resize", B()),
+        ("storage", "luks", _luks()),
+    ]),
+    ("3.3.0", [
+        ("", "kernelArguments", Obj({
+            "shouldExist": List(S(), ".", namespace="kargs"),
+            "shouldNotExist": List(S(), ".", namespace="kargs"),
+        })),
+    ]),
+    ("3.4.0-experimental", []),
+    ("3.4.0", [
+        ("storage/luks[]", "discard", B()),
+        ("storage/luks[]", "openOptions", List(S(), ".")),
+        ("storage/luks[]/clevis/tang[]", "advertisement", S()),
+    ]),
+    ("3.5.0", [
+        ("storage/luks[]", "cex", Obj({"enabled": B()})),
+    ]),
+]
+
+# Enumerations and other value rules that changed between versions.
+FILESYSTEM_FORMATS = {
+    "3.0.0": ("ext4", "btrfs", "xfs", "vfat", "swap"),
+    "3.3.0": ("ext4", "btrfs", "xfs", "vfat", "swap", "none"),
+}
+URL_SCHEMES = {
+    "3.0.0": ("http", "https", "tftp", "s3", "data"),
+    "3.2.0": ("http", "https", "tftp", "s3", "data", "gs"),
+    "3.4.0": ("http", "https", "tftp", "s3", "data", "gs", "arn"),
+}
+HASH_FUNCTIONS = {"3.0.0": ("sha512",), "3.1.0": ("sha512", "sha256")}
+UNIT_SUFFIXES = (
+    ".service", ".socket", ".device", ".mount", ".automount", ".swap", ".target", ".path",
+    ".timer", ".snapshot", ".slice", ".scope",
+)
+
+
+def by_version(table: Mapping[str, Any], version: str) -> Any:
+    """The entry of ``table`` in force at ``version`` (latest key not newer than it)."""
+    chosen = None
+    for key in sorted(table, key=lambda v: ORDER[v]):
+        if ORDER[key] <= ORDER[version]:
+            chosen = table[key]
+    return chosen
+
+
+def _resolve(root: Obj, path: str) -> Obj:
+    node: Node = root
+    for part in [p for p in path.split("/") if p]:
+        is_list = part.endswith("[]")
+        name = part[:-2] if is_list else part
+        assert isinstance(node, Obj)
+        node = node.fields[name]
+        if is_list:
+            assert isinstance(node, List)
+            node = node.item
+    assert isinstance(node, Obj)
+    return node
+
+
+def _copy(node: Node) -> Node:
+    if isinstance(node, Obj):
+        return Obj({k: _copy(v) for k, v in node.fields.items()}, required=node.required)
+    if isinstance(node, List):
+        return List(_copy(node.item), node.key, namespace=node.namespace, required=node.required)
+    return node
+
+
+def _build() -> dict[str, Obj]:
+    trees: dict[str, Obj] = {}
+    current = _base_3_0()
+    trees["3.0.0"] = current
+    for version, additions in _DELTAS:
+        nxt = _copy(current)
+        assert isinstance(nxt, Obj)
+        for parent, name, node in additions:
+            _resolve(nxt, parent).fields[name] = node
+        trees[version] = nxt
+        current = nxt
+    return trees
+
+
+TREES: dict[str, Obj] = _build()
+
+
+def tree(version: str) -> Obj:
+    return TREES[version]
+
+
+def added_in(path_fields: str) -> str | None:
+    """The version that introduced a ``a/b[]/c`` field path, or None if it is in 3.0.0."""
+    for version, additions in _DELTAS:
+        for parent, name, _ in additions:
+            if (f"{parent}/{name}" if parent else name) == path_fields:
+                return version
+    return None
