@@ -1,0 +1,177 @@
+"""YAML → located nodes (pure), for Butane documents, templates and anything a user edits.
+
+Every node keeps ``source:line:column`` so errors point into the user's file.
+Scalars resolve the way Butane's YAML library (go-yaml v3) resolves them, not
+PyYAML's YAML 1.1 way: ``no``/``yes``/``on``/``off`` stay strings, while an
+integer with a leading zero (``0644``) is octal (420), as Butane documents
+modes. Duplicate keys are errors; aliases are followed but the expanded size is
+bounded so an alias bomb fails fast.
+
+Nodes also serialise to plain JSON-able data (``dump``/``load_dumped``) so the
+bundled templates can be parsed once at build time and loaded at boot without
+importing PyYAML at all.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from igngen.errors import ButaneError
+
+MAX_NODES = 100_000
+
+_INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)")
+_OCTAL_LEADING_ZERO = re.compile(r"[-+]?0[0-7_]+")
+_OCTAL = re.compile(r"[-+]?0o[0-7_]+")
+_HEXINT = re.compile(r"[-+]?0x[0-9a-fA-F_]+")
+_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_TRUE = {"true", "True", "TRUE"}
+_FALSE = {"false", "False", "FALSE"}
+_NULL = {"", "~", "null", "Null", "NULL"}
+
+
+class Node:
+    """A located YAML node. ``value`` is dict[str, Node] | list[Node] | scalar."""
+
+    __slots__ = ("column", "key_marks", "line", "source", "value")
+
+    def __init__(self, value: Any, source: str, line: int, column: int,
+                 key_marks: dict[str, tuple[int, int]] | None = None) -> None:
+        self.value = value
+        self.source = source
+        self.line = line
+        self.column = column
+        self.key_marks = key_marks
+
+    @property
+    def where(self) -> str:
+        return f"{self.source}:{self.line}:{self.column}"
+
+    def key_where(self, key: str) -> str:
+        if self.key_marks and key in self.key_marks:
+            line, col = self.key_marks[key]
+            return f"{self.source}:{line}:{col}"
+        return self.where
+
+    def error(self, message: str, key: str | None = None) -> ButaneError:
+        if key is not None and self.key_marks and key in self.key_marks:
+            line, col = self.key_marks[key]
+            return ButaneError(message, self.source, line, col)
+        return ButaneError(message, self.source, self.line, self.column)
+
+    @property
+    def is_map(self) -> bool:
+        return isinstance(self.value, dict)
+
+    @property
+    def is_seq(self) -> bool:
+        return isinstance(self.value, list)
+
+    def plain(self) -> Any:
+        if isinstance(self.value, dict):
+            return {k: v.plain() for k, v in self.value.items()}
+        if isinstance(self.value, list):
+            return [v.plain() for v in self.value]
+        return self.value
+
+
+def resolve_scalar(text: str, plain: bool) -> Any:
+    """Resolve a scalar like go-yaml v3: only unquoted scalars get non-string types."""
+    if not plain:
+        return text
+    if text in _NULL:
+        return None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    if _INT.fullmatch(text):
+        return int(text.replace("_", ""), 10)
+    if _OCTAL_LEADING_ZERO.fullmatch(text):
+        return int(text.replace("_", ""), 8)
+    if _OCTAL.fullmatch(text):
+        return int(text.replace("_", "").replace("0o", ""), 8)
+    if _HEXINT.fullmatch(text):
+        return int(text.replace("_", ""), 16)
+    if _FLOAT.fullmatch(text) and any(c in text for c in ".eE"):
+        return float(text)
+    return text
+
+
+def parse(text: str | bytes, *, source: str) -> Node:
+    """Parse one YAML document into located nodes; raise :class:`ButaneError` with line:column."""
+    import yaml
+
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ButaneError(f"not valid UTF-8 at byte {exc.start}", source) from None
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            root = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        raise ButaneError(f"invalid YAML: {exc.problem or exc.context}", source, line, col) from None
+    except yaml.YAMLError as exc:
+        raise ButaneError(f"invalid YAML ({type(exc).__name__})", source) from None
+    if root is None:
+        return Node({}, source, 1, 1, {})
+    budget = [MAX_NODES]
+    return _convert(root, source, budget)
+
+
+def _convert(node: Any, source: str, budget: list[int]) -> Node:
+    import yaml
+
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise ButaneError(f"document expands to more than {MAX_NODES} nodes (alias bomb?)", source)
+    line, col = node.start_mark.line + 1, node.start_mark.column + 1
+    if isinstance(node, yaml.MappingNode):
+        items: dict[str, Node] = {}
+        marks: dict[str, tuple[int, int]] = {}
+        for key_node, value_node in node.value:
+            kl, kc = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise ButaneError("YAML merge keys ('<<') are not supported", source, kl, kc)
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise ButaneError("mapping keys must be strings", source, kl, kc)
+            key = key_node.value
+            if key in items:
+                raise ButaneError(f"duplicate key {key!r}", source, kl, kc)
+            items[key] = _convert(value_node, source, budget)
+            marks[key] = (kl, kc)
+        return Node(items, source, line, col, marks)
+    if isinstance(node, yaml.SequenceNode):
+        return Node([_convert(n, source, budget) for n in node.value], source, line, col)
+    if not node.tag.startswith("tag:yaml.org,2002:"):
+        raise ButaneError(f"unsupported YAML tag {node.tag!r}", source, line, col)
+    # PyYAML's own (YAML 1.1) tag is ignored: only quoting decides, as in go-yaml v3.
+    plain = node.style is None or node.style == ""
+    return Node(resolve_scalar(node.value, plain), source, line, col)
+
+
+def dump(node: Node) -> Any:
+    """Compact JSON-able form: [line, column, value, key_marks?]."""
+    if isinstance(node.value, dict):
+        return [node.line, node.column, {k: dump(v) for k, v in node.value.items()},
+                {k: list(m) for k, m in (node.key_marks or {}).items()}]
+    if isinstance(node.value, list):
+        return [node.line, node.column, [dump(v) for v in node.value]]
+    return [node.line, node.column, node.value]
+
+
+def load_dumped(data: Any, source: str) -> Node:
+    line, column, value = data[0], data[1], data[2]
+    if isinstance(value, dict):
+        marks = {k: (m[0], m[1]) for k, m in data[3].items()}
+        return Node({k: load_dumped(v, source) for k, v in value.items()}, source, line, column, marks)
+    if isinstance(value, list):
+        return Node([load_dumped(v, source) for v in value], source, line, column)
+    return Node(value, source, line, column)
