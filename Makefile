@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench venv deps clean
+.PHONY: demo test lint bench venv deps clean e2e bench-boot
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,3 +43,16 @@ bench: deps $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+# End-to-end boot under QEMU (KVM if it really works here, TCG otherwise). Builds are
+# cached under .cache/e2e keyed by their inputs; a failed boot keeps its console logs
+# under .cache/e2e/artifacts. `make test` runs the same tests when QEMU can run.
+e2e: deps $(STAMP)
+	$(PY) -m e2e build
+	$(PY) -m pytest -m e2e tests/e2e $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make e2e: no tests were collected" >&2; exit 1; fi; exit $$rc
+
+# Boot timings (kernel start → igngen hand-off, igngen's time in the initrd) and the
+# initramfs size with and without igngen's dracut module.
+bench-boot: deps $(STAMP)
+	$(PY) -m e2e bench

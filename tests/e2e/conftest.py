@@ -1,0 +1,49 @@
+"""Fixtures for the QEMU end-to-end tests (marker ``e2e``).
+
+The build (kernel, root image, initramfs) happens once per session and is cached under
+``.cache/e2e``; the tests skip with the reason when this host cannot build or boot.
+``IGNGEN_E2E=0`` skips them on purpose.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from e2e.build import Artifacts, build_all, unavailable  # noqa: E402
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Artifacts:
+    if os.environ.get("IGNGEN_E2E") == "0":
+        pytest.skip("IGNGEN_E2E=0")
+    reason = unavailable()
+    if reason:
+        pytest.skip(f"e2e: {reason}")
+    return build_all()
+
+
+@pytest.fixture(scope="session")
+def ssh_keypair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A fresh ed25519 key pair: (private key path, public key line)."""
+    d = tmp_path_factory.mktemp("ssh")
+    key = d / "id_ed25519"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "e2e", "-f", str(key)], check=True
+    )
+    return key, (d / "id_ed25519.pub").read_text().strip()
