@@ -89,7 +89,8 @@ def render(inputs: RenderInputs, settings: Settings) -> Rendered:
         if custom.note:
             warnings.append(f"{model.custom_data.source}: {custom.note}")
     hand = handin.build(fragment, custom, spec=settings.spec)
-    final = handin.final(fragment, custom)
+    final, notes = handin.final(fragment, custom)
+    warnings += notes
     return Rendered(
         model=model,
         variables=variables,

@@ -72,7 +72,7 @@ def test_explain_names_sources(ovf_file: Path) -> None:
         (b"<not-xml", 65, "malformed XML"),
         (ovf_xml(user="root"), 65, "reserved"),
         (ovf_xml(host="a;b"), 65, "HostName"),
-        (ovf_xml(custom_data=b'{"ignition": {"version": "3.3.0"}, "storage": {"files": [{"path": "relative"}]}}'), 65, "customdata"),
+        (ovf_xml(custom_data=b'{"ignition": {"version": "3.3.0"}, "storage": {"files": [{"path": "relative"}]}}'), 65, "CustomData#/storage/files/0/path"),
     ],
 )
 def test_bad_input_one_line_and_nothing_written(tmp_path: Path, doc: bytes, code: int, needle: str) -> None:
