@@ -93,11 +93,14 @@ def _builtin() -> dict[str, Template]:
             data = json.load(fh)
     except FileNotFoundError:
         return {}
-    return {name: Template(name, BUILTIN, entry["text"], entry["tree"]) for name, entry in data.items()}
+    return {
+        name: Template(name, BUILTIN, entry["text"], entry["tree"]) for name, entry in data.items()
+    }
 
 
-def discover(search_dirs: Sequence[str | os.PathLike[str]] = (), *,
-             system_dirs: Sequence[str] = SYSTEM_DIRS) -> dict[str, Template]:
+def discover(
+    search_dirs: Sequence[str | os.PathLike[str]] = (), *, system_dirs: Sequence[str] = SYSTEM_DIRS
+) -> dict[str, Template]:
     """Every template name → the template that wins for it (empty files included)."""
     found: dict[str, Template] = {}
     for directory in [os.fspath(d) for d in search_dirs] + list(system_dirs):
@@ -106,7 +109,9 @@ def discover(search_dirs: Sequence[str | os.PathLike[str]] = (), *,
         except FileNotFoundError:
             continue
         except OSError as exc:
-            raise TemplateError(f"cannot list template directory: {exc.strerror}", directory) from None
+            raise TemplateError(
+                f"cannot list template directory: {exc.strerror}", directory
+            ) from None
         for name in names:
             if not name.endswith(SUFFIX) or name in found:
                 continue
@@ -140,7 +145,9 @@ def _lookup(variables: Mapping[str, Any], dotted: str, node: Node) -> Any:
 
 def _to_node(value: Any, at: Node) -> Node:
     if isinstance(value, Mapping):
-        return Node({str(k): _to_node(v, at) for k, v in value.items()}, at.source, at.line, at.column, {})
+        return Node(
+            {str(k): _to_node(v, at) for k, v in value.items()}, at.source, at.line, at.column, {}
+        )
     if isinstance(value, (list, tuple)):
         return Node([_to_node(v, at) for v in value], at.source, at.line, at.column)
     return Node(value, at.source, at.line, at.column)
@@ -172,16 +179,22 @@ def substitute(node: Node, variables: Mapping[str, Any]) -> Any:
     def insert(match: re.Match[str]) -> str:
         value = _lookup(variables, match.group(1), node)
         if value is None:
-            raise TemplateError(f"variable {match.group(1)!r} is unset and cannot be part of a text", node.where)
+            raise TemplateError(
+                f"variable {match.group(1)!r} is unset and cannot be part of a text", node.where
+            )
         if isinstance(value, bool):
             value = "true" if value else "false"
         if isinstance(value, (Mapping, list, tuple)):
-            raise TemplateError(f"variable {match.group(1)!r} is not text; use it as the whole value", node.where)
+            raise TemplateError(
+                f"variable {match.group(1)!r} is not text; use it as the whole value", node.where
+            )
         shown = str(value)
         if _UNSAFE.search(shown):
             raise TemplateError(
                 f"variable {match.group(1)!r} contains a line break or control character and cannot be "
-                "part of a text; use it as the whole value", node.where)
+                "part of a text; use it as the whole value",
+                node.where,
+            )
         return shown
 
     return Node(_VAR.sub(insert, text), node.source, node.line, node.column)
@@ -190,15 +203,23 @@ def substitute(node: Node, variables: Mapping[str, Any]) -> Any:
 # --- rendering -------------------------------------------------------------------
 
 _KEYED = {
-    ("storage", "files"): "path", ("storage", "directories"): "path", ("storage", "links"): "path",
-    ("storage", "disks"): "device", ("storage", "filesystems"): "device", ("storage", "raid"): "name",
-    ("storage", "luks"): "name", ("systemd", "units"): "name", ("passwd", "users"): "name",
+    ("storage", "files"): "path",
+    ("storage", "directories"): "path",
+    ("storage", "links"): "path",
+    ("storage", "disks"): "device",
+    ("storage", "filesystems"): "device",
+    ("storage", "raid"): "name",
+    ("storage", "luks"): "name",
+    ("systemd", "units"): "name",
+    ("passwd", "users"): "name",
     ("passwd", "groups"): "name",
 }
 _NODE_LISTS = {("storage", "files"), ("storage", "directories"), ("storage", "links")}
 
 
-def _combine(into: dict[str, Any], config: dict[str, Any], name: str, owners: dict[tuple[str, Any], str]) -> None:
+def _combine(
+    into: dict[str, Any], config: dict[str, Any], name: str, owners: dict[tuple[str, Any], str]
+) -> None:
     """Add one template's config; the same path/unit/user from two templates is a conflict."""
     for section, value in config.items():
         if section == "ignition":
@@ -210,13 +231,17 @@ def _combine(into: dict[str, Any], config: dict[str, Any], name: str, owners: di
         for listname, entries in value.items():
             key_field = _KEYED.get((section, listname))
             if key_field is not None and isinstance(entries, list):
-                namespace = "node" if (section, listname) in _NODE_LISTS else f"{section}.{listname}"
+                namespace = (
+                    "node" if (section, listname) in _NODE_LISTS else f"{section}.{listname}"
+                )
                 for entry in entries:
                     ident = (namespace, entry.get(key_field))
                     if ident in owners:
                         raise TemplateError(
                             f"{section}.{listname} {entry.get(key_field)!r} is also defined by template "
-                            f"{owners[ident]}", name)
+                            f"{owners[ident]}",
+                            name,
+                        )
                     owners[ident] = name
             if isinstance(entries, list):
                 target.setdefault(listname, []).extend(entries)
@@ -240,7 +265,9 @@ def _truthy(variables: Mapping[str, Any], dotted: str, template: Template) -> bo
     return bool(value)
 
 
-def render_template(template: Template, variables: Mapping[str, Any], *, spec: str) -> dict[str, Any] | None:
+def render_template(
+    template: Template, variables: Mapping[str, Any], *, spec: str
+) -> dict[str, Any] | None:
     """One template → its Ignition config, or None when its ``when`` condition is false."""
     from igngen.butane.translate import translate
     from igngen.ignition.validate import check
@@ -259,7 +286,9 @@ def render_template(template: Template, variables: Mapping[str, Any], *, spec: s
         check(translation.config, source=template.location)
     except IgnitionConfigError as exc:
         where = translation.locate(exc.pointer) or template.location
-        raise TemplateError(f"renders an invalid Ignition config: {exc.message} (at {exc.pointer})", where) from None
+        raise TemplateError(
+            f"renders an invalid Ignition config: {exc.message} (at {exc.pointer})", where
+        ) from None
     return translation.config
 
 
@@ -290,8 +319,10 @@ def render_fragment(
     try:
         check(fragment, source="fragment", version=spec)
     except IgnitionConfigError as exc:
-        raise TemplateError(f"templates render an invalid config for spec {spec}: {exc.message}",
-                            f"fragment#{exc.pointer}") from None
+        raise TemplateError(
+            f"templates render an invalid config for spec {spec}: {exc.message}",
+            f"fragment#{exc.pointer}",
+        ) from None
     return fragment
 
 

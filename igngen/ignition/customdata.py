@@ -75,31 +75,54 @@ def classify(data: bytes, *, source: str = "customdata") -> CustomData:
     gzipped = data[:2] == b"\x1f\x8b"
     body = _decompress(data, source) if gzipped else data
     if not body.strip():
-        return CustomData(EMPTY, data, gzipped, note="custom data is empty; nothing to merge" if body else "")
+        return CustomData(
+            EMPTY, data, gzipped, note="custom data is empty; nothing to merge" if body else ""
+        )
     kind = _non_ignition_kind(body)
     if kind is not None:
-        return CustomData(kind, data, gzipped,
-                          note=f"custom data is a {kind} document, not Ignition: left for coreos-cloudinit "
-                               "(no user config is claimed, as Flatcar's Ignition does)")
+        return CustomData(
+            kind,
+            data,
+            gzipped,
+            note=f"custom data is a {kind} document, not Ignition: left for coreos-cloudinit "
+            "(no user config is claimed, as Flatcar's Ignition does)",
+        )
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise CustomDataError(f"neither Ignition JSON nor a cloud-config/script/MIME document "
-                              f"(not UTF-8 at byte {exc.start})", source) from None
+        raise CustomDataError(
+            f"neither Ignition JSON nor a cloud-config/script/MIME document "
+            f"(not UTF-8 at byte {exc.start})",
+            source,
+        ) from None
     try:
         config = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise CustomDataError(f"not valid Ignition JSON ({exc.msg}) and not a cloud-config/script/MIME document",
-                              f"{source}:{exc.lineno}:{exc.colno}") from None
+        raise CustomDataError(
+            f"not valid Ignition JSON ({exc.msg}) and not a cloud-config/script/MIME document",
+            f"{source}:{exc.lineno}:{exc.colno}",
+        ) from None
     if not isinstance(config, dict):
         raise CustomDataError("Ignition config must be a JSON object", f"{source}#")
-    version = config.get("ignition", {}).get("version") if isinstance(config.get("ignition"), dict) else None
+    version = (
+        config.get("ignition", {}).get("version")
+        if isinstance(config.get("ignition"), dict)
+        else None
+    )
     if not isinstance(version, str):
-        raise CustomDataError("not an Ignition config: ignition.version is missing", f"{source}#/ignition/version")
+        raise CustomDataError(
+            "not an Ignition config: ignition.version is missing", f"{source}#/ignition/version"
+        )
     if version.startswith(spec.LEGACY_PREFIXES):
-        return CustomData(LEGACY_IGNITION, data, gzipped, config, version,
-                          note=f"custom data is an Ignition spec {version} config; Flatcar's Ignition translates it "
-                               "itself, igngen passes it through unmerged")
+        return CustomData(
+            LEGACY_IGNITION,
+            data,
+            gzipped,
+            config,
+            version,
+            note=f"custom data is an Ignition spec {version} config; Flatcar's Ignition translates it "
+            "itself, igngen passes it through unmerged",
+        )
     from igngen.ignition.validate import check
 
     try:

@@ -58,11 +58,16 @@ def build(fragment: dict[str, Any], custom: CustomData | None, *, spec: str) -> 
     """The user config handed to Ignition (at output spec ``spec``)."""
     if custom is None or custom.kind != IGNITION:
         return fragment
-    merges = [_reference(canonical_json(fragment), gzipped=False), _reference(custom.raw, gzipped=custom.gzipped)]
+    merges = [
+        _reference(canonical_json(fragment), gzipped=False),
+        _reference(custom.raw, gzipped=custom.gzipped),
+    ]
     return {"ignition": {"version": spec, "config": {"merge": merges}}}
 
 
-def resolve(config: dict[str, Any], *, source: str, depth: int = 0) -> tuple[dict[str, Any], list[str]]:
+def resolve(
+    config: dict[str, Any], *, source: str, depth: int = 0
+) -> tuple[dict[str, Any], list[str]]:
     """Resolve ``data:`` merge/replace references offline, as Ignition's fetch stages do.
 
     Returns the rendered config and notes about remote references, which are
@@ -83,7 +88,9 @@ def resolve(config: dict[str, Any], *, source: str, depth: int = 0) -> tuple[dic
         if not isinstance(url, str):
             return None
         if url.split(":", 1)[0].lower() in REMOTE_SCHEMES:
-            notes.append(f"{source}#{pointer}: remote reference {url.split('?')[0]} kept for Ignition to fetch at boot")
+            notes.append(
+                f"{source}#{pointer}: remote reference {url.split('?')[0]} kept for Ignition to fetch at boot"
+            )
             return None
         data = decode(url, source=source, pointer=f"{pointer}/source")
         if ref.get("compression") == "gzip":
@@ -93,12 +100,16 @@ def resolve(config: dict[str, Any], *, source: str, depth: int = 0) -> tuple[dic
             try:
                 data = gzip.decompress(data)
             except (OSError, EOFError, zlib.error):
-                raise IgnitionConfigError("gzip data is corrupt", source, f"{pointer}/source") from None
+                raise IgnitionConfigError(
+                    "gzip data is corrupt", source, f"{pointer}/source"
+                ) from None
         digest = (ref.get("verification") or {}).get("hash")
         if isinstance(digest, str):
             func, _, want = digest.partition("-")
             if hashlib.new(func, data).hexdigest() != want:
-                raise IgnitionConfigError("referenced config does not match its verification hash", source, pointer)
+                raise IgnitionConfigError(
+                    "referenced config does not match its verification hash", source, pointer
+                )
         import json
 
         try:
@@ -106,8 +117,12 @@ def resolve(config: dict[str, Any], *, source: str, depth: int = 0) -> tuple[dic
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise IgnitionConfigError("referenced config is not JSON", source, pointer) from None
         if not data.strip() or not isinstance(child, dict):
-            raise IgnitionConfigError("referenced config is empty or not an object (Ignition would drop the "
-                                      "whole user config)", source, pointer)
+            raise IgnitionConfigError(
+                "referenced config is empty or not an object (Ignition would drop the "
+                "whole user config)",
+                source,
+                pointer,
+            )
         check(child, source=f"{source}#{pointer}")
         rendered, sub = resolve(child, source=f"{source}#{pointer}", depth=depth + 1)
         notes.extend(sub)
@@ -130,8 +145,12 @@ def _without_local_refs(config: dict[str, Any]) -> dict[str, Any]:
     """The config minus the data: references that are resolved here (remote ones stay)."""
     ign = dict(config.get("ignition") or {})
     refs = dict(ign.get("config") or {})
-    remote = [r for r in refs.get("merge") or []
-              if isinstance(r.get("source"), str) and r["source"].split(":", 1)[0].lower() in REMOTE_SCHEMES]
+    remote = [
+        r
+        for r in refs.get("merge") or []
+        if isinstance(r.get("source"), str)
+        and r["source"].split(":", 1)[0].lower() in REMOTE_SCHEMES
+    ]
     if remote:
         refs["merge"] = remote
     else:

@@ -29,7 +29,9 @@ def merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     pv = _version(parent)
     cv = _version(child)
     if pv and cv and pv in spec.ORDER and cv in spec.ORDER:
-        result.setdefault("ignition", {})["version"] = cv if spec.ORDER[cv] >= spec.ORDER[pv] else pv
+        result.setdefault("ignition", {})["version"] = (
+            cv if spec.ORDER[cv] >= spec.ORDER[pv] else pv
+        )
     return result
 
 
@@ -53,9 +55,13 @@ def _merge_value(node: spec.Node | None, parent: Any, child: Any) -> Any:
 
 def _merge_obj(node: spec.Obj, parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     result = dict(parent)
-    if node.fields.get("files") is not None and "directories" in node.fields and "links" in node.fields:
+    if (
+        node.fields.get("files") is not None
+        and "directories" in node.fields
+        and "links" in node.fields
+    ):
         _merge_nodes(node, result, parent, child)
-        handled = ("files", "directories", "links")
+        handled: tuple[str, ...] = ("files", "directories", "links")
     elif "shouldExist" in node.fields and "shouldNotExist" in node.fields:
         _merge_kargs(result, parent, child)
         handled = ("shouldExist", "shouldNotExist")
@@ -93,12 +99,22 @@ def _merge_list(node: spec.List, parent: list[Any], child: list[Any]) -> list[An
         k = _freeze(_key_of(node, entry))
         if k is not None and k != ("", "") and k in index:
             pos = index[k]
-            if is_headers and isinstance(entry, dict) and "value" in entry and entry["value"] is None:
+            if (
+                is_headers
+                and isinstance(entry, dict)
+                and "value" in entry
+                and entry["value"] is None
+            ):
                 deleted.add(pos)
                 continue
             result[pos] = _merge_value(node.item, result[pos], entry)
         else:
-            if is_headers and isinstance(entry, dict) and "value" in entry and entry["value"] is None:
+            if (
+                is_headers
+                and isinstance(entry, dict)
+                and "value" in entry
+                and entry["value"] is None
+            ):
                 continue
             if k is not None and k != ("", ""):
                 index[k] = len(result)
@@ -112,7 +128,9 @@ def _freeze(value: Any) -> Any:
     return value
 
 
-def _merge_nodes(node: spec.Obj, result: dict[str, Any], parent: dict[str, Any], child: dict[str, Any]) -> None:
+def _merge_nodes(
+    node: spec.Obj, result: dict[str, Any], parent: dict[str, Any], child: dict[str, Any]
+) -> None:
     kinds = ("files", "directories", "links")
     lists = {k: list(parent.get(k) or []) for k in kinds}
     where: dict[str, tuple[str, int]] = {}
