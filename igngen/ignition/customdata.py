@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from igngen.errors import CustomDataError, IgnitionConfigError
 from igngen.ignition import spec
@@ -31,8 +30,7 @@ MIME = "mime-multipart"
 _MIME_CT = re.compile(rb"(?im)^content-type:[^\n]*multipart/mixed")
 
 
-@dataclass(frozen=True)
-class CustomData:
+class CustomData(NamedTuple):
     kind: str
     raw: bytes  # exactly what the user gave (possibly gzip-compressed)
     gzipped: bool

@@ -27,7 +27,6 @@ in and the custom data is left where coreos-cloudinit finds it.
 from __future__ import annotations
 
 import base64
-import hashlib
 from typing import Any
 
 from igngen.errors import CustomDataError, IgnitionConfigError
@@ -42,6 +41,8 @@ REMOTE_SCHEMES = ("http", "https", "s3", "gs", "tftp", "arn")
 def _reference(data: bytes, *, gzipped: bool) -> dict[str, Any]:
     ref: dict[str, Any] = {"source": "data:;base64," + base64.b64encode(data).decode("ascii")}
     ref["compression"] = "gzip" if gzipped else ""
+    import hashlib
+
     ref["verification"] = {"hash": "sha512-" + hashlib.sha512(_plain(data, gzipped)).hexdigest()}
     return ref
 
@@ -105,6 +106,8 @@ def resolve(
                 ) from None
         digest = (ref.get("verification") or {}).get("hash")
         if isinstance(digest, str):
+            import hashlib
+
             func, _, want = digest.partition("-")
             if hashlib.new(func, data).hexdigest() != want:
                 raise IgnitionConfigError(

@@ -16,8 +16,7 @@ error here, because Ignition would drop it with only a warning.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from igngen.errors import IgnitionConfigError
 from igngen.ignition import spec
@@ -27,8 +26,7 @@ _HASH_LEN = {"sha512": 128, "sha256": 64}
 _HEXDIGITS = re.compile(r"[0-9a-f]+")
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
+class Report(NamedTuple):
     severity: str  # "error" or "warning"
     pointer: str
     message: str
