@@ -116,7 +116,7 @@ def _base_3_0() -> Obj:
         "mode": I(),
     }
     dir_fields = _node_fields() | {"mode": I()}
-    link_fields = _node_fields() | {"target": S(required=True), "hard": B()}
+    link_fields = _node_fields() | {"target": S(), "hard": B()}
     partition = Obj(
         {
             "label": S(),
