@@ -77,9 +77,12 @@ def test_cli_validate(tmp_path: Path) -> None:
     )
     broken = tmp_path / "broken.ign"
     broken.write_text('{"ignition": ')
-    run = lambda *f: subprocess.run(
-        [sys.executable, "-m", "igngen", "validate", *f], capture_output=True, text=True
-    )  # noqa: E731
+
+    def run(*f: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "igngen", "validate", *f], capture_output=True, text=True
+        )
+
     p = run(str(good))
     assert p.returncode == 0 and "warning" in p.stderr and "#/extra" in p.stderr
     p = run(str(good), str(bad), str(broken))
