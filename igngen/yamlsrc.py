@@ -36,8 +36,14 @@ class Node:
 
     __slots__ = ("column", "key_marks", "line", "source", "value")
 
-    def __init__(self, value: Any, source: str, line: int, column: int,
-                 key_marks: dict[str, tuple[int, int]] | None = None) -> None:
+    def __init__(
+        self,
+        value: Any,
+        source: str,
+        line: int,
+        column: int,
+        key_marks: dict[str, tuple[int, int]] | None = None,
+    ) -> None:
         self.value = value
         self.source = source
         self.line = line
@@ -117,7 +123,9 @@ def parse(text: str | bytes, *, source: str) -> Node:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        raise ButaneError(f"invalid YAML: {exc.problem or exc.context}", source, line, col) from None
+        raise ButaneError(
+            f"invalid YAML: {exc.problem or exc.context}", source, line, col
+        ) from None
     except yaml.YAMLError as exc:
         raise ButaneError(f"invalid YAML ({type(exc).__name__})", source) from None
     if root is None:
@@ -160,8 +168,12 @@ def _convert(node: Any, source: str, budget: list[int]) -> Node:
 def dump(node: Node) -> Any:
     """Compact JSON-able form: [line, column, value, key_marks?]."""
     if isinstance(node.value, dict):
-        return [node.line, node.column, {k: dump(v) for k, v in node.value.items()},
-                {k: list(m) for k, m in (node.key_marks or {}).items()}]
+        return [
+            node.line,
+            node.column,
+            {k: dump(v) for k, v in node.value.items()},
+            {k: list(m) for k, m in (node.key_marks or {}).items()},
+        ]
     if isinstance(node.value, list):
         return [node.line, node.column, [dump(v) for v in node.value]]
     return [node.line, node.column, node.value]
@@ -171,7 +183,9 @@ def load_dumped(data: Any, source: str) -> Node:
     line, column, value = data[0], data[1], data[2]
     if isinstance(value, dict):
         marks = {k: (m[0], m[1]) for k, m in data[3].items()}
-        return Node({k: load_dumped(v, source) for k, v in value.items()}, source, line, column, marks)
+        return Node(
+            {k: load_dumped(v, source) for k, v in value.items()}, source, line, column, marks
+        )
     if isinstance(value, list):
         return Node([load_dumped(v, source) for v in value], source, line, column)
     return Node(value, source, line, column)

@@ -49,13 +49,17 @@ _real_getaddrinfo = socket.getaddrinfo
 
 def _guarded_connect(self: socket.socket, address: Any) -> None:
     if not _allowed(self.family, address):
-        raise ForbiddenNetworkAccess(f"test tried to connect to {address!r}: only loopback is allowed")
+        raise ForbiddenNetworkAccess(
+            f"test tried to connect to {address!r}: only loopback is allowed"
+        )
     return _real_connect(self, address)
 
 
 def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
     if not _allowed(self.family, address):
-        raise ForbiddenNetworkAccess(f"test tried to connect to {address!r}: only loopback is allowed")
+        raise ForbiddenNetworkAccess(
+            f"test tried to connect to {address!r}: only loopback is allowed"
+        )
     return _real_connect_ex(self, address)
 
 
@@ -71,7 +75,9 @@ def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             ipaddress.ip_address(host.decode() if isinstance(host, bytes) else str(host))
         except ValueError:
-            raise ForbiddenNetworkAccess(f"test tried to resolve {host!r}: no DNS in tests") from None
+            raise ForbiddenNetworkAccess(
+                f"test tried to resolve {host!r}: no DNS in tests"
+            ) from None
     return _real_getaddrinfo(host, *args, **kwargs)
 
 

@@ -48,7 +48,11 @@ def ovf_xml(
             pks.append(f"<PublicKey>{inner}</PublicKey>")
         fields.append(f"<SSH><PublicKeys>{''.join(pks)}</PublicKeys></SSH>")
     if custom_data is not None:
-        text = base64.b64encode(custom_data).decode() if isinstance(custom_data, bytes) else custom_data
+        text = (
+            base64.b64encode(custom_data).decode()
+            if isinstance(custom_data, bytes)
+            else custom_data
+        )
         fields.append(f"<CustomData>{text}</CustomData>")
     body = "".join(fields) + raw_lpcs_extra
     doc = (

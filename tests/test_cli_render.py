@@ -14,10 +14,18 @@ REPO = Path(__file__).resolve().parent.parent
 PASSWORD = "Unmistakable-Pa55word"
 
 
-def igngen(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+def igngen(
+    *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
     full_env = {**os.environ, "IGNGEN_LOG_LEVEL": "debug", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "igngen", *args], input=stdin, capture_output=True,
-                          env=full_env, cwd=REPO, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "igngen", *args],
+        input=stdin,
+        capture_output=True,
+        env=full_env,
+        cwd=REPO,
+        timeout=60,
+    )
 
 
 @pytest.fixture
@@ -37,8 +45,12 @@ def assert_one_line_error(proc: subprocess.CompletedProcess[bytes], code: int, n
 
 
 def test_render_succeeds_and_is_deterministic(ovf_file: Path) -> None:
-    a = igngen("render", "--ovf", str(ovf_file), "--config", str(REPO / "examples/keys-only/igngen.yaml"))
-    b = igngen("render", "--ovf", str(ovf_file), "--config", str(REPO / "examples/keys-only/igngen.yaml"))
+    a = igngen(
+        "render", "--ovf", str(ovf_file), "--config", str(REPO / "examples/keys-only/igngen.yaml")
+    )
+    b = igngen(
+        "render", "--ovf", str(ovf_file), "--config", str(REPO / "examples/keys-only/igngen.yaml")
+    )
     assert a.returncode == 0, a.stderr.decode()
     assert a.stdout == b.stdout
     assert PASSWORD.encode() not in a.stdout + a.stderr
@@ -46,9 +58,11 @@ def test_render_succeeds_and_is_deterministic(ovf_file: Path) -> None:
 
 def test_password_never_printed_anywhere(ovf_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.ign"
-    for args in (["render", "--ovf", str(ovf_file), "-o", str(out), "--handoff", str(tmp_path / "h.ign")],
-                 ["render", "--ovf", str(ovf_file), "--fragment-only", "--pretty"],
-                 ["explain", "--ovf", str(ovf_file)]):
+    for args in (
+        ["render", "--ovf", str(ovf_file), "-o", str(out), "--handoff", str(tmp_path / "h.ign")],
+        ["render", "--ovf", str(ovf_file), "--fragment-only", "--pretty"],
+        ["explain", "--ovf", str(ovf_file)],
+    ):
         proc = igngen(*args)
         assert proc.returncode == 0, proc.stderr.decode()
         assert PASSWORD.encode() not in proc.stdout + proc.stderr
@@ -59,7 +73,9 @@ def test_password_never_printed_anywhere(ovf_file: Path, tmp_path: Path) -> None
 
 
 def test_explain_names_sources(ovf_file: Path) -> None:
-    proc = igngen("explain", "--ovf", str(ovf_file), "--imds", str(REPO / "examples/basic/imds.json"))
+    proc = igngen(
+        "explain", "--ovf", str(ovf_file), "--imds", str(REPO / "examples/basic/imds.json")
+    )
     text = proc.stdout.decode()
     assert proc.returncode == 0, proc.stderr.decode()
     assert "imds.json#/compute/osProfile/computerName" in text
@@ -72,10 +88,18 @@ def test_explain_names_sources(ovf_file: Path) -> None:
         (b"<not-xml", 65, "malformed XML"),
         (ovf_xml(user="root"), 65, "reserved"),
         (ovf_xml(host="a;b"), 65, "HostName"),
-        (ovf_xml(custom_data=b'{"ignition": {"version": "3.3.0"}, "storage": {"files": [{"path": "relative"}]}}'), 65, "customdata"),
+        (
+            ovf_xml(
+                custom_data=b'{"ignition": {"version": "3.3.0"}, "storage": {"files": [{"path": "relative"}]}}'
+            ),
+            65,
+            "CustomData#/storage/files/0/path",
+        ),
     ],
 )
-def test_bad_input_one_line_and_nothing_written(tmp_path: Path, doc: bytes, code: int, needle: str) -> None:
+def test_bad_input_one_line_and_nothing_written(
+    tmp_path: Path, doc: bytes, code: int, needle: str
+) -> None:
     ovf = tmp_path / "ovf-env.xml"
     ovf.write_bytes(doc)
     out = tmp_path / "out.ign"
@@ -94,7 +118,9 @@ def test_missing_file_and_usage_errors(tmp_path: Path) -> None:
     bad_cfg.write_text("ssh:\n  bogus: 1\n")
     ovf = tmp_path / "o.xml"
     ovf.write_bytes(ovf_xml())
-    assert_one_line_error(igngen("render", "--ovf", str(ovf), "--config", str(bad_cfg)), 2, "c.yaml:2:10")
+    assert_one_line_error(
+        igngen("render", "--ovf", str(ovf), "--config", str(bad_cfg)), 2, "c.yaml:2:10"
+    )
 
 
 def test_unwritable_output_is_a_clean_error(ovf_file: Path, tmp_path: Path) -> None:

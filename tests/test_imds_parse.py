@@ -9,14 +9,21 @@ from igngen.errors import ImdsDataError
 
 
 def doc(**compute: object) -> bytes:
-    base: dict[str, object] = {"osProfile": {"adminUsername": "azureuser", "computerName": "vm1",
-                                             "disablePasswordAuthentication": "true"}}
+    base: dict[str, object] = {
+        "osProfile": {
+            "adminUsername": "azureuser",
+            "computerName": "vm1",
+            "disablePasswordAuthentication": "true",
+        }
+    }
     base.update(compute)
     return json.dumps({"compute": base}).encode()
 
 
 def test_composed_corpus_document() -> None:
-    inst = parse_instance(corpus_file("composed/imds-instance-2023-11-15-extended.example.json").read_bytes())
+    inst = parse_instance(
+        corpus_file("composed/imds-instance-2023-11-15-extended.example.json").read_bytes()
+    )
     assert inst.admin_username == "azureuser"
     assert inst.computer_name == "igngen-test"
     assert inst.disable_password_authentication is True
@@ -26,9 +33,15 @@ def test_composed_corpus_document() -> None:
     assert inst.pps_type == "None" and inst.has_custom_data is False
 
 
-@pytest.mark.parametrize("name", ["WALinuxAgent/valid.json", "WALinuxAgent/unicode.json",
-                                  "azure-init/inline/imds.rs__BODY_CONTENTS.json",
-                                  "afterburn/inline/mock_tests.rs__IMDS_BODY_WITH_KEY.json"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "WALinuxAgent/valid.json",
+        "WALinuxAgent/unicode.json",
+        "azure-init/inline/imds.rs__BODY_CONTENTS.json",
+        "afterburn/inline/mock_tests.rs__IMDS_BODY_WITH_KEY.json",
+    ],
+)
 def test_corpus_documents_parse_or_fail_cleanly(name: str) -> None:
     data = corpus_file(name).read_bytes()
     try:
@@ -44,8 +57,18 @@ def test_user_data_is_decoded() -> None:
 
 
 def test_bool_spellings() -> None:
-    assert parse_instance(doc(osProfile={"disablePasswordAuthentication": False})).disable_password_authentication is False
-    assert parse_instance(doc(osProfile={"disablePasswordAuthentication": "FALSE"})).disable_password_authentication is False
+    assert (
+        parse_instance(
+            doc(osProfile={"disablePasswordAuthentication": False})
+        ).disable_password_authentication
+        is False
+    )
+    assert (
+        parse_instance(
+            doc(osProfile={"disablePasswordAuthentication": "FALSE"})
+        ).disable_password_authentication
+        is False
+    )
     assert parse_instance(doc(osProfile={})).disable_password_authentication is None
 
 
@@ -57,12 +80,18 @@ def test_bool_spellings() -> None:
         (b"{}", "imds#/compute"),
         (doc(osProfile="x"), "imds#/compute/osProfile"),
         (doc(osProfile={"adminUsername": 7}), "imds#/compute/osProfile/adminUsername"),
-        (doc(osProfile={"disablePasswordAuthentication": "maybe"}), "imds#/compute/osProfile/disablePasswordAuthentication"),
+        (
+            doc(osProfile={"disablePasswordAuthentication": "maybe"}),
+            "imds#/compute/osProfile/disablePasswordAuthentication",
+        ),
         (doc(publicKeys={}), "imds#/compute/publicKeys"),
         (doc(publicKeys=[{"path": "/x"}]), "imds#/compute/publicKeys/0/keyData"),
         (doc(publicKeys=["x"]), "imds#/compute/publicKeys/0"),
         (doc(userData="***"), "imds#/compute/userData"),
-        (doc(storageProfile={"resourceDisk": {"size": "lots"}}), "imds#/compute/storageProfile/resourceDisk/size"),
+        (
+            doc(storageProfile={"resourceDisk": {"size": "lots"}}),
+            "imds#/compute/storageProfile/resourceDisk/size",
+        ),
         (b"\xff\xfe", "imds"),
         (b" " * (2 * 1024 * 1024), "limit"),
     ],

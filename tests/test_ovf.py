@@ -24,14 +24,21 @@ def test_prefix_independent() -> None:
     a = ovf.parse(ovf_xml(password="pw-123456A"))
     b = ovf.parse(ovf_xml(password="pw-123456A", prefixed=True))
     assert b"ns1:UserName" in ovf_xml(prefixed=True)
-    assert (a.user_name, a.host_name, a.public_keys[0].value) == (b.user_name, b.host_name, b.public_keys[0].value)
+    assert (a.user_name, a.host_name, a.public_keys[0].value) == (
+        b.user_name,
+        b.host_name,
+        b.public_keys[0].value,
+    )
 
 
 @pytest.mark.parametrize(
     "name",
-    ["composed/ovf-env.composed-example.xml", "cloud-init/inline/test_azure.py__construct_ovf_env__generated.xml",
-     "cloud-init/inline/test_azure.py__construct_ovf_env__pps_savable_generated.xml",
-     "azure-init/inline/media.rs__test_get_ovf_env_none_missing.xml"],
+    [
+        "composed/ovf-env.composed-example.xml",
+        "cloud-init/inline/test_azure.py__construct_ovf_env__generated.xml",
+        "cloud-init/inline/test_azure.py__construct_ovf_env__pps_savable_generated.xml",
+        "azure-init/inline/media.rs__test_get_ovf_env_none_missing.xml",
+    ],
 )
 def test_corpus_documents_parse(name: str) -> None:
     env = ovf.parse(corpus_file(name).read_bytes(), source=name)
@@ -39,7 +46,11 @@ def test_corpus_documents_parse(name: str) -> None:
 
 
 def test_corpus_pps_savable() -> None:
-    env = ovf.parse(corpus_file("cloud-init/inline/test_azure.py__construct_ovf_env__pps_savable_generated.xml").read_bytes())
+    env = ovf.parse(
+        corpus_file(
+            "cloud-init/inline/test_azure.py__construct_ovf_env__pps_savable_generated.xml"
+        ).read_bytes()
+    )
     assert env.preprovisioned_vm is True
     assert env.preprovisioned_vm_type == "Savable"
 
@@ -59,14 +70,20 @@ def test_custom_data_with_whitespace_and_newlines() -> None:
 
 
 def test_nil_and_empty_elements_are_absent() -> None:
-    env = ovf.parse(ovf_xml(password="", disable_pw=None, platform='<PreprovisionedVMType i:nil="true"/>'))
+    env = ovf.parse(
+        ovf_xml(password="", disable_pw=None, platform='<PreprovisionedVMType i:nil="true"/>')
+    )
     assert env.user_password is None
     assert env.disable_ssh_password_authentication is None
     assert env.preprovisioned_vm_type is None
 
 
 def test_platform_setting_names_case_insensitive() -> None:
-    env = ovf.parse(ovf_xml(platform="<PreprovisionedVm>TRUE</PreprovisionedVm><PreprovisionedVmType>Running</PreprovisionedVmType>"))
+    env = ovf.parse(
+        ovf_xml(
+            platform="<PreprovisionedVm>TRUE</PreprovisionedVm><PreprovisionedVmType>Running</PreprovisionedVmType>"
+        )
+    )
     assert env.preprovisioned_vm is True and env.preprovisioned_vm_type == "Running"
 
 
@@ -90,12 +107,23 @@ BILLION = b"""<?xml version="1.0"?>
         ("<Environment>\u00e9</Environment>".encode("latin-1"), "UTF-8"),
         (b"<x>" + b" " * (600 * 1024) + b"</x>", "limit"),
         (b'<Environment xmlns="urn:other"/>', "expected OVF Environment"),
-        (b'<Environment xmlns="http://schemas.dmtf.org/ovf/environment/1"/>', "ProvisioningSection"),
+        (
+            b'<Environment xmlns="http://schemas.dmtf.org/ovf/environment/1"/>',
+            "ProvisioningSection",
+        ),
         (ovf_xml(raw_lpcs_extra="<UserName>second</UserName>"), "appears 2 times"),
         (ovf_xml(disable_pw="maybe"), "true or false"),
         (ovf_xml(custom_data="!!notbase64!!"), "base64"),
-        (ovf_xml(keys=[("/home/azureuser/.ssh/authorized_keys", None)]).replace(b"<Fingerprint>ABCDEF0123456789ABCDEF0123456789ABCDEF01</Fingerprint>", b""), "neither Value nor Fingerprint"),
-        (ovf_xml().replace(b"<UserName>azureuser</UserName>", b"<UserName><b>x</b></UserName>"), "expected text"),
+        (
+            ovf_xml(keys=[("/home/azureuser/.ssh/authorized_keys", None)]).replace(
+                b"<Fingerprint>ABCDEF0123456789ABCDEF0123456789ABCDEF01</Fingerprint>", b""
+            ),
+            "neither Value nor Fingerprint",
+        ),
+        (
+            ovf_xml().replace(b"<UserName>azureuser</UserName>", b"<UserName><b>x</b></UserName>"),
+            "expected text",
+        ),
     ],
 )
 def test_hostile_documents_are_refused_with_location(doc: bytes, needle: str) -> None:

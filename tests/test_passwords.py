@@ -31,10 +31,18 @@ def test_sha512_crypt_published_vectors() -> None:
 
 @pytest.mark.skipif(libc_crypt is None, reason="no crypt module to compare with")
 @settings(max_examples=40, deadline=None)
-@given(st.text(min_size=0, max_size=40).filter(lambda s: "\x00" not in s),
-       st.text(alphabet="./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", min_size=1, max_size=16))
+@given(
+    st.text(min_size=0, max_size=40).filter(lambda s: "\x00" not in s),
+    st.text(
+        alphabet="./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+        min_size=1,
+        max_size=16,
+    ),
+)
 def test_sha512_crypt_matches_libc(password: str, salt: str) -> None:
-    assert sha512_crypt(password.encode(), salt, 1000) == libc_crypt.crypt(password, f"$6$rounds=1000${salt}")
+    assert sha512_crypt(password.encode(), salt, 1000) == libc_crypt.crypt(
+        password, f"$6$rounds=1000${salt}"
+    )
 
 
 def test_bcrypt_default_verifies_and_is_deterministic() -> None:
@@ -54,11 +62,12 @@ def test_sha512_scheme_verifies() -> None:
         assert libc_crypt.crypt("Pa55-word", h) == h
 
 
-@pytest.mark.parametrize("kwargs", [{"scheme": "md5"}, {"bcrypt_cost": 3}, {"bcrypt_cost": 17},
-                                    {"sha512_rounds": 10}])
+@pytest.mark.parametrize(
+    "kwargs", [{"scheme": "md5"}, {"bcrypt_cost": 3}, {"bcrypt_cost": 17}, {"sha512_rounds": 10}]
+)
 def test_bad_hash_settings(kwargs: dict[str, object]) -> None:
     with pytest.raises(SettingsError):
-        HashSettings(**kwargs)  # type: ignore[arg-type]
+        HashSettings.create(**kwargs)  # type: ignore[arg-type]
 
 
 def test_secret_is_never_shown() -> None:

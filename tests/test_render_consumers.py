@@ -25,7 +25,9 @@ from igngen.pipeline import RenderInputs, render
 from igngen.settings import Settings
 from igngen.settings import load as load_settings
 
-EXAMPLES = sorted(p.parent for p in (Path(__file__).parent.parent / "examples").glob("*/ovf-env.xml"))
+EXAMPLES = sorted(
+    p.parent for p in (Path(__file__).parent.parent / "examples").glob("*/ovf-env.xml")
+)
 
 pytestmark = pytest.mark.consumer
 
@@ -60,28 +62,45 @@ def test_example_on_real_ignition(example: Path, tmp_path: Path) -> None:
     ovf = parse_ovf(inputs.ovf)
     password = ovf.user_password.reveal() if ovf.user_password else None
 
-    for name, config in (("fragment", result.fragment), ("handin", result.handin), ("final", result.final)):
+    for name, config in (
+        ("fragment", result.fragment),
+        ("handin", result.handin),
+        ("final", result.final),
+    ):
         data = canonical_json(config)
         if password:
             assert password.encode() not in data, f"password leaked into the {name}"
         proc = ignition_validate(data, tmp_path)
-        assert proc.returncode == 0, f"ignition-validate rejected the {name}: {proc.stdout}{proc.stderr}"
+        assert proc.returncode == 0, (
+            f"ignition-validate rejected the {name}: {proc.stdout}{proc.stderr}"
+        )
 
     run = run_ignition(tmp_path / "ign", user_config=canonical_json(result.handin))
     root = run.root
     user = result.model.user_name.value
-    passwd = {line.split(":")[0]: line.split(":") for line in (root / "etc/passwd").read_text().splitlines()}
+    passwd = {
+        line.split(":")[0]: line.split(":")
+        for line in (root / "etc/passwd").read_text().splitlines()
+    }
     assert user in passwd, "admin user was not created"
     assert passwd[user][5] == f"/home/{user}"
-    groups = {line.split(":")[0]: line.split(":")[3].split(",") for line in (root / "etc/group").read_text().splitlines()}
+    groups = {
+        line.split(":")[0]: line.split(":")[3].split(",")
+        for line in (root / "etc/group").read_text().splitlines()
+    }
     for g in settings.groups:
         assert user in groups[g], f"{user} not in group {g}"
     assert user not in groups["sudo"], "admin must not be in the passwordless sudo group"
-    shadow = {line.split(":")[0]: line.split(":")[1] for line in (root / "etc/shadow").read_text().splitlines()}
+    shadow = {
+        line.split(":")[0]: line.split(":")[1]
+        for line in (root / "etc/shadow").read_text().splitlines()
+    }
     if password:
         assert _verify_hash(password, shadow[user]), "shadow hash does not verify the OVF password"
     else:
-        assert shadow[user] in ("*", "!", "!*"), f"account without password must be locked, got {shadow[user]!r}"
+        assert shadow[user] in ("*", "!", "!*"), (
+            f"account without password must be locked, got {shadow[user]!r}"
+        )
 
     keys = [k.key.line for k in result.model.ssh_keys.value]
     home = root / "home" / user
@@ -105,7 +124,10 @@ def test_example_on_real_ignition(example: Path, tmp_path: Path) -> None:
 
     dropin = root / settings.sshd_dropin_path.lstrip("/")
     text = dropin.read_text()
-    assert f"PasswordAuthentication {'yes' if result.model.password_authentication.value else 'no'}" in text
+    assert (
+        f"PasswordAuthentication {'yes' if result.model.password_authentication.value else 'no'}"
+        in text
+    )
     _sshd_accepts(dropin, tmp_path)
 
     result_file = json.loads((root / "etc/.ignition-result.json").read_text())

@@ -18,14 +18,26 @@ names = st.one_of(text, st.from_regex(r"[a-z][a-z0-9-]{0,20}", fullmatch=True))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(user=names, host=names, password=st.one_of(st.none(), text),
-       disable=st.sampled_from([None, "true", "false", "True", "junk"]),
-       key=st.one_of(st.just(ED25519), text), custom=st.one_of(st.none(), st.binary(max_size=80)))
-def test_render_only_raises_typed_errors(user: str, host: str, password: str | None, disable: str | None,
-                                         key: str, custom: bytes | None) -> None:
+@given(
+    user=names,
+    host=names,
+    password=st.one_of(st.none(), text),
+    disable=st.sampled_from([None, "true", "false", "True", "junk"]),
+    key=st.one_of(st.just(ED25519), text),
+    custom=st.one_of(st.none(), st.binary(max_size=80)),
+)
+def test_render_only_raises_typed_errors(
+    user: str, host: str, password: str | None, disable: str | None, key: str, custom: bytes | None
+) -> None:
     try:
-        doc = ovf_xml(user=user, host=host, password=password, disable_pw=disable,
-                      keys=[(f"/home/{user}/.ssh/authorized_keys", key)], custom_data=custom)
+        doc = ovf_xml(
+            user=user,
+            host=host,
+            password=password,
+            disable_pw=disable,
+            keys=[(f"/home/{user}/.ssh/authorized_keys", key)],
+            custom_data=custom,
+        )
     except ValueError:
         return  # the builder itself cannot express some strings (XML-illegal characters)
     inputs = RenderInputs(ovf=doc)

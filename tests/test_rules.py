@@ -49,8 +49,22 @@ def test_good_host_names(name: str) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["", "-lead", "trail-", "a..b", "under_score", "semi;colon", "new\nline", "x" * 64 + ".a",
-     "1234", "1.2.3.4", "a" * 65, "sp ace", "x.", "colon:"],
+    [
+        "",
+        "-lead",
+        "trail-",
+        "a..b",
+        "under_score",
+        "semi;colon",
+        "new\nline",
+        "x" * 64 + ".a",
+        "1234",
+        "1.2.3.4",
+        "a" * 65,
+        "sp ace",
+        "x.",
+        "colon:",
+    ],
 )
 def test_bad_host_names(name: str) -> None:
     with pytest.raises(RuleError):
@@ -100,11 +114,23 @@ def test_hostile_keys(text: str, needle: str) -> None:
 
 def test_key_paths() -> None:
     assert check_key_path(None, "u", "w") == "/home/u/.ssh/authorized_keys"
-    assert check_key_path("/home/u/.ssh/authorized_keys", "u", "w") == "/home/u/.ssh/authorized_keys"
-    assert check_key_path("/home/u/.ssh/authorized_keys2", "u", "w") == "/home/u/.ssh/authorized_keys2"
-    for bad in ["/home/u/.ssh/../../../etc/shadow", "/root/.ssh/authorized_keys", "relative/path",
-                "/home/other/.ssh/authorized_keys", "/home/u/.ssh/", "/home/u/.ssh/sub/dir",
-                "$HOME/u/.ssh/authorized_keys", "/home/u/.ssh/a\nb", "/home/u2/.ssh/x"]:
+    assert (
+        check_key_path("/home/u/.ssh/authorized_keys", "u", "w") == "/home/u/.ssh/authorized_keys"
+    )
+    assert (
+        check_key_path("/home/u/.ssh/authorized_keys2", "u", "w") == "/home/u/.ssh/authorized_keys2"
+    )
+    for bad in [
+        "/home/u/.ssh/../../../etc/shadow",
+        "/root/.ssh/authorized_keys",
+        "relative/path",
+        "/home/other/.ssh/authorized_keys",
+        "/home/u/.ssh/",
+        "/home/u/.ssh/sub/dir",
+        "$HOME/u/.ssh/authorized_keys",
+        "/home/u/.ssh/a\nb",
+        "/home/u2/.ssh/x",
+    ]:
         with pytest.raises(RuleError):
             check_key_path(bad, "u", "w")
 

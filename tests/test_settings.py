@@ -16,7 +16,8 @@ def test_defaults_match_the_documented_ones() -> None:
 
 
 def test_full_file() -> None:
-    s = parse(b"""
+    s = parse(
+        b"""
 user: {groups: [docker, wheel]}
 password: {scheme: sha512crypt, sha512_rounds: 10000}
 ssh: {dropin_name: 05-site.conf, client_alive_interval: 60}
@@ -24,7 +25,9 @@ sudo: {file_name: azure-admin}
 templates: {dirs: [/etc/site-templates], disabled: [30-sshd.bu]}
 output: {spec: 3.4.0}
 disks: {resource_disk: {filesystem: xfs}}
-""", source="cfg.yaml")
+""",
+        source="cfg.yaml",
+    )
     assert s.groups == ("docker", "wheel")
     assert s.hashing.scheme == "sha512crypt" and s.hashing.sha512_rounds == 10000
     assert s.sshd_dropin_path.endswith("/05-site.conf") and s.client_alive_interval == 60

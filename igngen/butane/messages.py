@@ -19,4 +19,6 @@ TREE_CONFLICT = "{path!r} from storage.trees is also declared in storage.{kind}"
 MOUNT_UNIT_FORMAT = "with_mount_unit needs 'format'"
 MOUNT_UNIT_PATH = "with_mount_unit needs 'path' (except for swap)"
 NOT_UTF8 = "file {path!r} is not UTF-8 text"
-SPECIAL_MODE_BITS = "mode {mode:o} has setuid/setgid/sticky bits, which Ignition ignores before spec 3.6.0"
+SPECIAL_MODE_BITS = (
+    "mode {mode:o} has setuid/setgid/sticky bits, which Ignition ignores before spec 3.6.0"
+)

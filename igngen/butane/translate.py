@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from igngen.butane import messages as msg
 from igngen.butane.dataurl import make_source
@@ -25,8 +24,12 @@ from igngen.yamlsrc import Node
 
 # Field paths (in Ignition's camelCase) whose objects are resources.
 _RESOURCES = {
-    "storage/files[]/contents", "storage/files[]/append[]", "ignition/config/merge[]",
-    "ignition/config/replace", "ignition/security/tls/certificateAuthorities[]", "storage/luks[]/keyFile",
+    "storage/files[]/contents",
+    "storage/files[]/append[]",
+    "ignition/config/merge[]",
+    "ignition/config/replace",
+    "ignition/security/tls/certificateAuthorities[]",
+    "storage/luks[]/keyFile",
 }
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 _KIND = {"string": "a string", "integer": "an integer", "boolean": "true or false"}
@@ -36,13 +39,12 @@ def snake(name: str) -> str:
     return _CAMEL.sub(r"_\1", name.replace("MiB", "Mib")).lower()
 
 
-@dataclass
-class Translation:
+class Translation(NamedTuple):
     config: dict[str, Any]
     spec: str
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str]
     # JSON pointer in ``config`` → the YAML node it came from (for located errors later).
-    marks: dict[str, Node] = field(default_factory=dict)
+    marks: dict[str, Node]
 
     def locate(self, pointer: str) -> str:
         """``file:line:column`` of the nearest YAML node for an Ignition JSON pointer."""
@@ -73,22 +75,34 @@ class _Translator:
         if isinstance(ign, spec.Scalar):
             v = node.value
             ok = (
-                isinstance(v, str) if ign.kind == "string"
-                else isinstance(v, bool) if ign.kind == "boolean"
+                isinstance(v, str)
+                if ign.kind == "string"
+                else isinstance(v, bool)
+                if ign.kind == "boolean"
                 else isinstance(v, int) and not isinstance(v, bool)
             )
             if not ok:
                 raise node.error(msg.EXPECTED_TYPE.format(kind=_KIND[ign.kind]))
-            if fpath.endswith("/mode") and isinstance(v, int) and v & 0o7000 and spec.ORDER[self.variant.spec] < spec.ORDER.get("3.6.0", 99):
+            if (
+                fpath.endswith("/mode")
+                and isinstance(v, int)
+                and v & 0o7000
+                and spec.ORDER[self.variant.spec] < spec.ORDER.get("3.6.0", 99)
+            ):
                 self.warnings.append(f"{node.where}: " + msg.SPECIAL_MODE_BITS.format(mode=v))
             return v
         if isinstance(ign, spec.List):
             if not node.is_seq:
                 raise node.error(msg.EXPECTED_LIST)
-            return [self.walk(item, ign.item, f"{pointer}/{i}", f"{fpath}[]") for i, item in enumerate(node.value)]
+            return [
+                self.walk(item, ign.item, f"{pointer}/{i}", f"{fpath}[]")
+                for i, item in enumerate(node.value)
+            ]
         return self.obj(node, ign, pointer, fpath)
 
-    def obj(self, node: Node, ign: spec.Obj, pointer: str, fpath: str, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    def obj(
+        self, node: Node, ign: spec.Obj, pointer: str, fpath: str, skip: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
         if not node.is_map:
             raise node.error(msg.EXPECTED_MAP)
         names = {snake(k): k for k in ign.fields}
@@ -159,8 +173,11 @@ class _Translator:
     def resource(self, node: Node, out: dict[str, Any]) -> None:
         inline = node.value.get("inline")
         local = node.value.get("local")
-        given = [k for k, v in (("source", out.get("source")), ("inline", inline), ("local", local))
-                 if v is not None and (not isinstance(v, Node) or v.value is not None)]
+        given = [
+            k
+            for k, v in (("source", out.get("source")), ("inline", inline), ("local", local))
+            if v is not None and (not isinstance(v, Node) or v.value is not None)
+        ]
         if len(given) > 1:
             raise node.error(msg.TOO_MANY_SOURCES, given[1])
         data: bytes | None = None
@@ -211,7 +228,11 @@ class _Translator:
             return
         if not trees.is_seq:
             raise trees.error(msg.EXPECTED_LIST)
-        taken = {e.get("path"): kind for kind in ("files", "directories", "links") for e in storage.get(kind, [])}
+        taken = {
+            e.get("path"): kind
+            for kind in ("files", "directories", "links")
+            for e in storage.get(kind, [])
+        }
         for tree in trees.value:
             if not tree.is_map:
                 raise tree.error(msg.EXPECTED_MAP)
@@ -228,21 +249,29 @@ class _Translator:
                 raise tree.error("tree 'path' must be absolute", "path")
             for dirpath, dirnames, filenames in os.walk(root):
                 dirnames.sort()
-                for name in sorted(filenames) + sorted(d for d in dirnames if os.path.islink(os.path.join(dirpath, d))):
+                for name in sorted(filenames) + sorted(
+                    d for d in dirnames if os.path.islink(os.path.join(dirpath, d))
+                ):
                     full = os.path.join(dirpath, name)
                     rel = os.path.relpath(full, root)
                     target = "/" + "/".join(p for p in (dest.strip("/"), rel) if p)
                     if target in taken:
                         raise tree.error(msg.TREE_CONFLICT.format(path=target, kind=taken[target]))
                     if os.path.islink(full):
-                        storage.setdefault("links", []).append({"path": target, "target": os.readlink(full)})
+                        storage.setdefault("links", []).append(
+                            {"path": target, "target": os.readlink(full)}
+                        )
                     else:
                         with open(full, "rb") as fh:
                             data = fh.read()
                         source, compression = make_source(data, allow_compression=True)
                         mode = 0o755 if os.stat(full).st_mode & 0o111 else 0o644
                         storage.setdefault("files", []).append(
-                            {"path": target, "mode": mode, "contents": {"source": source, "compression": compression}}
+                            {
+                                "path": target,
+                                "mode": mode,
+                                "contents": {"source": source, "compression": compression},
+                            }
                         )
                     taken[target] = "trees"
 
@@ -261,7 +290,8 @@ class _Translator:
     def units_for_filesystems(self) -> list[dict[str, Any]]:
         units = []
         for fs, node in self.mount_units:
-            fmt, device, path = fs.get("format"), fs.get("device"), fs.get("path")
+            fmt, path = fs.get("format"), fs.get("path")
+            device = str(fs.get("device", ""))
             if not fmt:
                 raise node.error(msg.MOUNT_UNIT_FORMAT, "with_mount_unit")
             options = fs.get("mountOptions") or []
@@ -270,20 +300,38 @@ class _Translator:
                 if options:
                     lines.append(f"Options={','.join(options)}")
                 lines += ["", "[Install]", "RequiredBy=swap.target"]
-                units.append({"name": f"{escape_path(device)}.swap", "enabled": True, "contents": "\n".join(lines)})
+                units.append(
+                    {
+                        "name": f"{escape_path(device)}.swap",
+                        "enabled": True,
+                        "contents": "\n".join(lines),
+                    }
+                )
                 continue
             if not path:
                 raise node.error(msg.MOUNT_UNIT_PATH, "with_mount_unit")
             dev = escape_path(device)
             lines = [
-                "# Generated by Butane", "[Unit]",
-                f"Requires=systemd-fsck@{dev}.service", f"After=systemd-fsck@{dev}.service", "",
-                "[Mount]", f"Where={path}", f"What={device}", f"Type={fmt}",
+                "# Generated by Butane",
+                "[Unit]",
+                f"Requires=systemd-fsck@{dev}.service",
+                f"After=systemd-fsck@{dev}.service",
+                "",
+                "[Mount]",
+                f"Where={path}",
+                f"What={device}",
+                f"Type={fmt}",
             ]
             if options:
                 lines.append(f"Options={','.join(options)}")
             lines += ["", "[Install]", "RequiredBy=local-fs.target"]
-            units.append({"name": f"{escape_path(path)}.mount", "enabled": True, "contents": "\n".join(lines)})
+            units.append(
+                {
+                    "name": f"{escape_path(path)}.mount",
+                    "enabled": True,
+                    "contents": "\n".join(lines),
+                }
+            )
         return units
 
 
@@ -300,7 +348,9 @@ def translate(doc: Node, *, files_dir: str | None = None, strict: bool = False) 
     key = (str(variant_node.value), str(version_node.value))
     variant = VARIANTS.get(key)
     if variant is None:
-        raise variant_node.error(msg.UNKNOWN_VARIANT.format(variant=key[0], version=key[1], supported=supported()))
+        raise variant_node.error(
+            msg.UNKNOWN_VARIANT.format(variant=key[0], version=key[1], supported=supported())
+        )
     t = _Translator(variant, files_dir, doc.source)
     config = t.obj(doc, spec.tree(variant.spec), "", "", skip=("variant", "version"))
     storage_node = doc.value.get("storage")

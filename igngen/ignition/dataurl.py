@@ -57,7 +57,9 @@ def decode(url: str, *, source: str = "", pointer: str = "") -> bytes:
         try:
             return base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
-            raise IgnitionConfigError("invalid data URL: bad base64 data", source, pointer) from None
+            raise IgnitionConfigError(
+                "invalid data URL: bad base64 data", source, pointer
+            ) from None
     return body
 
 

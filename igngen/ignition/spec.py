@@ -7,8 +7,8 @@ new spec version is one more entry in ``_DELTAS`` and nothing else changes.
 
 Node kinds:
 - ``Scalar(kind)`` with kind ``string``/``integer``/``boolean``;
-- ``Obj(fields)`` – a JSON object with known fields;
-- ``List(item, key, ...)`` – a JSON array. ``key`` names how Ignition's merge
+- ``Obj(fields)``: a JSON object with known fields;
+- ``List(item, key, ...)``: a JSON array. ``key`` names how Ignition's merge
   identifies entries (a field name, ``"."`` for the value itself, a callable
   for partitions) or ``None`` for lists Ignition concatenates
   ("IgnoreDuplicates"). ``namespace`` groups lists sharing one key space
@@ -49,8 +49,14 @@ KeyFn = Callable[[Any], Any]
 class List:
     __slots__ = ("item", "key", "namespace", "required")
 
-    def __init__(self, item: Node, key: str | KeyFn | None, *, namespace: str | None = None,
-                 required: bool = False) -> None:
+    def __init__(
+        self,
+        item: Node,
+        key: str | KeyFn | None,
+        *,
+        namespace: str | None = None,
+        required: bool = False,
+    ) -> None:
         self.item = item
         self.key = key
         self.namespace = namespace
@@ -110,58 +116,143 @@ def _base_3_0() -> Obj:
         "mode": I(),
     }
     dir_fields = _node_fields() | {"mode": I()}
-    link_fields = _node_fields() | {"target": S(required=True), "hard": B()}
-    partition = Obj({
-        "label": S(), "number": I(), "sizeMiB": I(), "startMiB": I(), "typeGuid": S(),
-        "guid": S(), "wipePartitionEntry": B(), "shouldExist": B(),
-    })
-    return Obj({
-        "ignition": Obj({
-            "version": S(required=True),
-            "config": Obj({
-                "merge": List(_resource(compression=False), "source"),
-                "replace": _resource(compression=False),
-            }),
-            "timeouts": Obj({"httpResponseHeaders": I(), "httpTotal": I()}),
-            "security": Obj({"tls": Obj({
-                "certificateAuthorities": List(_resource(compression=False), "source"),
-            })}),
-        }, required=True),
-        "storage": Obj({
-            "disks": List(Obj({
-                "device": S(required=True), "wipeTable": B(),
-                "partitions": List(partition, partition_key),
-            }), "device"),
-            "raid": List(Obj({
-                "name": S(required=True), "level": S(required=True),
-                "devices": List(S(), "."), "spares": I(), "options": List(S(), None),
-            }), "name"),
-            "filesystems": List(Obj({
-                "device": S(required=True), "format": S(), "path": S(), "wipeFilesystem": B(),
-                "label": S(), "uuid": S(), "options": List(S(), None),
-            }), "device"),
-            "files": List(Obj(file_fields), "path", namespace="node"),
-            "directories": List(Obj(dir_fields), "path", namespace="node"),
-            "links": List(Obj(link_fields), "path", namespace="node"),
-        }),
-        "systemd": Obj({
-            "units": List(Obj({
-                "name": S(required=True), "enabled": B(), "mask": B(), "contents": S(),
-                "dropins": List(Obj({"name": S(required=True), "contents": S()}), "name"),
-            }), "name"),
-        }),
-        "passwd": Obj({
-            "users": List(Obj({
-                "name": S(required=True), "passwordHash": S(), "sshAuthorizedKeys": List(S(), "."),
-                "uid": I(), "gecos": S(), "homeDir": S(), "noCreateHome": B(), "primaryGroup": S(),
-                "groups": List(S(), "."), "noUserGroup": B(), "noLogInit": B(), "shell": S(),
-                "system": B(),
-            }), "name"),
-            "groups": List(Obj({
-                "name": S(required=True), "gid": I(), "passwordHash": S(), "system": B(),
-            }), "name"),
-        }),
-    })
+    link_fields = _node_fields() | {"target": S(), "hard": B()}
+    partition = Obj(
+        {
+            "label": S(),
+            "number": I(),
+            "sizeMiB": I(),
+            "startMiB": I(),
+            "typeGuid": S(),
+            "guid": S(),
+            "wipePartitionEntry": B(),
+            "shouldExist": B(),
+        }
+    )
+    return Obj(
+        {
+            "ignition": Obj(
+                {
+                    "version": S(required=True),
+                    "config": Obj(
+                        {
+                            "merge": List(_resource(compression=False), "source"),
+                            "replace": _resource(compression=False),
+                        }
+                    ),
+                    "timeouts": Obj({"httpResponseHeaders": I(), "httpTotal": I()}),
+                    "security": Obj(
+                        {
+                            "tls": Obj(
+                                {
+                                    "certificateAuthorities": List(
+                                        _resource(compression=False), "source"
+                                    ),
+                                }
+                            )
+                        }
+                    ),
+                },
+                required=True,
+            ),
+            "storage": Obj(
+                {
+                    "disks": List(
+                        Obj(
+                            {
+                                "device": S(required=True),
+                                "wipeTable": B(),
+                                "partitions": List(partition, partition_key),
+                            }
+                        ),
+                        "device",
+                    ),
+                    "raid": List(
+                        Obj(
+                            {
+                                "name": S(required=True),
+                                "level": S(required=True),
+                                "devices": List(S(), "."),
+                                "spares": I(),
+                                "options": List(S(), None),
+                            }
+                        ),
+                        "name",
+                    ),
+                    "filesystems": List(
+                        Obj(
+                            {
+                                "device": S(required=True),
+                                "format": S(),
+                                "path": S(),
+                                "wipeFilesystem": B(),
+                                "label": S(),
+                                "uuid": S(),
+                                "options": List(S(), None),
+                            }
+                        ),
+                        "device",
+                    ),
+                    "files": List(Obj(file_fields), "path", namespace="node"),
+                    "directories": List(Obj(dir_fields), "path", namespace="node"),
+                    "links": List(Obj(link_fields), "path", namespace="node"),
+                }
+            ),
+            "systemd": Obj(
+                {
+                    "units": List(
+                        Obj(
+                            {
+                                "name": S(required=True),
+                                "enabled": B(),
+                                "mask": B(),
+                                "contents": S(),
+                                "dropins": List(
+                                    Obj({"name": S(required=True), "contents": S()}), "name"
+                                ),
+                            }
+                        ),
+                        "name",
+                    ),
+                }
+            ),
+            "passwd": Obj(
+                {
+                    "users": List(
+                        Obj(
+                            {
+                                "name": S(required=True),
+                                "passwordHash": S(),
+                                "sshAuthorizedKeys": List(S(), "."),
+                                "uid": I(),
+                                "gecos": S(),
+                                "homeDir": S(),
+                                "noCreateHome": B(),
+                                "primaryGroup": S(),
+                                "groups": List(S(), "."),
+                                "noUserGroup": B(),
+                                "noLogInit": B(),
+                                "shell": S(),
+                                "system": B(),
+                            }
+                        ),
+                        "name",
+                    ),
+                    "groups": List(
+                        Obj(
+                            {
+                                "name": S(required=True),
+                                "gid": I(),
+                                "passwordHash": S(),
+                                "system": B(),
+                            }
+                        ),
+                        "name",
+                    ),
+                }
+            ),
+        }
+    )
 
 
 def _headers() -> List:
@@ -177,52 +268,92 @@ def _tang(*, advertisement: bool) -> List:
 
 
 def _luks() -> List:
-    return List(Obj({
-        "name": S(required=True), "device": S(required=True),
-        "keyFile": Obj(_resource(compression=True).fields | {"httpHeaders": _headers()}),
-        "label": S(), "uuid": S(), "options": List(S(), None), "wipeVolume": B(),
-        "clevis": Obj({
-            "tang": _tang(advertisement=False), "tpm2": B(), "threshold": I(),
-            "custom": Obj({"pin": S(), "config": S(), "needsNetwork": B()}),
-        }),
-    }), "name")
+    return List(
+        Obj(
+            {
+                "name": S(required=True),
+                "device": S(required=True),
+                "keyFile": Obj(_resource(compression=True).fields | {"httpHeaders": _headers()}),
+                "label": S(),
+                "uuid": S(),
+                "options": List(S(), None),
+                "wipeVolume": B(),
+                "clevis": Obj(
+                    {
+                        "tang": _tang(advertisement=False),
+                        "tpm2": B(),
+                        "threshold": I(),
+                        "custom": Obj({"pin": S(), "config": S(), "needsNetwork": B()}),
+                    }
+                ),
+            }
+        ),
+        "name",
+    )
 
 
 # (version, [(path to parent object, field name, node)]) in version order.
 _DELTAS: list[tuple[str, list[tuple[str, str, Node]]]] = [
-    ("3.1.0", [
-        ("ignition/config/merge[]", "compression", S()),
-        ("ignition/config/merge[]", "httpHeaders", _headers()),
-        ("ignition/config/replace", "compression", S()),
-        ("ignition/config/replace", "httpHeaders", _headers()),
-        ("ignition", "proxy", Obj({"httpProxy": S(), "httpsProxy": S(), "noProxy": List(S(), ".")})),
-        ("ignition/security/tls/certificateAuthorities[]", "compression", S()),
-        ("ignition/security/tls/certificateAuthorities[]", "httpHeaders", _headers()),
-        ("storage/files[]/contents", "httpHeaders", _headers()),
-        ("storage/files[]/append[]", "httpHeaders", _headers()),
-        ("storage/filesystems[]", "mountOptions", List(S(), None)),
-    ]),
-    ("3.2.0", [
-        ("passwd/users[]", "shouldExist", B()),
-        ("passwd/groups[]", "shouldExist", B()),
-        ("storage/disks[]/partitions[]", "resize", B()),
-        ("storage", "luks", _luks()),
-    ]),
-    ("3.3.0", [
-        ("", "kernelArguments", Obj({
-            "shouldExist": List(S(), ".", namespace="kargs"),
-            "shouldNotExist": List(S(), ".", namespace="kargs"),
-        })),
-    ]),
+    (
+        "3.1.0",
+        [
+            ("ignition/config/merge[]", "compression", S()),
+            ("ignition/config/merge[]", "httpHeaders", _headers()),
+            ("ignition/config/replace", "compression", S()),
+            ("ignition/config/replace", "httpHeaders", _headers()),
+            (
+                "ignition",
+                "proxy",
+                Obj({"httpProxy": S(), "httpsProxy": S(), "noProxy": List(S(), ".")}),
+            ),
+            ("ignition/security/tls/certificateAuthorities[]", "compression", S()),
+            ("ignition/security/tls/certificateAuthorities[]", "httpHeaders", _headers()),
+            ("storage/files[]/contents", "httpHeaders", _headers()),
+            ("storage/files[]/append[]", "httpHeaders", _headers()),
+            ("storage/filesystems[]", "mountOptions", List(S(), None)),
+        ],
+    ),
+    (
+        "3.2.0",
+        [
+            ("passwd/users[]", "shouldExist", B()),
+            ("passwd/groups[]", "shouldExist", B()),
+            ("storage/disks[]/partitions[]", "resize", B()),
+            ("storage", "luks", _luks()),
+        ],
+    ),
+    (
+        "3.3.0",
+        [
+            # Not a new field: 3.3.0 made a link's target mandatory.
+            ("storage/links[]", "target", S(required=True)),
+            (
+                "",
+                "kernelArguments",
+                Obj(
+                    {
+                        "shouldExist": List(S(), ".", namespace="kargs"),
+                        "shouldNotExist": List(S(), ".", namespace="kargs"),
+                    }
+                ),
+            ),
+        ],
+    ),
     ("3.4.0-experimental", []),
-    ("3.4.0", [
-        ("storage/luks[]", "discard", B()),
-        ("storage/luks[]", "openOptions", List(S(), ".")),
-        ("storage/luks[]/clevis/tang[]", "advertisement", S()),
-    ]),
-    ("3.5.0", [
-        ("storage/luks[]", "cex", Obj({"enabled": B()})),
-    ]),
+    (
+        "3.4.0",
+        [
+            ("storage/luks[]", "discard", B()),
+            ("storage/luks[]", "openOptions", List(S(), ".")),
+            ("storage/luks[]/clevis/tang[]", "advertisement", S()),
+        ],
+    ),
+    (
+        "3.5.0",
+        [
+            ("storage/luks[]", "cex", Obj({"enabled": B()})),
+        ],
+    ),
 ]
 
 # Enumerations and other value rules that changed between versions.
@@ -237,8 +368,18 @@ URL_SCHEMES = {
 }
 HASH_FUNCTIONS = {"3.0.0": ("sha512",), "3.1.0": ("sha512", "sha256")}
 UNIT_SUFFIXES = (
-    ".service", ".socket", ".device", ".mount", ".automount", ".swap", ".target", ".path",
-    ".timer", ".snapshot", ".slice", ".scope",
+    ".service",
+    ".socket",
+    ".device",
+    ".mount",
+    ".automount",
+    ".swap",
+    ".target",
+    ".path",
+    ".timer",
+    ".snapshot",
+    ".slice",
+    ".scope",
 )
 
 

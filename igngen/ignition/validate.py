@@ -16,8 +16,7 @@ error here, because Ignition would drop it with only a warning.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from igngen.errors import IgnitionConfigError
 from igngen.ignition import spec
@@ -27,8 +26,7 @@ _HASH_LEN = {"sha512": 128, "sha256": 64}
 _HEXDIGITS = re.compile(r"[0-9a-f]+")
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
+class Report(NamedTuple):
     severity: str  # "error" or "warning"
     pointer: str
     message: str
@@ -62,8 +60,10 @@ class _Walker:
             return
         kind = node.kind
         ok = (
-            isinstance(value, str) if kind == "string"
-            else isinstance(value, bool) if kind == "boolean"
+            isinstance(value, str)
+            if kind == "string"
+            else isinstance(value, bool)
+            if kind == "boolean"
             else isinstance(value, int) and not isinstance(value, bool)
         )
         if not ok:
@@ -81,10 +81,14 @@ class _Walker:
             if child is None:
                 newer = spec.added_in(child_path)
                 if newer and spec.ORDER[newer] > spec.ORDER[self.version]:
-                    self.error(f"{pointer}/{_escape(key)}",
-                               f"field {key!r} needs spec {newer} or newer (config declares {self.version})")
+                    self.error(
+                        f"{pointer}/{_escape(key)}",
+                        f"field {key!r} needs spec {newer} or newer (config declares {self.version})",
+                    )
                 else:
-                    self.warn(f"{pointer}/{_escape(key)}", f"unknown field {key!r} (Ignition ignores it)")
+                    self.warn(
+                        f"{pointer}/{_escape(key)}", f"unknown field {key!r} (Ignition ignores it)"
+                    )
                 continue
             self.walk(child, item, f"{pointer}/{_escape(key)}", child_path)
         for key, child in node.fields.items():
@@ -152,9 +156,15 @@ class _Semantics:
         if isinstance(digest, str):
             func, _, hexval = digest.partition("-")
             if func not in self.hashes:
-                self.w.error(f"{pointer}/verification/hash", f"hash function {func!r} not supported in spec {self.version}")
+                self.w.error(
+                    f"{pointer}/verification/hash",
+                    f"hash function {func!r} not supported in spec {self.version}",
+                )
             elif len(hexval) != _HASH_LEN[func] or not _HEXDIGITS.fullmatch(hexval):
-                self.w.error(f"{pointer}/verification/hash", f"{func} hash must be {_HASH_LEN[func]} lower-case hex digits")
+                self.w.error(
+                    f"{pointer}/verification/hash",
+                    f"{func} hash must be {_HASH_LEN[func]} lower-case hex digits",
+                )
         for i, header in enumerate(res.get("httpHeaders") or []):
             if isinstance(header, dict) and not header.get("name"):
                 self.w.error(f"{pointer}/httpHeaders/{i}/name", "header name is empty")
@@ -165,7 +175,9 @@ class _Semantics:
 
     def mode(self, value: Any, pointer: str) -> None:
         if isinstance(value, int) and not isinstance(value, bool) and not 0 <= value <= 0o7777:
-            self.w.error(pointer, f"mode {value} outside 0..07777 (modes are decimal in JSON: 0644 is 420)")
+            self.w.error(
+                pointer, f"mode {value} outside 0..07777 (modes are decimal in JSON: 0644 is 420)"
+            )
 
     def run(self, config: dict[str, Any]) -> None:
         ign = config.get("ignition")
@@ -184,7 +196,9 @@ class _Semantics:
                 self.path(p, f"{pointer}/path")
                 if isinstance(p, str):
                     if p in seen_paths:
-                        self.w.error(f"{pointer}/path", f"duplicate path {p!r} (also at {seen_paths[p]})")
+                        self.w.error(
+                            f"{pointer}/path", f"duplicate path {p!r} (also at {seen_paths[p]})"
+                        )
                     seen_paths[p] = pointer
                 self.mode(entry.get("mode"), f"{pointer}/mode")
                 if kind == "files":
@@ -193,9 +207,12 @@ class _Semantics:
                     for j, res in enumerate(entry.get("append") or []):
                         self.resource(res, f"{pointer}/append/{j}")
                     if entry.get("overwrite") is True and _get(contents, "source") is None:
-                        self.w.error(f"{pointer}/overwrite", "overwrite is true but contents.source is not set")
+                        self.w.error(
+                            f"{pointer}/overwrite",
+                            "overwrite is true but contents.source is not set",
+                        )
 
-        names: set[str] = set()
+        names: set[Any] = set()
         for i, disk in _items(config, "storage", "disks"):
             dev = disk.get("device")
             self.path(dev, f"/storage/disks/{i}/device")
@@ -225,7 +242,10 @@ class _Semantics:
             self.path(fs.get("path"), f"/storage/filesystems/{i}/path")
             fmt = fs.get("format")
             if isinstance(fmt, str) and fmt and fmt not in self.formats:
-                self.w.error(f"/storage/filesystems/{i}/format", f"format {fmt!r} not supported in spec {self.version}")
+                self.w.error(
+                    f"/storage/filesystems/{i}/format",
+                    f"format {fmt!r} not supported in spec {self.version}",
+                )
         self._unique(config, ("storage", "raid"), "name")
         self._unique(config, ("storage", "luks"), "name")
         for i, luks in _items(config, "storage", "luks"):
@@ -237,12 +257,16 @@ class _Semantics:
         for i, unit in _items(config, "systemd", "units"):
             name = unit.get("name")
             if isinstance(name, str) and not name.endswith(spec.UNIT_SUFFIXES):
-                self.w.error(f"/systemd/units/{i}/name", f"invalid unit name {name!r} (unknown unit type)")
+                self.w.error(
+                    f"/systemd/units/{i}/name", f"invalid unit name {name!r} (unknown unit type)"
+                )
             self._unique(unit, ("dropins",), "name", prefix=f"/systemd/units/{i}")
             for j, dropin in _items(unit, "dropins"):
                 dname = dropin.get("name")
                 if isinstance(dname, str) and not dname.endswith(".conf"):
-                    self.w.error(f"/systemd/units/{i}/dropins/{j}/name", "drop-in name must end in .conf")
+                    self.w.error(
+                        f"/systemd/units/{i}/dropins/{j}/name", "drop-in name must end in .conf"
+                    )
 
         self._unique(config, ("passwd", "users"), "name")
         self._unique(config, ("passwd", "groups"), "name")
@@ -252,7 +276,9 @@ class _Semantics:
                 seen: set[str] = set()
                 for j, key in enumerate(keys):
                     if key in seen:
-                        self.w.error(f"/passwd/users/{i}/sshAuthorizedKeys/{j}", "duplicate SSH key")
+                        self.w.error(
+                            f"/passwd/users/{i}/sshAuthorizedKeys/{j}", "duplicate SSH key"
+                        )
                     if isinstance(key, str):
                         seen.add(key)
 
@@ -261,7 +287,10 @@ class _Semantics:
             present = set(kargs.get("shouldExist") or [])
             for j, arg in enumerate(kargs.get("shouldNotExist") or []):
                 if arg in present:
-                    self.w.error(f"/kernelArguments/shouldNotExist/{j}", f"argument {arg!r} is also in shouldExist")
+                    self.w.error(
+                        f"/kernelArguments/shouldNotExist/{j}",
+                        f"argument {arg!r} is also in shouldExist",
+                    )
 
     def _unique(self, config: Any, keys: tuple[str, ...], field: str, *, prefix: str = "") -> None:
         seen: set[Any] = set()
@@ -270,7 +299,9 @@ class _Semantics:
             if value is None or isinstance(value, (dict, list)):
                 continue
             if value in seen:
-                self.w.error(f"{prefix}/{'/'.join(keys)}/{i}/{field}", f"duplicate {field} {value!r}")
+                self.w.error(
+                    f"{prefix}/{'/'.join(keys)}/{i}/{field}", f"duplicate {field} {value!r}"
+                )
             seen.add(value)
 
 
@@ -287,13 +318,20 @@ def validate(config: Any, *, version: str | None = None) -> list[Report]:
     if declared is None:
         return [Report("error", "/ignition/version", "required field is missing")]
     if declared.startswith(spec.LEGACY_PREFIXES):
-        return [Report("error", "/ignition/version",
-                       f"spec {declared} is a 1.x/2.x config; igngen handles spec 3.x only "
-                       "(Flatcar's Ignition translates old configs itself)")]
+        return [
+            Report(
+                "error",
+                "/ignition/version",
+                f"spec {declared} is a 1.x/2.x config; igngen handles spec 3.x only "
+                "(Flatcar's Ignition translates old configs itself)",
+            )
+        ]
     if declared not in spec.TREES:
         return [Report("error", "/ignition/version", f"unsupported config version {declared!r}")]
     if version is not None and declared != version:
-        return [Report("error", "/ignition/version", f"config declares {declared}, expected {version}")]
+        return [
+            Report("error", "/ignition/version", f"config declares {declared}, expected {version}")
+        ]
     walker = _Walker(declared)
     walker.walk(spec.tree(declared), config, "", "")
     if not any(r.severity == "error" for r in walker.reports):

@@ -46,7 +46,9 @@ def ignition_validate(config: bytes | str | Path, tmp: Path) -> subprocess.Compl
     else:
         path = tmp / "validate-me.ign"
         path.write_bytes(config.encode() if isinstance(config, str) else config)
-    return subprocess.run([IGNITION_VALIDATE, str(path)], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [IGNITION_VALIDATE, str(path)], capture_output=True, text=True, timeout=60
+    )
 
 
 def make_scratch_root(root: Path) -> Path:
@@ -150,10 +152,18 @@ def run_ignition(
             text=True,
             timeout=120,
         )
-        result = IgnitionRun(root=root, cache=cache, log=proc.stdout + proc.stderr, returncode=proc.returncode, stage=stage)
+        result = IgnitionRun(
+            root=root,
+            cache=cache,
+            log=proc.stdout + proc.stderr,
+            returncode=proc.returncode,
+            stage=stage,
+        )
         if proc.returncode != 0:
             if check:
-                raise AssertionError(f"ignition --stage={stage} failed ({proc.returncode}):\n{result.log}")
+                raise AssertionError(
+                    f"ignition --stage={stage} failed ({proc.returncode}):\n{result.log}"
+                )
             return result
     assert result is not None
     return result

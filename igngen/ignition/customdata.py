@@ -1,0 +1,131 @@
+"""Custom data / userData intake: what the user handed Azure, and what to do with it (pure).
+
+Detection follows Flatcar's patched Ignition (patch 0011) so that anything it
+would leave to coreos-cloudinit is left alone here too: a first line that is
+exactly ``#cloud-config``, a ``#!`` script, or a MIME document whose
+``Content-Type`` is ``multipart/mixed`` — also after gzip decompression.
+Spec 1.x/2.x configs (which Flatcar's Ignition still translates) are detected
+and passed through untouched. Anything that claims to be Ignition JSON but is
+invalid is an error with its JSON pointer: Ignition would fail the boot on it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, NamedTuple
+
+from igngen.errors import CustomDataError, IgnitionConfigError
+from igngen.ignition import spec
+
+MAX_DECOMPRESSED = 16 * 1024 * 1024
+
+EMPTY = "empty"
+IGNITION = "ignition"
+LEGACY_IGNITION = "legacy-ignition"  # spec 1.x / 2.x
+CLOUD_CONFIG = "cloud-config"
+SCRIPT = "script"
+MIME = "mime-multipart"
+
+_MIME_CT = re.compile(rb"(?im)^content-type:[^\n]*multipart/mixed")
+
+
+class CustomData(NamedTuple):
+    kind: str
+    raw: bytes  # exactly what the user gave (possibly gzip-compressed)
+    gzipped: bool
+    config: dict[str, Any] | None = None  # parsed Ignition config (kind ignition/legacy)
+    version: str | None = None
+    note: str = ""
+
+    @property
+    def is_ignition(self) -> bool:
+        return self.kind == IGNITION
+
+
+def _decompress(data: bytes, source: str) -> bytes:
+    import gzip
+    import zlib
+
+    try:
+        with gzip.GzipFile(fileobj=__import__("io").BytesIO(data)) as fh:
+            out = fh.read(MAX_DECOMPRESSED + 1)
+    except (OSError, EOFError, zlib.error):
+        raise CustomDataError("gzip-compressed custom data is corrupt", source) from None
+    if len(out) > MAX_DECOMPRESSED:
+        raise CustomDataError(f"decompresses to more than {MAX_DECOMPRESSED} bytes", source)
+    return out
+
+
+def _non_ignition_kind(data: bytes) -> str | None:
+    first = data.split(b"\n", 1)[0].rstrip()
+    if first == b"#cloud-config":
+        return CLOUD_CONFIG
+    if data.startswith(b"#!"):
+        return SCRIPT
+    header = data.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
+    if _MIME_CT.search(header):
+        return MIME
+    return None
+
+
+def classify(data: bytes, *, source: str = "customdata") -> CustomData:
+    gzipped = data[:2] == b"\x1f\x8b"
+    body = _decompress(data, source) if gzipped else data
+    if not body.strip():
+        return CustomData(
+            EMPTY, data, gzipped, note="custom data is empty; nothing to merge" if body else ""
+        )
+    kind = _non_ignition_kind(body)
+    if kind is not None:
+        return CustomData(
+            kind,
+            data,
+            gzipped,
+            note=f"custom data is a {kind} document, not Ignition: left for coreos-cloudinit "
+            "(no user config is claimed, as Flatcar's Ignition does)",
+        )
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CustomDataError(
+            f"neither Ignition JSON nor a cloud-config/script/MIME document "
+            f"(not UTF-8 at byte {exc.start})",
+            source,
+        ) from None
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CustomDataError(
+            f"not valid Ignition JSON ({exc.msg}) and not a cloud-config/script/MIME document",
+            f"{source}:{exc.lineno}:{exc.colno}",
+        ) from None
+    if not isinstance(config, dict):
+        raise CustomDataError("Ignition config must be a JSON object", f"{source}#")
+    version = (
+        config.get("ignition", {}).get("version")
+        if isinstance(config.get("ignition"), dict)
+        else None
+    )
+    if not isinstance(version, str):
+        raise CustomDataError(
+            "not an Ignition config: ignition.version is missing", f"{source}#/ignition/version"
+        )
+    if version.startswith(spec.LEGACY_PREFIXES):
+        return CustomData(
+            LEGACY_IGNITION,
+            data,
+            gzipped,
+            config,
+            version,
+            note=f"custom data is an Ignition spec {version} config; Flatcar's Ignition translates it "
+            "itself, igngen passes it through unmerged",
+        )
+    from igngen.ignition.validate import check
+
+    try:
+        warnings = check(config, source=source)
+    except IgnitionConfigError as exc:
+        raise CustomDataError(f"invalid Ignition config: {exc.message}", exc.location) from None
+    note = "; ".join(warnings[:3])
+    return CustomData(IGNITION, data, gzipped, config, version, note=note)

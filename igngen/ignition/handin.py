@@ -1,0 +1,179 @@
+"""What igngen hands to Ignition, and what Ignition will make of it (pure).
+
+The hand-in for Ignition custom data is one *user* config that merges two
+references, in order: igngen's fragment, then the user's custom data, both as
+``data:`` URLs::
+
+    {"ignition": {"version": SPEC, "config": {"merge": [
+        {"source": "data:…fragment…"}, {"source": "data:…customdata…"}]}}}
+
+Why this shape:
+- Ignition renders merge references depth first, each referenced config being
+  the child of the result so far: the customdata's own ``merge``/``replace``
+  references are resolved *before* it is merged over the fragment, so a
+  ``replace`` in custom data replaces the custom data's content, not the admin
+  user (a base config would not have that property, nor would splicing).
+- It is still the *user* config, so Ignition validates and translates the
+  custom data itself (any 3.x version it supports) and records
+  ``userConfigProvided``, which Flatcar's update-ssh-keys-after-ignition needs.
+- The custom data's bytes are embedded untouched (gzip included, with
+  ``compression: gzip``): nothing of the user's is re-serialised.
+Empty and non-Ignition custom data are never embedded (Ignition would treat an
+empty reference as an empty *user* config and drop the fragment, and Flatcar's
+Ignition does the same for cloud-configs); then the fragment alone is handed
+in and the custom data is left where coreos-cloudinit finds it.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from igngen.errors import CustomDataError, IgnitionConfigError
+from igngen.ignition import spec as specs
+from igngen.ignition.customdata import IGNITION, CustomData
+from igngen.ignition.merge import merge
+from igngen.jsonio import canonical_json
+
+REMOTE_SCHEMES = ("http", "https", "s3", "gs", "tftp", "arn")
+
+
+def _reference(data: bytes, *, gzipped: bool) -> dict[str, Any]:
+    ref: dict[str, Any] = {"source": "data:;base64," + base64.b64encode(data).decode("ascii")}
+    ref["compression"] = "gzip" if gzipped else ""
+    import hashlib
+
+    ref["verification"] = {"hash": "sha512-" + hashlib.sha512(_plain(data, gzipped)).hexdigest()}
+    return ref
+
+
+def _plain(data: bytes, gzipped: bool) -> bytes:
+    if not gzipped:
+        return data
+    import gzip
+
+    return gzip.decompress(data)
+
+
+def build(fragment: dict[str, Any], custom: CustomData | None, *, spec: str) -> dict[str, Any]:
+    """The user config handed to Ignition (at output spec ``spec``)."""
+    if custom is None or custom.kind != IGNITION:
+        return fragment
+    merges = [
+        _reference(canonical_json(fragment), gzipped=False),
+        _reference(custom.raw, gzipped=custom.gzipped),
+    ]
+    return {"ignition": {"version": spec, "config": {"merge": merges}}}
+
+
+def resolve(
+    config: dict[str, Any], *, source: str, depth: int = 0
+) -> tuple[dict[str, Any], list[str]]:
+    """Resolve ``data:`` merge/replace references offline, as Ignition's fetch stages do.
+
+    Returns the rendered config and notes about remote references, which are
+    kept for Ignition to fetch at boot and never fetched here.
+    """
+    from igngen.ignition.dataurl import decode
+    from igngen.ignition.validate import check
+
+    if depth > 10:
+        raise IgnitionConfigError("config references nest more than 10 levels deep", source)
+    notes: list[str] = []
+    ign = config.get("ignition") or {}
+    refs = ign.get("config") or {}
+    replace = refs.get("replace")
+
+    def fetch(ref: dict[str, Any], pointer: str) -> dict[str, Any] | None:
+        url = ref.get("source")
+        if not isinstance(url, str):
+            return None
+        if url.split(":", 1)[0].lower() in REMOTE_SCHEMES:
+            notes.append(
+                f"{source}#{pointer}: remote reference {url.split('?')[0]} kept for Ignition to fetch at boot"
+            )
+            return None
+        data = decode(url, source=source, pointer=f"{pointer}/source")
+        if ref.get("compression") == "gzip":
+            import gzip
+            import zlib
+
+            try:
+                data = gzip.decompress(data)
+            except (OSError, EOFError, zlib.error):
+                raise IgnitionConfigError(
+                    "gzip data is corrupt", source, f"{pointer}/source"
+                ) from None
+        digest = (ref.get("verification") or {}).get("hash")
+        if isinstance(digest, str):
+            import hashlib
+
+            func, _, want = digest.partition("-")
+            if hashlib.new(func, data).hexdigest() != want:
+                raise IgnitionConfigError(
+                    "referenced config does not match its verification hash", source, pointer
+                )
+        import json
+
+        try:
+            child = json.loads(data)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise IgnitionConfigError("referenced config is not JSON", source, pointer) from None
+        if not data.strip() or not isinstance(child, dict):
+            raise IgnitionConfigError(
+                "referenced config is empty or not an object (Ignition would drop the "
+                "whole user config)",
+                source,
+                pointer,
+            )
+        check(child, source=f"{source}#{pointer}")
+        rendered, sub = resolve(child, source=f"{source}#{pointer}", depth=depth + 1)
+        notes.extend(sub)
+        return rendered
+
+    if isinstance(replace, dict) and replace.get("source"):
+        got = fetch(replace, "/ignition/config/replace")
+        if got is not None:
+            return got, notes
+        return config, notes
+    result = _without_local_refs(config)
+    for i, ref in enumerate(refs.get("merge") or []):
+        got = fetch(ref, f"/ignition/config/merge/{i}")
+        if got is not None:
+            result = merge(result, got)
+    return result, notes
+
+
+def _without_local_refs(config: dict[str, Any]) -> dict[str, Any]:
+    """The config minus the data: references that are resolved here (remote ones stay)."""
+    ign = dict(config.get("ignition") or {})
+    refs = dict(ign.get("config") or {})
+    remote = [
+        r
+        for r in refs.get("merge") or []
+        if isinstance(r.get("source"), str)
+        and r["source"].split(":", 1)[0].lower() in REMOTE_SCHEMES
+    ]
+    if remote:
+        refs["merge"] = remote
+    else:
+        refs.pop("merge", None)
+    if refs:
+        ign["config"] = refs
+    else:
+        ign.pop("config", None)
+    out = dict(config)
+    out["ignition"] = ign
+    return out
+
+
+def final(fragment: dict[str, Any], custom: CustomData | None) -> tuple[dict[str, Any], list[str]]:
+    """The config Ignition will apply: the fragment with the custom data merged over it."""
+    if custom is None or custom.kind != IGNITION or custom.config is None:
+        return fragment, []
+    rendered, notes = resolve(custom.config, source="customdata")
+    merged = merge(fragment, rendered)
+    version = merged["ignition"]["version"]
+    if version not in specs.ORDER:
+        raise CustomDataError(f"unsupported version {version!r}", "customdata#/ignition/version")
+    return merged, notes

@@ -1,0 +1,338 @@
+"""Butane templates → the Ignition fragment (pure, apart from reading template directories).
+
+Image authors customise igngen's output by editing Butane YAML, not Python.
+Search order (first directory holding a file name wins; files render in
+sorted name order): ``--templates DIR`` and the settings' ``templates.dirs``,
+then ``/run/igngen/templates``, ``/etc/igngen/templates``,
+``/usr/lib/igngen/templates``, then the templates built into igngen (the
+``butane-templates/`` directory, compiled at build time into
+``igngen/data/templates.json`` so that a boot does not import PyYAML).
+
+A template is disabled by naming it in ``templates.disabled`` or by an empty
+file of the same name in a directory searched earlier.
+
+Substitution happens on parsed YAML scalars, never on text, so a value cannot
+change a template's structure:
+- a scalar that is exactly ``{{ a.b }}`` takes the variable's typed value
+  (string, number, boolean, list, mapping); ``None`` removes the key or item;
+- ``{{ a.b }}`` inside a longer string inserts the value's text; values with
+  line breaks or control characters are refused there, so nothing can be
+  injected into line-based formats (sshd_config, sudoers);
+- substituted text is never expanded again.
+A header line ``# igngen:when=VAR`` (or ``when=!VAR``) renders the template
+only when VAR is truthy (falsy).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any, NamedTuple
+
+from igngen.errors import ButaneError, IgnitionConfigError, TemplateError
+from igngen.yamlsrc import Node
+
+SYSTEM_DIRS = ("/run/igngen/templates", "/etc/igngen/templates", "/usr/lib/igngen/templates")
+SUFFIX = ".bu"
+BUILTIN = "built-in"
+_DATA = os.path.join(os.path.dirname(__file__), "data", "templates.json")
+_VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
+_WHEN = re.compile(r"#\s*igngen:when=(!?)([A-Za-z_][A-Za-z0-9_.]*)\s*$")
+_DESCRIPTION = re.compile(r"#\s*igngen:description=(.*)$")
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class Template(NamedTuple):
+    name: str
+    origin: str  # directory it was found in, or "built-in"
+    text: str
+    dumped: Any = None  # pre-parsed tree (built-in templates)
+
+    @property
+    def disabled_by_file(self) -> bool:
+        return not self.text.strip()
+
+    @property
+    def location(self) -> str:
+        return self.name if self.origin == BUILTIN else os.path.join(self.origin, self.name)
+
+    def header(self) -> tuple[tuple[bool, str] | None, str]:
+        when: tuple[bool, str] | None = None
+        description = ""
+        for line in self.text.splitlines():
+            if not line.startswith("#"):
+                break
+            m = _WHEN.match(line)
+            if m:
+                when = (m.group(1) == "!", m.group(2))
+            d = _DESCRIPTION.match(line)
+            if d:
+                description = d.group(1).strip()
+        return when, description
+
+    def variables(self) -> list[str]:
+        return sorted(set(_VAR.findall(self.text)))
+
+    def tree(self) -> Node:
+        if self.dumped is not None:
+            from igngen.yamlsrc import load_dumped
+
+            return load_dumped(self.dumped, self.location)
+        from igngen.yamlsrc import parse
+
+        return parse(self.text, source=self.location)
+
+
+def _builtin() -> dict[str, Template]:
+    try:
+        with open(_DATA, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        return {}
+    return {
+        name: Template(name, BUILTIN, entry["text"], entry["tree"]) for name, entry in data.items()
+    }
+
+
+def discover(
+    search_dirs: Sequence[str | os.PathLike[str]] = (), *, system_dirs: Sequence[str] = SYSTEM_DIRS
+) -> dict[str, Template]:
+    """Every template name → the template that wins for it (empty files included)."""
+    found: dict[str, Template] = {}
+    for directory in [os.fspath(d) for d in search_dirs] + list(system_dirs):
+        try:
+            names = sorted(os.listdir(directory))
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise TemplateError(
+                f"cannot list template directory: {exc.strerror}", directory
+            ) from None
+        for name in names:
+            if not name.endswith(SUFFIX) or name in found:
+                continue
+            path = os.path.join(directory, name)
+            try:
+                with open(path, "rb") as fh:
+                    raw = fh.read()
+            except OSError as exc:
+                raise TemplateError(f"cannot read template: {exc.strerror}", path) from None
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise TemplateError("template is not UTF-8", path) from None
+            found[name] = Template(name, directory, text)
+    for name, template in _builtin().items():
+        found.setdefault(name, template)
+    return dict(sorted(found.items()))
+
+
+# --- substitution --------------------------------------------------------------
+
+
+def _lookup(variables: Mapping[str, Any], dotted: str, node: Node) -> Any:
+    value: Any = variables
+    for part in dotted.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            raise TemplateError(f"unknown variable {dotted!r}", node.where)
+        value = value[part]
+    return value
+
+
+def _to_node(value: Any, at: Node) -> Node:
+    if isinstance(value, Mapping):
+        return Node(
+            {str(k): _to_node(v, at) for k, v in value.items()}, at.source, at.line, at.column, {}
+        )
+    if isinstance(value, (list, tuple)):
+        return Node([_to_node(v, at) for v in value], at.source, at.line, at.column)
+    return Node(value, at.source, at.line, at.column)
+
+
+_REMOVE = object()
+
+
+def substitute(node: Node, variables: Mapping[str, Any]) -> Any:
+    """A copy of ``node`` with variables substituted; ``_REMOVE`` when it renders to None."""
+    if isinstance(node.value, dict):
+        items: dict[str, Node] = {}
+        for key, child in node.value.items():
+            new = substitute(child, variables)
+            if new is not _REMOVE:
+                items[key] = new
+        return Node(items, node.source, node.line, node.column, node.key_marks)
+    if isinstance(node.value, list):
+        kept = [n for n in (substitute(c, variables) for c in node.value) if n is not _REMOVE]
+        return Node(kept, node.source, node.line, node.column)
+    if not isinstance(node.value, str) or "{{" not in node.value:
+        return node
+    text = node.value
+    whole = _VAR.fullmatch(text.strip())
+    if whole:
+        value = _lookup(variables, whole.group(1), node)
+        return _REMOVE if value is None else _to_node(value, node)
+
+    def insert(match: re.Match[str]) -> str:
+        value = _lookup(variables, match.group(1), node)
+        if value is None:
+            raise TemplateError(
+                f"variable {match.group(1)!r} is unset and cannot be part of a text", node.where
+            )
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        if isinstance(value, (Mapping, list, tuple)):
+            raise TemplateError(
+                f"variable {match.group(1)!r} is not text; use it as the whole value", node.where
+            )
+        shown = str(value)
+        if _UNSAFE.search(shown):
+            raise TemplateError(
+                f"variable {match.group(1)!r} contains a line break or control character and cannot be "
+                "part of a text; use it as the whole value",
+                node.where,
+            )
+        return shown
+
+    return Node(_VAR.sub(insert, text), node.source, node.line, node.column)
+
+
+# --- rendering -------------------------------------------------------------------
+
+_KEYED = {
+    ("storage", "files"): "path",
+    ("storage", "directories"): "path",
+    ("storage", "links"): "path",
+    ("storage", "disks"): "device",
+    ("storage", "filesystems"): "device",
+    ("storage", "raid"): "name",
+    ("storage", "luks"): "name",
+    ("systemd", "units"): "name",
+    ("passwd", "users"): "name",
+    ("passwd", "groups"): "name",
+}
+_NODE_LISTS = {("storage", "files"), ("storage", "directories"), ("storage", "links")}
+
+
+def _combine(
+    into: dict[str, Any], config: dict[str, Any], name: str, owners: dict[tuple[str, Any], str]
+) -> None:
+    """Add one template's config; the same path/unit/user from two templates is a conflict."""
+    for section, value in config.items():
+        if section == "ignition":
+            continue
+        if not isinstance(value, dict):
+            into[section] = value
+            continue
+        target = into.setdefault(section, {})
+        for listname, entries in value.items():
+            key_field = _KEYED.get((section, listname))
+            if key_field is not None and isinstance(entries, list):
+                namespace = (
+                    "node" if (section, listname) in _NODE_LISTS else f"{section}.{listname}"
+                )
+                for entry in entries:
+                    ident = (namespace, entry.get(key_field))
+                    if ident in owners:
+                        raise TemplateError(
+                            f"{section}.{listname} {entry.get(key_field)!r} is also defined by template "
+                            f"{owners[ident]}",
+                            name,
+                        )
+                    owners[ident] = name
+            if isinstance(entries, list):
+                target.setdefault(listname, []).extend(entries)
+            elif isinstance(entries, dict):
+                merged = target.setdefault(listname, {})
+                for k, v in entries.items():
+                    if isinstance(v, list):
+                        merged.setdefault(k, []).extend(v)
+                    else:
+                        merged[k] = v
+            else:
+                target[listname] = entries
+
+
+def _truthy(variables: Mapping[str, Any], dotted: str, template: Template) -> bool:
+    value: Any = variables
+    for part in dotted.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            raise TemplateError(f"igngen:when names unknown variable {dotted!r}", template.location)
+        value = value[part]
+    return bool(value)
+
+
+def render_template(
+    template: Template, variables: Mapping[str, Any], *, spec: str
+) -> dict[str, Any] | None:
+    """One template → its Ignition config, or None when its ``when`` condition is false."""
+    from igngen.butane.translate import translate
+    from igngen.ignition.validate import check
+
+    when, _ = template.header()
+    if when is not None:
+        negate, var = when
+        if _truthy(variables, var, template) == negate:
+            return None
+    try:
+        tree = substitute(template.tree(), variables)
+        translation = translate(tree)
+    except ButaneError as exc:
+        raise TemplateError(exc.message, exc.location or template.location) from None
+    try:
+        check(translation.config, source=template.location)
+    except IgnitionConfigError as exc:
+        where = translation.locate(exc.pointer) or template.location
+        raise TemplateError(
+            f"renders an invalid Ignition config: {exc.message} (at {exc.pointer})", where
+        ) from None
+    return translation.config
+
+
+def render_fragment(
+    variables: Mapping[str, Any],
+    *,
+    search_dirs: Sequence[str | os.PathLike[str]] = (),
+    disabled: Collection[str] = (),
+    spec: str = "3.3.0",
+    system_dirs: Sequence[str] = SYSTEM_DIRS,
+) -> dict[str, Any]:
+    """Render every enabled template and combine them into one Ignition config at ``spec``."""
+    from igngen.ignition.validate import check
+
+    templates = discover(search_dirs, system_dirs=system_dirs)
+    for name in disabled:
+        if name not in templates:
+            raise TemplateError(f"cannot disable unknown template {name!r}", "templates.disabled")
+    fragment: dict[str, Any] = {}
+    owners: dict[tuple[str, Any], str] = {}
+    for name, template in templates.items():
+        if name in disabled or template.disabled_by_file:
+            continue
+        config = render_template(template, variables, spec=spec)
+        if config is not None:
+            _combine(fragment, config, template.location, owners)
+    fragment["ignition"] = {"version": spec}
+    try:
+        check(fragment, source="fragment", version=spec)
+    except IgnitionConfigError as exc:
+        raise TemplateError(
+            f"templates render an invalid config for spec {spec}: {exc.message}",
+            f"fragment#{exc.pointer}",
+        ) from None
+    return fragment
+
+
+def compile_builtin(directory: str) -> str:
+    """The JSON text of ``igngen/data/templates.json`` for the templates in ``directory``."""
+    from igngen.yamlsrc import dump, parse
+
+    out = {}
+    for name in sorted(os.listdir(directory)):
+        if not name.endswith(SUFFIX):
+            continue
+        with open(os.path.join(directory, name), encoding="utf-8") as fh:
+            text = fh.read()
+        out[name] = {"text": text, "tree": dump(parse(text, source=name))}
+    return json.dumps(out, indent=1, sort_keys=True, ensure_ascii=False) + "\n"

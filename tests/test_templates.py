@@ -1,0 +1,177 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from igngen.errors import TemplateError
+from igngen.templates import discover, render_fragment, substitute
+from igngen.yamlsrc import parse
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def variables(**over: Any) -> dict[str, Any]:
+    v: dict[str, Any] = {
+        "user": {
+            "name": "azureuser",
+            "home": "/home/azureuser",
+            "groups": ["docker"],
+            "password_hash": None,
+            "has_password": False,
+            "ssh_keys": ["ssh-ed25519 AAAA k"],
+            "authorized_keys": "ssh-ed25519 AAAA k\n",
+            "authorized_keys_path": "/home/azureuser/.ssh/authorized_keys",
+        },
+        "host": {"name": "h", "hostname_file": "h\n"},
+        "ssh": {
+            "password_authentication": "no",
+            "client_alive_interval": 180,
+            "dropin_path": "/etc/ssh/sshd_config.d/10-igngen.conf",
+        },
+        "sudo": {"path": "/etc/sudoers.d/igngen", "rule": "azureuser ALL=(ALL) NOPASSWD: ALL"},
+        "ovf": {"redacted": "<x/>"},
+    }
+    for k, val in over.items():
+        v[k] = val
+    return v
+
+
+def test_compiled_builtins_are_up_to_date() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "tools/compile-templates"), "--check"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_whole_scalar_gets_typed_value_and_none_removes() -> None:
+    node = parse(
+        'a: "{{ x.list }}"\nb: "{{ x.none }}"\nc: [1, "{{ x.none }}", 2]\nd: "n={{ x.num }}"\n',
+        source="t.bu",
+    )
+    out = substitute(node, {"x": {"list": ["p", "q"], "none": None, "num": 5}})
+    assert out.plain() == {"a": ["p", "q"], "c": [1, 2], "d": "n=5"}
+
+
+@pytest.mark.parametrize("value", ["a\nb", "tab\there", "nul\x00", "cr\r"])
+def test_partial_substitution_refuses_line_breaks(value: str) -> None:
+    node = parse('rule: "{{ x.v }} ALL=(ALL) ALL"\n', source="t.bu")
+    with pytest.raises(TemplateError) as exc:
+        substitute(node, {"x": {"v": value}})
+    assert str(exc.value).startswith("t.bu:1:7")
+
+
+HOSTILE = st.one_of(
+    st.sampled_from(
+        [
+            "{{ user.name }}",
+            "a: b",
+            "- x",
+            "&anchor",
+            "*alias",
+            "!!python/object",
+            "# c",
+            "'\"",
+            "{}",
+            "[]",
+            "null",
+            "yes",
+            "0644",
+            "\n",
+            "}}{{",
+        ]
+    ),
+    st.text(max_size=30),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(HOSTILE)
+def test_hostile_values_never_change_structure(value: str) -> None:
+    node = parse('a: "{{ v }}"\nb:\n  c: "x {{ w }} y"\n', source="t.bu")
+    try:
+        out = substitute(node, {"v": value, "w": value}).plain()
+    except TemplateError:
+        assert any(ord(c) < 0x20 or c == "\x7f" for c in value)
+        return
+    assert out == {"a": value, "b": {"c": f"x {value} y"}}
+
+
+def test_unknown_variable_is_located() -> None:
+    with pytest.raises(TemplateError) as exc:
+        substitute(parse('x:\n  y: "{{ nope.nothing }}"\n', source="t.bu"), {})
+    assert str(exc.value).startswith("t.bu:2:6") and "nope.nothing" in str(exc.value)
+
+
+def test_builtin_fragment_renders_and_when_condition(tmp_path: Path) -> None:
+    frag = render_fragment(variables(), system_dirs=())
+    paths = [f["path"] for f in frag["storage"]["files"]]
+    assert "/home/azureuser/.ssh/authorized_keys" in paths
+    user = frag["passwd"]["users"][0]
+    assert "passwordHash" not in user and user["groups"] == ["docker"]
+    v = variables()
+    v["user"]["ssh_keys"] = []
+    frag = render_fragment(v, system_dirs=())
+    assert "/home/azureuser/.ssh/authorized_keys" not in [
+        f["path"] for f in frag["storage"]["files"]
+    ]
+
+
+def test_override_disable_and_conflict(tmp_path: Path) -> None:
+    over = tmp_path / "over"
+    over.mkdir()
+    (over / "30-hostname.bu").write_text("")  # empty file disables the built-in
+    (over / "40-sshd.bu").write_text(
+        'variant: flatcar\nversion: 1.0.0\nstorage:\n  files:\n    - path: "{{ ssh.dropin_path }}"\n'
+        "      mode: 0600\n      overwrite: true\n      contents:\n        inline: |\n          PasswordAuthentication no\n"
+    )
+    found = discover([over], system_dirs=())
+    assert found["40-sshd.bu"].origin == str(over)
+    frag = render_fragment(variables(), search_dirs=[over], system_dirs=())
+    files = {f["path"]: f for f in frag["storage"]["files"]}
+    assert "/etc/hostname" not in files
+    assert (
+        "PasswordAuthentication%20no"
+        in files["/etc/ssh/sshd_config.d/10-igngen.conf"]["contents"]["source"]
+    )
+    frag = render_fragment(
+        variables(), search_dirs=[over], system_dirs=(), disabled=["50-sudoers.bu"]
+    )
+    assert "/etc/sudoers.d/igngen" not in [f["path"] for f in frag["storage"]["files"]]
+    (over / "99-dup.bu").write_text(
+        "variant: flatcar\nversion: 1.0.0\nstorage:\n  directories:\n    - path: /etc/sudoers.d/igngen\n"
+    )
+    with pytest.raises(TemplateError) as exc:
+        render_fragment(variables(), search_dirs=[over], system_dirs=())
+    assert "50-sudoers.bu" in str(exc.value) and "99-dup.bu" in str(exc.value)
+
+
+def test_invalid_template_output_is_reported_at_template_line(tmp_path: Path) -> None:
+    (tmp_path / "60-bad.bu").write_text(
+        "variant: flatcar\nversion: 1.0.0\nstorage:\n  files:\n    - path: relative/path\n"
+    )
+    with pytest.raises(TemplateError) as exc:
+        render_fragment(variables(), search_dirs=[tmp_path], system_dirs=())
+    assert str(exc.value).startswith(f"{tmp_path}/60-bad.bu:5:") and "absolute" in str(exc.value)
+    (tmp_path / "60-bad.bu").write_text("variant: flatcar\nversion: 1.0.0\nstorage:\n  filez: []\n")
+    with pytest.raises(TemplateError) as exc:
+        render_fragment(variables(), search_dirs=[tmp_path], system_dirs=())
+    assert str(exc.value).startswith(f"{tmp_path}/60-bad.bu:4:3") and "filez" in str(exc.value)
+
+
+def test_unknown_disabled_name_is_an_error() -> None:
+    with pytest.raises(TemplateError):
+        render_fragment(variables(), system_dirs=(), disabled=["nope.bu"])
+
+
+def test_builtin_templates_json_is_loadable() -> None:
+    data = json.loads((REPO / "igngen/data/templates.json").read_text())
+    assert set(data) == {p.name for p in (REPO / "butane-templates").glob("*.bu")}
