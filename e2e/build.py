@@ -53,8 +53,8 @@ def build_all(*, with_igngen: bool = True) -> Artifacts:
     start = time.monotonic()
     k = kernel.build()
     accel = qemu.probe_accel(k)
-    tree = rootfs.build_tree(k)
-    root = rootfs.build_image(tree, igngen_root_files(), tree_key=tree.parent.name)
+    tree = rootfs.build_tree()
+    root = rootfs.build_image(tree, k, igngen_root_files())
     base = initramfs.build(k, igngen=False)
     ign = initramfs.build(k, igngen=True) if with_igngen and initramfs.repo_modules() else None
     seconds = time.monotonic() - start

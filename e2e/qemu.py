@@ -321,7 +321,7 @@ class Vm:
         self.ssh_user, self.ssh_key = user, key
 
     def ssh(
-        self, command: str, *, timeout: float = 120, check: bool = False
+        self, command: str, *, timeout: float = 120, check: bool = False, input: str | None = None
     ) -> subprocess.CompletedProcess[str]:
         assert self.ssh_user and self.ssh_key, "login_as() first"
         argv = [
@@ -331,7 +331,11 @@ class Vm:
             f"{self.ssh_user}@127.0.0.1", command,
         ]  # fmt: skip
         proc = subprocess.run(
-            argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input or "",  # stdin is never the harness's own
         )
         if check and proc.returncode != 0:
             raise VmError(

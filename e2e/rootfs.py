@@ -1,10 +1,11 @@
 """The stand-in OS image: a Debian root with systemd, sshd, sudo and igngen's runtime
 dependencies from Debian, packed into an ext4 image with ``mkfs.ext4 -d`` (no loop mount).
 
-Two cached layers: the debootstrap tree (slow, changes rarely) and the image (seconds,
-rebuilt whenever igngen's sources change). The tree is never modified after it is
-built: the image layer works on a hard-linked copy and only ever adds or replaces files
-by unlinking first.
+Two cached layers: the debootstrap tree (slow, keyed only by suite, mirror and package
+lists) and the image (seconds: customisation, kernel modules, igngen; rebuilt whenever
+this recipe or igngen's sources change). The tree is never modified after it is built:
+the image layer works on a hard-linked copy and only ever adds or replaces files by
+unlinking first.
 """
 
 from __future__ import annotations
@@ -97,7 +98,8 @@ def _customise(root: Path, kernel: Kernel) -> None:
     # The booted kernel's modules; a real image would carry them from its kernel package.
     moddir = root / "lib/modules" / kernel.version
     shutil.rmtree(moddir, ignore_errors=True)
-    shutil.copytree(kernel.moddir, moddir, symlinks=True)
+    moddir.parent.mkdir(parents=True, exist_ok=True)
+    run(["cp", "-al", kernel.moddir, moddir])
     _write(
         root / "etc/systemd/network/10-dhcp.network",
         "[Match]\nName=en* eth*\n\n[Network]\nDHCP=ipv4\n",
@@ -114,21 +116,36 @@ def _customise(root: Path, kernel: Kernel) -> None:
     # Debian's Ignition 2.14 reads SELINUXTYPE before calling setfiles (stubbed in the initrd).
     _write(root / "etc/selinux/config", "SELINUX=disabled\nSELINUXTYPE=default\n")
     # Flatcar has a docker group, and igngen's default supplementary group is docker.
+    for name in ("group", "gshadow", "group-", "gshadow-"):  # break hard links before edits
+        f = root / "etc" / name
+        if f.exists():
+            data = f.read_bytes()
+            _write(f, data.decode(), f.stat().st_mode & 0o777)
     run(["chroot", root, "groupadd", "--system", "docker"])
     _write(root / "usr/local/sbin/e2e-booted", _MARKER_SCRIPT.replace("@TTY@", MARKER_TTY), 0o755)
     _write(root / "etc/systemd/system/e2e-booted.service", _MARKER_UNIT)
     _symlink(wants / "e2e-booted.service", "/etc/systemd/system/e2e-booted.service")
+    # Azure's disk names (same rules as the initrd's, see dracut/README.md).
+    rules = (
+        Path(__file__).with_name("dracut") / "90e2e-debian-ignition" / "66-e2e-azure-disks.rules"
+    )
+    _write(root / "etc/udev/rules.d/66-e2e-azure-disks.rules", rules.read_text())
     # Persistent journal, so a second boot and the harness can read the first boot's logs.
     (root / "var/log/journal").mkdir(parents=True, exist_ok=True)
 
 
-def build_tree(kernel: Kernel) -> Path:
+# Bump when the debootstrap steps below change (the tree key does not hash this file, so
+# that editing the image customisation does not re-run debootstrap).
+TREE_RECIPE = 1
+
+
+def build_tree() -> Path:
     key = (
-        cache.recipe_key("rootfs-tree", "rootfs")
+        cache.Key("rootfs-tree")
+        .add("recipe", TREE_RECIPE)
         .add("suite", SUITE)
         .add("mirror", MIRROR)
         .add("packages", [BASE_PACKAGES, PACKAGES])
-        .add("kernel", kernel.version)
     )
 
     def make(out: Path) -> None:
@@ -155,14 +172,16 @@ def build_tree(kernel: Kernel) -> Path:
         )
         run(["chroot", root, "apt-get", "clean"], log=log)
         (root / "etc/resolv.conf").unlink()
-        _customise(root, kernel)
 
     return cache.cached(key, make) / "root"
 
 
-def build_image(tree: Path, extra_files: Mapping[str, bytes | Path], tree_key: str) -> RootImage:
-    """Pack ``tree`` plus ``extra_files`` (guest path → bytes or host file/dir) into ext4."""
-    key = cache.recipe_key("rootfs-image", "rootfs").add("tree", tree_key).add("size", IMAGE_SIZE)
+def build_image(tree: Path, kernel: Kernel, extra_files: Mapping[str, bytes | Path]) -> RootImage:
+    """Pack ``tree``, customised, plus ``extra_files`` (guest path → bytes or host file/dir)."""
+    key = cache.recipe_key("rootfs-image", "rootfs").add("tree", tree.parent.name)
+    key.add("size", IMAGE_SIZE).add("kernel", kernel.version).add_tree(
+        Path(__file__).with_name("dracut")
+    )
     for dest in sorted(extra_files):
         src = extra_files[dest]
         if isinstance(src, bytes):
@@ -176,6 +195,7 @@ def build_image(tree: Path, extra_files: Mapping[str, bytes | Path], tree_key: s
         stage = out / "stage"
         note("rootfs: packing image (hard-linked copy of the tree + igngen)")
         run(["cp", "-al", tree, stage])
+        _customise(stage, kernel)
         for dest, src in sorted(extra_files.items()):
             target = stage / dest.lstrip("/")
             if isinstance(src, bytes):

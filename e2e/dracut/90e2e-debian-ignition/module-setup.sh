@@ -15,4 +15,6 @@ install() {
     fi
     inst_simple "$moddir/ignition-files-debian.conf" \
         "$systemdsystemunitdir/ignition-files.service.d/10-e2e-debian.conf"
+    inst_rules "$moddir/66-e2e-azure-disks.rules"
+    inst_simple "$moddir/zz-e2e-default.network" /etc/systemd/network/zz-e2e-default.network
 }

@@ -1,0 +1,251 @@
+"""igngen end to end: the repository's dracut module in Debian's initramfs provisions a
+VM from Azure-shaped media and loopback IMDS/Wireserver endpoints; everything is checked
+from outside the VM (ssh, the Wireserver's recorded reports, the disk images)."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from e2e import azure, boot, media, scenario
+from e2e.build import Artifacts
+from e2e.scenario import Run
+
+PASSWORD = "E2e-Secret-Pw-7431!"  # never to be found in a log, journal or kept file
+CUSTOM_FILE = "/etc/e2e-customdata"
+CUSTOM_UNIT = "e2e-customdata.service"
+CUSTOM_RAN = "/var/lib/e2e-customdata-ran"
+# What igngen makes of the resource disk with the image's default settings.
+RESOURCE_MOUNT = "/mnt/resource"
+RESOURCE_FS = "ext4"
+
+
+def _data(text: str) -> dict[str, object]:
+    return {"source": "data:," + urllib.parse.quote(text)}
+
+
+CUSTOMDATA = json.dumps(
+    {
+        "ignition": {"version": "3.3.0"},
+        "storage": {
+            "files": [{"path": CUSTOM_FILE, "mode": 0o644, "contents": _data("from customdata\n")}]
+        },
+        "systemd": {
+            "units": [
+                {
+                    "name": CUSTOM_UNIT,
+                    "enabled": True,
+                    "contents": (
+                        "[Unit]\nDescription=e2e customdata unit\n[Service]\nType=oneshot\n"
+                        f"ExecStart=/bin/touch {CUSTOM_RAN}\n[Install]\nWantedBy=multi-user.target\n"
+                    ),
+                }
+            ]
+        },
+    }
+).encode()
+BROKEN_CUSTOMDATA = b'{"ignition": {"version": "3.3.0"}, "storage": {"files": [{"path": '
+
+
+def _missing(art: Artifacts) -> str | None:
+    """The precise piece of igngen these scenarios still lack, or None."""
+    if art.initrd_igngen is None:
+        return (
+            "igngen's dracut module has not landed (no dracut/NNname/module-setup.sh in the repo)"
+        )
+    from igngen.cli import COMMANDS
+
+    if "report" not in COMMANDS:
+        return "`igngen report` (Wireserver health reporting) has not landed in igngen/cli.py"
+    return None
+
+
+@pytest.fixture(scope="module")
+def igngen_artifacts(artifacts: Artifacts) -> Artifacts:
+    reason = _missing(artifacts)
+    if reason:
+        pytest.skip(reason)
+    return artifacts
+
+
+def _boot(art: Artifacts, p: azure.Provisioning, name: str, key: Path) -> Iterator[Run]:
+    with scenario.provisioning_boot(art, p, name=name) as run:
+        run.vm.wait_booted()
+        run.vm.login_as(p.user, key)
+        run.vm.wait_ssh()
+        yield run
+
+
+@pytest.fixture(scope="module")
+def pw_vm(igngen_artifacts: Artifacts, ssh_keypair: tuple[Path, str]) -> Iterator[Run]:
+    key, pub = ssh_keypair
+    p = azure.Provisioning(
+        user="azureuser", host="e2e-pw-vm", ssh_key=pub, password=PASSWORD, customdata=CUSTOMDATA
+    )
+    yield from _boot(igngen_artifacts, p, "igngen-password", key)
+
+
+@pytest.fixture(scope="module")
+def nopw_vm(igngen_artifacts: Artifacts, ssh_keypair: tuple[Path, str]) -> Iterator[Run]:
+    key, pub = ssh_keypair
+    p = azure.Provisioning(user="opsuser", host="e2e-nopw-vm", ssh_key=pub, customdata=CUSTOMDATA)
+    yield from _boot(igngen_artifacts, p, "igngen-nopassword", key)
+
+
+def _sudo(run: Run, command: str) -> str:
+    """Run as root in the guest: with the password on stdin when the user has one."""
+    if run.provisioning.password:
+        res = run.vm.ssh(f"sudo -S -p '' {command}", input=run.provisioning.password + "\n")
+    else:
+        res = run.vm.ssh(f"sudo -n {command}")
+    assert res.returncode == 0, f"{command}: {res.stderr}"
+    return res.stdout
+
+
+# -- a VM with a password ------------------------------------------------------------
+
+
+def test_password_vm_identity(pw_vm: Run) -> None:
+    vm = pw_vm.vm
+    assert vm.ssh("hostname", check=True).stdout.strip() == "e2e-pw-vm"
+    assert vm.ssh("cat /etc/hostname", check=True).stdout.strip() == "e2e-pw-vm"
+    assert vm.ssh("id -un", check=True).stdout.strip() == "azureuser"
+    # a password means sudo asks for it, and the password is the one from ovf-env.xml
+    assert vm.ssh("sudo -n true").returncode != 0
+    assert _sudo(pw_vm, "id -u").strip() == "0"
+
+
+def test_password_vm_customdata_applied(pw_vm: Run) -> None:
+    _assert_customdata(pw_vm)
+
+
+def test_password_vm_reported_ready_once_after_progress(pw_vm: Run) -> None:
+    _assert_ready_once(pw_vm)
+
+
+def test_password_vm_secret_nowhere(pw_vm: Run) -> None:
+    kept = _sudo(pw_vm, "cat /var/lib/waagent/ovf-env.xml")
+    assert "UserName>azureuser<" in kept.replace("ns1:", "")
+    assert PASSWORD not in kept
+    journal = _sudo(pw_vm, "journalctl -b -o export --no-pager")
+    assert len(journal) > 10_000  # the whole boot, initrd included
+    assert "igngen" in journal
+    assert PASSWORD not in journal
+    hits = _sudo(
+        pw_vm,
+        f"grep -rlF -e '{PASSWORD}' /etc /var /run /home /tmp /root 2>/dev/null || true",
+    )
+    assert hits.strip() == ""
+
+
+def test_password_vm_resource_disk(pw_vm: Run) -> None:
+    _assert_resource_disk(pw_vm)
+
+
+# -- a VM without a password, then its second boot -------------------------------------
+
+
+def test_nopassword_vm(nopw_vm: Run) -> None:
+    vm = nopw_vm.vm
+    assert vm.ssh("hostname", check=True).stdout.strip() == "e2e-nopw-vm"
+    assert vm.ssh("sudo -n true").returncode == 0
+    _assert_customdata(nopw_vm)
+    _assert_ready_once(nopw_vm)
+    _assert_resource_disk(nopw_vm)
+
+
+def test_second_boot_does_not_reprovision(igngen_artifacts: Artifacts, nopw_vm: Run) -> None:
+    first = nopw_vm
+    vm = first.vm
+    # Changes a re-provisioning would undo:
+    vm.ssh("echo changed-after-provisioning | sudo -n tee /etc/hostname >/dev/null", check=True)
+    vm.ssh("echo '# kept across boots' >> ~/.ssh/authorized_keys", check=True)
+    vm.poweroff()
+    # Azure gives a redeployed VM a new, NTFS-formatted resource disk.
+    media.ntfs_resource_disk(first.resource_disk, scenario.RESOURCE_DISK_MIB)
+    assert media.fstype(first.resource_disk) == ""  # the NTFS is inside the partition
+    with scenario.azure_endpoints(first.provisioning) as (imds, ws):
+        again = boot.machine(
+            igngen_artifacts, first.workdir, name="igngen-second-boot",
+            initrd=igngen_artifacts.initrd_igngen or Path(),
+            cmdline=boot.cmdline(firstboot=False, platform="azure"),
+            root_overlay=first.root_overlay, resource_disk=first.resource_disk,
+            cdrom=first.workdir / "ovf.udf", imds_port=imds.port, wireserver_port=ws.port,
+        )  # fmt: skip
+        with again:
+            again.wait_booted()
+            again.login_as(first.provisioning.user, first.vm.ssh_key or Path())
+            again.wait_ssh()
+            assert (
+                again.ssh("cat /etc/hostname", check=True).stdout.strip()
+                == "changed-after-provisioning"
+            )
+            keys = again.ssh("cat ~/.ssh/authorized_keys", check=True).stdout
+            assert "# kept across boots" in keys
+            second = scenario.Run(
+                again,
+                first.provisioning,
+                imds,
+                ws,
+                first.workdir,
+                first.root_overlay,
+                first.resource_disk,
+            )
+            _assert_resource_disk(second)
+            ready = [h for h in second.health() if h.state == "Ready"]
+            assert ready == [], "Ready was sent again on the second boot"
+
+
+# -- broken customdata -------------------------------------------------------------------
+
+
+def test_broken_customdata_reports_failure(
+    igngen_artifacts: Artifacts, ssh_keypair: tuple[Path, str]
+) -> None:
+    _, pub = ssh_keypair
+    p = azure.Provisioning(
+        user="azureuser", host="e2e-broken-vm", ssh_key=pub, customdata=BROKEN_CUSTOMDATA
+    )
+    with scenario.provisioning_boot(igngen_artifacts, p, name="igngen-broken-customdata") as run:
+        (failed,) = run.wait_health("ProvisioningFailed")
+        assert failed.state == "NotReady"
+        desc = failed.description
+        assert desc and "\n" not in desc and "Traceback" not in desc
+        assert "customdata" in desc.lower().replace(" ", "").replace("_", ""), desc
+        assert not [h for h in run.health() if h.state == "Ready"]
+
+
+# -- shared assertions --------------------------------------------------------------------
+
+
+def _assert_customdata(run: Run) -> None:
+    vm = run.vm
+    assert vm.ssh(f"cat {CUSTOM_FILE}", check=True).stdout == "from customdata\n"
+    assert vm.ssh(f"systemctl is-enabled {CUSTOM_UNIT}", check=True).stdout.strip() == "enabled"
+    assert vm.ssh(f"test -e {CUSTOM_RAN}").returncode == 0
+
+
+def _assert_ready_once(run: Run) -> None:
+    reports = run.wait_health("Ready", timeout=180)
+    reports = run.health()
+    ready = [i for i, h in enumerate(reports) if h.state == "Ready"]
+    progress = [i for i, h in enumerate(reports) if h.substatus == "Provisioning"]
+    assert len(ready) == 1, reports
+    assert progress and progress[0] < ready[0], reports
+    assert not [h for h in reports if h.substatus == "ProvisioningFailed"], reports
+
+
+def _assert_resource_disk(run: Run) -> None:
+    vm = run.vm
+    out = vm.ssh(f"findmnt -n -o SOURCE,FSTYPE {RESOURCE_MOUNT}", check=True).stdout.split()
+    assert out[1] == RESOURCE_FS, out
+    dev = vm.ssh("readlink -f /dev/disk/azure/resource-part1 /dev/disk/azure/resource", check=True)
+    assert out[0] in dev.stdout.split(), (out, dev.stdout)
+    swaps = vm.ssh("swapon --show=NAME --noheadings", check=True).stdout.split()
+    assert swaps == [], swaps  # the image's default settings enable no swap
+
+
