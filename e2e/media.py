@@ -50,31 +50,27 @@ def blank_disk(dest: Path, size_mib: int) -> Path:
     return dest
 
 
+DATALOSS_README = (
+    b"WARNING: THIS IS A TEMPORARY DISK.\r\n\r\nAny data stored on this drive is SUBJECT TO LOSS "
+    b"and THERE IS NO WAY TO RECOVER IT.\r\n"
+)
+
+
 def ntfs_resource_disk(dest: Path, size_mib: int) -> Path:
-    """MBR with one NTFS partition from 1 MiB to the end, like a fresh Azure resource disk."""
+    """MBR with one NTFS partition from 1 MiB to the end holding only the data-loss
+    warning file, like a fresh Azure resource disk."""
     blank_disk(dest, size_mib)
     run(["sfdisk", "--quiet", dest], stdin=b"label: dos\nstart=2048, type=7\n")
     part_mib = size_mib - 1
     with tempfile.TemporaryDirectory(prefix="e2e-ntfs-") as tmp:
         part = Path(tmp) / "part.img"
         blank_disk(part, part_mib)
-        run(
-            [
-                "mkntfs",
-                "-F",
-                "-Q",
-                "-q",
-                "-L",
-                "Temporary Storage",
-                "-p",
-                "2048",
-                "-H",
-                "255",
-                "-S",
-                "63",
-                part,
-            ]
-        )
+        # -p/-H/-S: the partition's geometry as the MBR says (Windows checks them)
+        mkntfs = ["mkntfs", "-F", "-Q", "-q", "-L", "Temporary Storage", "-p", "2048"]
+        run([*mkntfs, "-H", "255", "-S", "63", part])
+        readme = Path(tmp) / "readme.txt"
+        readme.write_bytes(DATALOSS_README)
+        run(["ntfscp", "-q", part, readme, "DATALOSS_WARNING_README.txt"])
         with part.open("rb") as src, dest.open("r+b") as out:
             out.seek(MIB)
             while chunk := src.read(4 * MIB):
