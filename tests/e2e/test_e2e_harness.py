@@ -45,6 +45,22 @@ def _user_ign(pubkey: str) -> bytes:
     return json.dumps(config).encode()
 
 
+# In the initrd, before Ignition: bring the network up the way an initrd unit that
+# needs IMDS would (network-online.target → systemd-networkd + DHCP) and fetch from the
+# IMDS address with bash's /dev/tcp (the initrd has no HTTP client). The answer goes to
+# the harness's marker port.
+_INITRD_NET_UNIT = """[Unit]
+Description=e2e: fetch from the IMDS address in the initrd
+DefaultDependencies=no
+Wants=network-online.target
+After=network-online.target
+Before=initrd.target ignition-fetch-offline.service
+
+[Service]
+Type=oneshot
+ExecStart=/bin/bash -c 'exec 3<>/dev/tcp/169.254.169.254/80 && printf "GET /initrd-probe HTTP/1.0\\r\\nMetadata: true\\r\\n\\r\\n" >&3 && while read -r l <&3; do b=$$l; done; echo "E2E-INITRD-NET $$b" > /dev/ttyS1'
+"""
+
 _PROBE = """python3 - <<'PY'
 import socket, urllib.request
 for addr in ("{imds}", "{ws}"):
@@ -63,7 +79,13 @@ def test_plain_ignition_boot_and_loopback_forwards(
     key, pub = ssh_keypair
     work = boot.run_dir("plain-ignition")
     initrd = initramfs.overlay(
-        artifacts.initrd_base, {"usr/lib/ignition/user.ign": _user_ign(pub)}, work / "initrd.img"
+        artifacts.initrd_base,
+        {
+            "usr/lib/ignition/user.ign": _user_ign(pub),
+            "etc/systemd/system/e2e-initrd-net.service": _INITRD_NET_UNIT.encode(),
+            "etc/systemd/system/initrd.target.d/e2e-net.conf": b"[Unit]\nWants=e2e-initrd-net.service\n",
+        },
+        work / "initrd.img",
     )
     with RecordingServer(b"imds-here\n") as imds, RecordingServer(b"wireserver-here\n") as ws:
         vm = boot.machine(
@@ -79,6 +101,9 @@ def test_plain_ignition_boot_and_loopback_forwards(
         with vm:
             booted = vm.wait_booted()
             assert "failed=[]" in booted, booted
+            # the initrd reached the IMDS forward (DHCP from slirp, then guestfwd)
+            assert "E2E-INITRD-NET imds-here" in vm.marker_lines(), vm.marker_lines()
+            assert [r.path for r in imds.seen()] == ["/initrd-probe"]
             vm.login_as(USER, key)
             vm.wait_ssh()
             assert vm.ssh("hostname", check=True).stdout.strip() == HOST
@@ -90,6 +115,6 @@ def test_plain_ignition_boot_and_loopback_forwards(
             assert f"{IMDS_ADDRESS} imds-here" in probe
             assert f"{WIRESERVER_ADDRESS} wireserver-here" in probe
             assert "outside unreachable" in probe
-            assert [r.path for r in imds.seen()] == ["/e2e-probe"]
+            assert [r.path for r in imds.seen()] == ["/initrd-probe", "/e2e-probe"]
             assert [r.path for r in ws.seen()] == ["/e2e-probe"]
             vm.poweroff()

@@ -247,5 +247,3 @@ def _assert_resource_disk(run: Run) -> None:
     assert out[0] in dev.stdout.split(), (out, dev.stdout)
     swaps = vm.ssh("swapon --show=NAME --noheadings", check=True).stdout.split()
     assert swaps == [], swaps  # the image's default settings enable no swap
-
-
