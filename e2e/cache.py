@@ -8,12 +8,14 @@ a step builds into a temporary sibling and renames it into place when done.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -68,6 +70,25 @@ def cached(key: Key, build: Callable[[Path], None]) -> Path:
     if (final / ".done").exists():
         return final
     CACHE_ROOT.mkdir(parents=True, exist_ok=True)
+    with _locked(CACHE_ROOT / f".{key.step}.lock"):
+        if (final / ".done").exists():  # another session built it while we waited
+            return final
+        _build(key, final, build)
+    return final
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """One builder per step at a time, across concurrent test sessions."""
+    with path.open("w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _build(key: Key, final: Path, build: Callable[[Path], None]) -> None:
     tmp = final.with_name(final.name + f".tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -89,13 +110,12 @@ def cached(key: Key, build: Callable[[Path], None]) -> Path:
             json.dumps({"step": key.step, "key": key.digest(), "seconds": round(elapsed, 1)}) + "\n"
         )
     _prune(key.step, keep=final)
-    return final
 
 
 def _prune(step: str, *, keep: Path) -> None:
     """Drop older outputs of the same step: the disk images are large."""
     for other in CACHE_ROOT.glob(f"{step}-*"):
-        if other != keep and other.is_dir():
+        if other != keep and other.is_dir() and not other.name.endswith(".failed"):
             shutil.rmtree(other, ignore_errors=True)
 
 
