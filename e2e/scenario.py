@@ -13,6 +13,8 @@ from e2e.build import Artifacts
 from e2e.services import RecordingServer, imds_server, wireserver_server
 
 RESOURCE_DISK_MIB = 256
+# Where the image author puts igngen's settings in the initramfs (provision's contract).
+IGNGEN_CONFIG_PATH = "etc/igngen/igngen.yaml"
 
 
 @dataclass
@@ -63,6 +65,7 @@ def provisioning_boot(
     *,
     name: str,
     initrd_files: dict[str, bytes] | None = None,
+    settings_yaml: str | None = None,
     extra_cmdline: str = "",
     resource: str = "ntfs",
 ) -> Iterator[Run]:
@@ -70,6 +73,9 @@ def provisioning_boot(
     assert art.initrd_igngen is not None
     work = boot.run_dir(name)
     initrd = art.initrd_igngen
+    initrd_files = dict(initrd_files or {})
+    if settings_yaml is not None:
+        initrd_files[IGNGEN_CONFIG_PATH] = settings_yaml.encode()
     if initrd_files:
         initrd = initramfs.overlay(initrd, initrd_files, work / "initrd.img")
     cdrom = media.udf_cdrom(azure.media_files(p), work / "ovf.udf")

@@ -72,8 +72,14 @@ def igngen_artifacts(artifacts: Artifacts) -> Artifacts:
     return artifacts
 
 
-def _boot(art: Artifacts, p: azure.Provisioning, name: str, key: Path) -> Iterator[Run]:
-    with scenario.provisioning_boot(art, p, name=name) as run:
+# The password VM also gets a swap partition on the resource disk (image settings).
+SWAP_SETTINGS = "disks:\n  swap: {mode: partition, size_mib: 64}\n"
+
+
+def _boot(
+    art: Artifacts, p: azure.Provisioning, name: str, key: Path, settings: str | None = None
+) -> Iterator[Run]:
+    with scenario.provisioning_boot(art, p, name=name, settings_yaml=settings) as run:
         run.vm.wait_booted()
         run.vm.login_as(p.user, key)
         run.vm.wait_ssh()
@@ -86,7 +92,7 @@ def pw_vm(igngen_artifacts: Artifacts, ssh_keypair: tuple[Path, str]) -> Iterato
     p = azure.Provisioning(
         user="azureuser", host="e2e-pw-vm", ssh_key=pub, password=PASSWORD, customdata=CUSTOMDATA
     )
-    yield from _boot(igngen_artifacts, p, "igngen-password", key)
+    yield from _boot(igngen_artifacts, p, "igngen-password", key, SWAP_SETTINGS)
 
 
 @pytest.fixture(scope="module")
@@ -142,8 +148,8 @@ def test_password_vm_secret_nowhere(pw_vm: Run) -> None:
     assert hits.strip() == ""
 
 
-def test_password_vm_resource_disk(pw_vm: Run) -> None:
-    _assert_resource_disk(pw_vm)
+def test_password_vm_resource_disk_and_swap(pw_vm: Run) -> None:
+    _assert_resource_disk(pw_vm, swap=True)
 
 
 # -- a VM without a password, then its second boot -------------------------------------
@@ -239,11 +245,17 @@ def _assert_ready_once(run: Run) -> None:
     assert not [h for h in reports if h.substatus == "ProvisioningFailed"], reports
 
 
-def _assert_resource_disk(run: Run) -> None:
+def _assert_resource_disk(run: Run, *, swap: bool = False) -> None:
     vm = run.vm
     out = vm.ssh(f"findmnt -n -o SOURCE,FSTYPE {RESOURCE_MOUNT}", check=True).stdout.split()
     assert out[1] == RESOURCE_FS, out
     dev = vm.ssh("readlink -f /dev/disk/azure/resource-part1 /dev/disk/azure/resource", check=True)
     assert out[0] in dev.stdout.split(), (out, dev.stdout)
     swaps = vm.ssh("swapon --show=NAME --noheadings", check=True).stdout.split()
-    assert swaps == [], swaps  # the image's default settings enable no swap
+    if not swap:
+        assert swaps == [], swaps  # the image's default settings enable no swap
+        return
+    assert len(swaps) == 1, swaps
+    resolved = vm.ssh(f"readlink -f {swaps[0]}", check=True).stdout.strip()
+    disk = vm.ssh("readlink -f /dev/disk/azure/resource", check=True).stdout.strip()
+    assert resolved.startswith(disk), (resolved, disk)  # a partition of the resource disk
