@@ -28,6 +28,7 @@ class Run:
     workdir: Path
     root_overlay: Path
     resource_disk: Path
+    booted: str = ""  # the guest's E2E-BOOTED marker line (failed units included)
 
     def health(self) -> list[azure.HealthReport]:
         return azure.health_reports(self.wireserver.seen())

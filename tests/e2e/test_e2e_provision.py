@@ -80,7 +80,7 @@ def _boot(
     art: Artifacts, p: azure.Provisioning, name: str, key: Path, settings: str | None = None
 ) -> Iterator[Run]:
     with scenario.provisioning_boot(art, p, name=name, settings_yaml=settings) as run:
-        run.vm.wait_booted()
+        run.booted = run.vm.wait_booted()
         run.vm.login_as(p.user, key)
         run.vm.wait_ssh()
         yield run
@@ -116,6 +116,7 @@ def _sudo(run: Run, command: str) -> str:
 
 
 def test_password_vm_identity(pw_vm: Run) -> None:
+    assert "failed=[]" in pw_vm.booted, pw_vm.booted
     vm = pw_vm.vm
     assert vm.ssh("hostname", check=True).stdout.strip() == "e2e-pw-vm"
     assert vm.ssh("cat /etc/hostname", check=True).stdout.strip() == "e2e-pw-vm"
@@ -156,6 +157,7 @@ def test_password_vm_resource_disk_and_swap(pw_vm: Run) -> None:
 
 
 def test_nopassword_vm(nopw_vm: Run) -> None:
+    assert "failed=[]" in nopw_vm.booted, nopw_vm.booted
     vm = nopw_vm.vm
     assert vm.ssh("hostname", check=True).stdout.strip() == "e2e-nopw-vm"
     assert vm.ssh("sudo -n true").returncode == 0
@@ -183,7 +185,8 @@ def test_second_boot_does_not_reprovision(igngen_artifacts: Artifacts, nopw_vm: 
             cdrom=first.workdir / "ovf.udf", imds_port=imds.port, wireserver_port=ws.port,
         )  # fmt: skip
         with again:
-            again.wait_booted()
+            booted = again.wait_booted()
+            assert "failed=[]" in booted, booted
             again.login_as(first.provisioning.user, first.vm.ssh_key or Path())
             again.wait_ssh()
             assert (
