@@ -456,3 +456,36 @@ def translate(
     if strict and t.warnings:
         raise ButaneError(msg.STRICT.format(warning=t.warnings[0]), doc.source)
     return Translation(config=config, spec=variant.spec, warnings=t.warnings, marks=t.marks)
+
+
+def translate_bytes(
+    data: bytes | str,
+    *,
+    source: str,
+    files_dir: str | None = None,
+    strict: bool = False,
+    auto_compress: bool = True,
+) -> Translation:
+    """Parse, translate and validate one Butane document, as the ``butane`` CLI does.
+
+    The generated config is validated too; its errors point back at the YAML
+    line that produced the offending field.
+    """
+    from igngen.errors import IgnitionConfigError
+    from igngen.ignition.validate import check
+    from igngen.yamlsrc import parse
+
+    result = translate(
+        parse(data, source=source), files_dir=files_dir, strict=strict, auto_compress=auto_compress
+    )
+    try:
+        warnings = check(result.config, source=source, version=result.spec)
+    except IgnitionConfigError as exc:
+        where = result.locate(exc.pointer) or source
+        raise ButaneError(
+            f"generated config is invalid: {exc.message} (at {exc.pointer})", where
+        ) from None
+    result.warnings.extend(warnings)
+    if strict and result.warnings:
+        raise ButaneError(msg.STRICT.format(warning=result.warnings[0]), source)
+    return result
