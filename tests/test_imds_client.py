@@ -13,13 +13,21 @@ from igngen.azure.imds import parse_instance
 from igngen.azure.imds_client import ImdsSettings, fetch_instance
 from igngen.errors import ImdsDataError, ImdsUnavailableError
 
-DOC = instance_document(user="simuser", host="simhost", user_data=b'{"ignition":{"version":"3.3.0"}}')
+DOC = instance_document(
+    user="simuser", host="simhost", user_data=b'{"ignition":{"version":"3.3.0"}}'
+)
 SLACK = 3.0  # scheduling slack on a loaded 2-core machine: a bound on the budget, not a speed claim
 
 
 def settings(url: str, budget: float = 4.0) -> ImdsSettings:
-    return ImdsSettings(url=url, total_timeout=budget, connect_timeout=0.5, read_timeout=0.5,
-                        backoff_initial=0.05, backoff_max=0.2)
+    return ImdsSettings(
+        url=url,
+        total_timeout=budget,
+        connect_timeout=0.5,
+        read_timeout=0.5,
+        backoff_initial=0.05,
+        backoff_max=0.2,
+    )
 
 
 def run(url: str, budget: float = 4.0) -> tuple[bytes | Exception, float]:
@@ -36,7 +44,9 @@ def test_success_sends_metadata_header_and_pinned_version() -> None:
         body, _ = run(srv.url)
     assert isinstance(body, bytes)
     inst = parse_instance(body)
-    assert inst.admin_username == "simuser" and inst.user_data == b'{"ignition":{"version":"3.3.0"}}'
+    assert (
+        inst.admin_username == "simuser" and inst.user_data == b'{"ignition":{"version":"3.3.0"}}'
+    )
     req = srv.requests[0]
     assert req.headers["metadata"] == "true"
     assert req.path == "/metadata/instance?api-version=2021-08-01&extended=true"
@@ -50,13 +60,16 @@ def test_retryable_status_then_success(status: int) -> None:
     assert elapsed < 4.0 + SLACK
 
 
-@pytest.mark.parametrize(("step", "needle"), [
-    (Reply(200, b'{"compute": {'), "not complete JSON"),
-    (Reply(200, b"<html>gateway</html>"), "not complete JSON"),
-    (Reset(), "connection"),
-    (Hang(10), "timed out"),
-    (Reply(503, b"", delay=0.0), "HTTP 503"),
-])
+@pytest.mark.parametrize(
+    ("step", "needle"),
+    [
+        (Reply(200, b'{"compute": {'), "not complete JSON"),
+        (Reply(200, b"<html>gateway</html>"), "not complete JSON"),
+        (Reset(), "connection"),
+        (Hang(10), "timed out"),
+        (Reply(503, b"", delay=0.0), "HTTP 503"),
+    ],
+)
 def test_persistent_faults_give_up_within_budget(step: object, needle: str) -> None:
     with imds_server([step]) as srv:  # type: ignore[list-item]
         result, elapsed = run(srv.url, budget=2.0)
@@ -88,7 +101,7 @@ def test_slow_drip_body_is_abandoned_at_the_deadline() -> None:
 
 def test_huge_body_fails_fast_as_data_error() -> None:
     with imds_server([Reply(200, b"[" + b"1," * 700_000 + b"1]")]) as srv:
-        result, elapsed = run(srv.url)
+        result, _ = run(srv.url)
     assert isinstance(result, ImdsDataError) and "limit" in str(result)
     assert len(srv.requests) == 1
 

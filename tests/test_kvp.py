@@ -12,7 +12,7 @@ from igngen.azure import kvp
 def independent_reader(data: bytes) -> list[tuple[str, str]]:
     # Layout: 512-byte key + 2048-byte value, NUL padded; parsed with struct, not igngen's code.
     out = []
-    for (key, value) in struct.iter_unpack("512s2048s", data):
+    for key, value in struct.iter_unpack("512s2048s", data):
         out.append((key.rstrip(b"\0").decode(), value.rstrip(b"\0").decode()))
     return out
 
@@ -37,8 +37,12 @@ def test_long_value_is_split_and_utf8_safe(tmp_path: Path) -> None:
 
 def test_concurrent_appends_do_not_interleave(tmp_path: Path) -> None:
     pool = str(tmp_path / ".kvp_pool_1")
-    threads = [threading.Thread(target=lambda i=i: [kvp.append(pool, f"t{i}", "x" * 3000) for _ in range(20)])
-               for i in range(4)]
+    threads = [
+        threading.Thread(
+            target=lambda i=i: [kvp.append(pool, f"t{i}", "x" * 3000) for _ in range(20)]
+        )
+        for i in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from igngen import log
 from igngen.errors import ImdsDataError, ImdsUnavailableError
@@ -48,7 +48,9 @@ class ImdsSettings(NamedTuple):
 
     @property
     def instance_url(self) -> str:
-        return f"{self.url.rstrip('/')}/metadata/instance?api-version={self.api_version}&extended=true"
+        return (
+            f"{self.url.rstrip('/')}/metadata/instance?api-version={self.api_version}&extended=true"
+        )
 
 
 class _Retry(Exception):
@@ -82,7 +84,9 @@ def fetch_instance(
         except _Retry as exc:
             last = str(exc)
         except requests.exceptions.ConnectionError as exc:
-            last = "connection failed" if "timed out" not in str(exc).lower() else "connect timed out"
+            last = (
+                "connection failed" if "timed out" not in str(exc).lower() else "connect timed out"
+            )
         except requests.exceptions.Timeout:
             last = "timed out"
         except requests.exceptions.RequestException as exc:
@@ -90,7 +94,10 @@ def fetch_instance(
         kind = last.split(" (")[0]
         # Each kind of failure is logged once, then only in the final summary.
         (log.info if kind in reasons_seen else log.warning)(
-            "imds", f"attempt {attempt} failed: {last}", url=url, remaining=f"{max(0.0, deadline - clock()):.1f}s"
+            "imds",
+            f"attempt {attempt} failed: {last}",
+            url=url,
+            remaining=f"{max(0.0, deadline - clock()):.1f}s",
         )
         reasons_seen.add(kind)
         pause = min(backoff, settings.backoff_max) * (0.5 + random.random() / 2)
@@ -99,12 +106,14 @@ def fetch_instance(
         sleep(pause)
         backoff *= 2
     raise ImdsUnavailableError(
-        f"no usable answer within {settings.total_timeout:g}s after {attempt} attempt(s); last: {last}", url
+        f"no usable answer within {settings.total_timeout:g}s after {attempt} attempt(s); last: {last}",
+        url,
     )
 
 
-def _attempt(session: object, url: str, settings: ImdsSettings, deadline: float,
-             clock: Callable[[], float]) -> bytes:
+def _attempt(
+    session: object, url: str, settings: ImdsSettings, deadline: float, clock: Callable[[], float]
+) -> bytes:
     import json
 
     import requests
@@ -113,19 +122,26 @@ def _attempt(session: object, url: str, settings: ImdsSettings, deadline: float,
     remaining = max(0.05, deadline - clock())
     timeout = (min(settings.connect_timeout, remaining), min(settings.read_timeout, remaining))
     headers = {"Metadata": "true", "User-Agent": "igngen", "Accept-Encoding": "identity"}
-    with session.get(url, headers=headers, timeout=timeout, stream=True, allow_redirects=False) as resp:
+    with session.get(
+        url, headers=headers, timeout=timeout, stream=True, allow_redirects=False
+    ) as resp:
         status = resp.status_code
         if status in RETRIED_STATUSES:
             raise _Retry(f"HTTP {status}")
         if status != 200:
-            raise ImdsUnavailableError(f"IMDS refused the request with HTTP {status}; not retried", url)
+            raise ImdsUnavailableError(
+                f"IMDS refused the request with HTTP {status}; not retried", url
+            )
         declared = resp.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > settings.max_body:
-            raise ImdsDataError(f"answer of {declared} bytes is over the {settings.max_body}-byte limit", url)
+            raise ImdsDataError(
+                f"answer of {declared} bytes is over the {settings.max_body}-byte limit", url
+            )
         # read1 returns what has arrived instead of waiting for a full chunk, so a
         # body that trickles in is noticed at the deadline (urllib3 2.x has read1;
         # with 1.26, as Debian ships it, the http.client response underneath does).
-        read1 = getattr(resp.raw, "read1", None) or resp.raw._fp.read1
+        raw: Any = resp.raw
+        read1 = getattr(raw, "read1", None) or raw._fp.read1
         body = bytearray()
         while True:
             chunk = read1(65536)

@@ -37,7 +37,7 @@ def _chunks(value: bytes, limit: int) -> list[bytes]:
     while value:
         piece = _truncate_utf8(value, limit)
         out.append(piece)
-        value = value[len(piece):]
+        value = value[len(piece) :]
     return out or [b""]
 
 
@@ -59,7 +59,9 @@ def decode(data: bytes) -> list[tuple[str, str]]:
     out = []
     for off in range(0, len(data) - len(data) % RECORD_SIZE, RECORD_SIZE):
         key = data[off : off + KEY_SIZE].split(b"\0", 1)[0].decode("utf-8", "replace")
-        value = data[off + KEY_SIZE : off + RECORD_SIZE].split(b"\0", 1)[0].decode("utf-8", "replace")
+        value = (
+            data[off + KEY_SIZE : off + RECORD_SIZE].split(b"\0", 1)[0].decode("utf-8", "replace")
+        )
         out.append((key, value))
     return out
 
@@ -92,7 +94,9 @@ def event_key(event: str) -> str:
     return f"{AGENT}|{event}|{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
 
 
-def report_value(result: str, *, vm_id: str | None = None, reason: str | None = None, **extra: str) -> str:
+def report_value(
+    result: str, *, vm_id: str | None = None, reason: str | None = None, **extra: str
+) -> str:
     """``result=…|agent=…|…`` the way the provisioning report is read on the host side."""
     from igngen import __version__
 

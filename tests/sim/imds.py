@@ -9,15 +9,26 @@ from typing import Any
 from sim.http import Reply, ScriptedServer, Step
 
 
-def instance_document(*, user: str = "azureuser", host: str = "simhost", keys: list[str] | None = None,
-                      user_data: bytes | None = None, vm_id: str = "11111111-2222-3333-4444-555555555555",
-                      disable_password_authentication: str = "true") -> dict[str, Any]:
+def instance_document(
+    *,
+    user: str = "azureuser",
+    host: str = "simhost",
+    keys: list[str] | None = None,
+    user_data: bytes | None = None,
+    vm_id: str = "11111111-2222-3333-4444-555555555555",
+    disable_password_authentication: str = "true",
+) -> dict[str, Any]:
     return {
         "compute": {
             "name": host + "-vm",
-            "osProfile": {"adminUsername": user, "computerName": host,
-                          "disablePasswordAuthentication": disable_password_authentication},
-            "publicKeys": [{"keyData": k, "path": f"/home/{user}/.ssh/authorized_keys"} for k in keys or []],
+            "osProfile": {
+                "adminUsername": user,
+                "computerName": host,
+                "disablePasswordAuthentication": disable_password_authentication,
+            },
+            "publicKeys": [
+                {"keyData": k, "path": f"/home/{user}/.ssh/authorized_keys"} for k in keys or []
+            ],
             "userData": base64.b64encode(user_data).decode() if user_data else "",
             "vmId": vm_id,
             "vmSize": "Standard_D2ds_v5",
