@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
-from e2e import azure, boot, initramfs, media, qemu
+from e2e import azure, boot, cache, initramfs, media, qemu
 from e2e.build import Artifacts
-from e2e.services import RecordingServer, imds_server, wireserver_server
+from e2e.services import Request, imds_server, wireserver_server
+
+SIM_DIR = cache.REPO / "tests" / "sim"
 
 RESOURCE_DISK_MIB = 256
 # Where the image author puts igngen's settings in the initramfs (provision's contract).
 IGNGEN_CONFIG_PATH = "etc/igngen/igngen.yaml"
+
+
+class Endpoint(Protocol):
+    port: int
+
+    def seen(self) -> list[Request]: ...
 
 
 @dataclass
@@ -23,8 +34,8 @@ class Run:
 
     vm: qemu.Vm
     provisioning: azure.Provisioning
-    imds: RecordingServer
-    wireserver: RecordingServer
+    imds: Endpoint
+    wireserver: Endpoint
     workdir: Path
     root_overlay: Path
     resource_disk: Path
@@ -50,12 +61,38 @@ class Run:
         )
 
 
+class _SimAdapter:
+    """The project's simulators (``tests/sim``) seen through the harness's interface."""
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.port: int = server.httpd.server_address[1]
+
+    def seen(self) -> list[Request]:
+        return [Request(r.method, r.path, dict(r.headers), r.body) for r in self.server.requests]
+
+
+def _project_sim(name: str) -> Any | None:
+    """``tests/sim/<name>.py`` when it has landed, else None."""
+    if not (SIM_DIR / f"{name}.py").exists():
+        return None
+    if str(SIM_DIR.parent) not in sys.path:
+        sys.path.insert(0, str(SIM_DIR.parent))
+    return importlib.import_module(f"sim.{name}")
+
+
 @contextlib.contextmanager
-def azure_endpoints(p: azure.Provisioning) -> Iterator[tuple[RecordingServer, RecordingServer]]:
-    with (
-        imds_server(azure.imds_instance(p, resource_disk_mib=RESOURCE_DISK_MIB)) as imds,
-        wireserver_server(azure.goal_state()) as ws,
-    ):
+def azure_endpoints(p: azure.Provisioning) -> Iterator[tuple[Endpoint, Endpoint]]:
+    """IMDS and Wireserver on 127.0.0.1: the project's simulators where they exist."""
+    doc = azure.imds_instance(p, resource_disk_mib=RESOURCE_DISK_MIB)
+    with contextlib.ExitStack() as stack:
+        sim_imds = _project_sim("imds")
+        imds: Endpoint
+        if sim_imds is not None:
+            imds = _SimAdapter(stack.enter_context(sim_imds.imds_server([sim_imds.ok(doc)])))
+        else:
+            imds = stack.enter_context(imds_server(doc))
+        ws: Endpoint = stack.enter_context(wireserver_server(azure.goal_state()))
         yield imds, ws
 
 
