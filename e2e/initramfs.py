@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -24,7 +25,10 @@ from e2e.kernel import Kernel
 
 HARNESS_MODULES = Path(__file__).resolve().parent / "dracut"
 SYSTEM_DRACUT = Path("/usr/lib/dracut")
-REPO_DRACUT = cache.REPO / "dracut"
+REPO_DRACUT = Path(os.environ.get("IGNGEN_E2E_DRACUT_DIR", cache.REPO / "dracut"))
+# The image's Python: igngen's module installs it (and igngen's dependencies, from Debian)
+# into the initramfs; igngen itself comes from this checkout (IGNGEN_PYTHONPATH).
+IMAGE_PYTHON = "/usr/bin/python3"
 _MODULE_DIR = re.compile(r"^(\d\d)([A-Za-z0-9][\w-]*)$")
 
 # Exclusive kernel module list (dracut --drivers): what a QEMU guest with virtio disks,
@@ -49,6 +53,24 @@ def repo_modules(src: Path = REPO_DRACUT) -> dict[str, Path]:
             if m and (d / "module-setup.sh").is_file():
                 found[m.group(2)] = d
     return found
+
+
+def _python_deps() -> str:
+    """Versions of the image Python's packages the module copies in (a change rebuilds)."""
+    out = subprocess.run(
+        [
+            "dpkg-query",
+            "-W",
+            "python3.11",
+            "python3-yaml",
+            "python3-requests",
+            "python3-defusedxml",
+            "python3-bcrypt",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    return out.stdout
 
 
 def _config(modules: list[str]) -> str:
@@ -77,6 +99,7 @@ def build(kernel: Kernel, *, igngen: bool) -> Path:
     if igngen:
         # The module installs igngen (and its Python) from the host side of the build.
         key.add_tree(REPO_DRACUT).add_tree(cache.REPO / "igngen")
+        key.add("python-deps", _python_deps())
 
     def make(out: Path) -> None:
         base = out / "dracut-base"
@@ -115,7 +138,11 @@ def build(kernel: Kernel, *, igngen: bool) -> Path:
                 kernel.version,
             ],
             log=out / "dracut.log",
-            env={"dracutbasedir": str(base), "IGNGEN_SRC": str(cache.REPO)},
+            env={
+                "dracutbasedir": str(base),
+                "IGNGEN_PYTHON": IMAGE_PYTHON,
+                "IGNGEN_PYTHONPATH": str(cache.REPO),
+            },
         )
         run(["lsinitrd", out / "initrd.img"], log=out / "lsinitrd.log")
         shutil.rmtree(base)

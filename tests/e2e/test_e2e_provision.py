@@ -254,7 +254,8 @@ def _assert_resource_disk(run: Run, *, swap: bool = False) -> None:
     assert out[1] == RESOURCE_FS, out
     dev = vm.ssh("readlink -f /dev/disk/azure/resource-part1 /dev/disk/azure/resource", check=True)
     assert out[0] in dev.stdout.split(), (out, dev.stdout)
-    swaps = vm.ssh("swapon --show=NAME --noheadings", check=True).stdout.split()
+    # /proc/swaps rather than swapon: /sbin is not on a user's PATH on Debian
+    swaps = [ln.split()[0] for ln in vm.ssh("cat /proc/swaps", check=True).stdout.splitlines()[1:]]
     if not swap:
         assert swaps == [], swaps  # the image's default settings enable no swap
         return
