@@ -239,7 +239,7 @@ class Vm:
         dest = cache.ARTIFACTS / f"{time.strftime('%Y%m%d-%H%M%S')}-{self.name}"
         dest.mkdir(parents=True, exist_ok=True)
         for f in self.workdir.iterdir():
-            if f.is_file() and f.suffix in (".log", ".argv", ".txt", ".json", ".xml"):
+            if f.is_file() and f.suffix in (".log", ".argv", ".txt", ".json", ".xml", ".yaml"):
                 shutil.copy2(f, dest / f.name)
         note(f"{self.name}: logs kept in {dest}")
         return dest

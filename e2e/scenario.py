@@ -41,6 +41,20 @@ class Run:
     resource_disk: Path
     booted: str = ""  # the guest's E2E-BOOTED marker line (failed units included)
 
+    def collect_journal(self) -> None:
+        """Best effort: the guest's journal of this boot, for the kept artifacts."""
+        pw = self.provisioning.password
+        sudo = "sudo -S -p ''" if pw else "sudo -n"
+        try:
+            res = self.vm.ssh(f"{sudo} journalctl -b --no-pager", input=(pw + "\n") if pw else None)
+        except Exception as exc:  # the VM may be gone; the console log is kept anyway
+            res_text = f"(no journal: {exc})"
+        else:
+            res_text = res.stdout + res.stderr
+        if pw:
+            res_text = res_text.replace(pw, "<password>")
+        (self.workdir / "journal.txt").write_text(res_text)
+
     def health(self) -> list[azure.HealthReport]:
         return azure.health_reports(self.wireserver.seen())
 

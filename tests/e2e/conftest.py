@@ -15,8 +15,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+for _p in (REPO, Path(__file__).parent):
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
+
+import e2e_support  # noqa: E402
 
 from e2e.build import Artifacts, build_all, unavailable  # noqa: E402
 
@@ -26,6 +29,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.e2e)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    report = yield
+    if getattr(report, "failed", False):
+        e2e_support.FAILED.add(item.nodeid)
+    return report
 
 
 @pytest.fixture(scope="session")

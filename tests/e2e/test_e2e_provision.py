@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from e2e_support import module_failed
 
 from e2e import azure, boot, media, scenario
 from e2e.build import Artifacts
@@ -77,29 +78,41 @@ SWAP_SETTINGS = "disks:\n  swap: {mode: partition, size_mib: 64}\n"
 
 
 def _boot(
-    art: Artifacts, p: azure.Provisioning, name: str, key: Path, settings: str | None = None
+    request: pytest.FixtureRequest,
+    art: Artifacts,
+    p: azure.Provisioning,
+    name: str,
+    key: Path,
+    settings: str | None = None,
 ) -> Iterator[Run]:
     with scenario.provisioning_boot(art, p, name=name, settings_yaml=settings) as run:
         run.booted = run.vm.wait_booted()
         run.vm.login_as(p.user, key)
         run.vm.wait_ssh()
         yield run
+        if module_failed(request) and run.vm.running():
+            run.collect_journal()
+            run.vm.failed = True  # keeps console, marker and journal under .cache/e2e/artifacts
 
 
 @pytest.fixture(scope="module")
-def pw_vm(igngen_artifacts: Artifacts, ssh_keypair: tuple[Path, str]) -> Iterator[Run]:
+def pw_vm(
+    request: pytest.FixtureRequest, igngen_artifacts: Artifacts, ssh_keypair: tuple[Path, str]
+) -> Iterator[Run]:
     key, pub = ssh_keypair
     p = azure.Provisioning(
         user="azureuser", host="e2e-pw-vm", ssh_key=pub, password=PASSWORD, customdata=CUSTOMDATA
     )
-    yield from _boot(igngen_artifacts, p, "igngen-password", key, SWAP_SETTINGS)
+    yield from _boot(request, igngen_artifacts, p, "igngen-password", key, SWAP_SETTINGS)
 
 
 @pytest.fixture(scope="module")
-def nopw_vm(igngen_artifacts: Artifacts, ssh_keypair: tuple[Path, str]) -> Iterator[Run]:
+def nopw_vm(
+    request: pytest.FixtureRequest, igngen_artifacts: Artifacts, ssh_keypair: tuple[Path, str]
+) -> Iterator[Run]:
     key, pub = ssh_keypair
     p = azure.Provisioning(user="opsuser", host="e2e-nopw-vm", ssh_key=pub, customdata=CUSTOMDATA)
-    yield from _boot(igngen_artifacts, p, "igngen-nopassword", key)
+    yield from _boot(request, igngen_artifacts, p, "igngen-nopassword", key)
 
 
 def _sudo(run: Run, command: str) -> str:
