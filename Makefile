@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench venv deps clean compile templates e2e bench-boot
+.PHONY: demo test lint bench venv deps clean compile templates dracut-check e2e bench-boot
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ bench: deps compile
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+# Build an initramfs with Debian's dracut and igngen's module; list its files and the size it adds.
+dracut-check: deps
+	tools/dracut-check
 
 # End-to-end boot under QEMU (KVM if it really works here, TCG otherwise). Builds are
 # cached under .cache/e2e keyed by their inputs; a failed boot keeps its console logs
