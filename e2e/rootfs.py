@@ -130,6 +130,12 @@ def _customise(root: Path, kernel: Kernel) -> None:
         Path(__file__).with_name("dracut") / "90e2e-debian-ignition" / "66-e2e-azure-disks.rules"
     )
     _write(root / "etc/udev/rules.d/66-e2e-azure-disks.rules", rules.read_text())
+    # Uninitialised like a cloud image: the first boot gets its own machine id and systemd
+    # applies unit presets then (Ignition's "enabled: true" units are presets).
+    _write(root / "etc/machine-id", "uninitialized\n", 0o444)
+    dbus_id = root / "var/lib/dbus/machine-id"
+    if dbus_id.exists() or dbus_id.is_symlink():
+        dbus_id.unlink()
     # Persistent journal, so a second boot and the harness can read the first boot's logs.
     (root / "var/log/journal").mkdir(parents=True, exist_ok=True)
 
