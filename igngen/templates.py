@@ -46,7 +46,7 @@ _DATA = os.path.join(os.path.dirname(__file__), "data", "templates.json")
 _VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
 _WHEN = re.compile(r"#\s*igngen:when=(!?)([A-Za-z_][A-Za-z0-9_.]*)\s*$")
 _DESCRIPTION = re.compile(r"#\s*igngen:description=(.*)$")
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1 and Unicode line breaks
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import pytest
 
 from igngen.butane.translate import translate_bytes
 from igngen.ignition.validate import check
-from tests.support.consumers import ignition_validate
+from support.consumers import ignition_validate
 
 DATA = Path(__file__).resolve().parent / "data" / "butane"
 GOLDEN = sorted(DATA.glob("golden/*.bu"))
