@@ -298,7 +298,24 @@ def render_template(
         raise TemplateError(
             f"renders an invalid Ignition config: {exc.message} (at {exc.pointer})", where
         ) from None
+    if translation.spec != spec:
+        # The fragment only changes its version: every field the template used
+        # must exist in the output spec (always true going up from 3.3.0).
+        _check_fits(translation, spec, template)
     return translation.config
+
+
+def _check_fits(translation: Any, spec: str, template: Template) -> None:
+    from igngen.ignition.validate import check
+
+    config = dict(translation.config, ignition=dict(translation.config["ignition"], version=spec))
+    try:
+        check(config, source=template.location, version=spec)
+    except IgnitionConfigError as exc:
+        where = translation.locate(exc.pointer) or template.location
+        raise TemplateError(
+            f"uses something spec {spec} does not have: {exc.message} (at {exc.pointer})", where
+        ) from None
 
 
 def render_fragment(

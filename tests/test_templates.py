@@ -130,3 +130,39 @@ def test_unknown_disabled_name_is_an_error() -> None:
 def test_builtin_templates_json_is_loadable() -> None:
     data = json.loads((REPO / "igngen/data/templates.json").read_text())
     assert set(data) == {p.name for p in (REPO / "butane-templates").glob("*.bu")}
+
+
+def test_template_newer_than_output_spec_is_refused_at_its_line(tmp_path: Path) -> None:
+    (tmp_path / "60-new.bu").write_text(
+        "variant: flatcar\nversion: 1.1.0\nstorage:\n  luks:\n    - name: x\n      device: /dev/sdb\n"
+        "      discard: true\n"
+    )
+    with pytest.raises(TemplateError) as exc:
+        render_fragment(variables(), search_dirs=[tmp_path], system_dirs=(), spec="3.3.0")
+    assert str(exc.value).startswith(f"{tmp_path}/60-new.bu:7:") and "3.3.0" in str(exc.value)
+    frag = render_fragment(variables(), search_dirs=[tmp_path], system_dirs=(), spec="3.4.0")
+    assert frag["ignition"]["version"] == "3.4.0" and frag["storage"]["luks"][0]["discard"] is True
+
+
+@pytest.mark.parametrize("spec", ["3.3.0", "3.4.0", "3.5.0"])
+def test_builtins_render_at_every_output_spec(spec: str) -> None:
+    assert render_fragment(variables(), system_dirs=(), spec=spec)["ignition"]["version"] == spec
+
+
+def test_disabled_marker_and_search_order(tmp_path: Path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    (second / "30-hostname.bu.disabled").write_text("")
+    frag = render_fragment(variables(), search_dirs=[second], system_dirs=())
+    assert "/etc/hostname" not in [f["path"] for f in frag["storage"]["files"]]
+    # a directory searched earlier brings it back
+    (first / "30-hostname.bu").write_text(
+        'variant: flatcar\nversion: 1.0.0\nstorage:\n  files:\n    - path: /etc/hostname\n      mode: 0644\n'
+        '      overwrite: true\n      contents:\n        inline: "{{ host.hostname_file }}"\n'
+    )
+    found = discover([first, second], system_dirs=())
+    assert found["30-hostname.bu"].origin == str(first)
+    # a marker beside the template in the same directory wins
+    (first / "30-hostname.bu.disabled").write_text("")
+    assert discover([first, second], system_dirs=())["30-hostname.bu"].disabled_by_file

@@ -142,3 +142,30 @@ def test_real_ignition_puts_everything_in_place(tmp_path: Path) -> None:
     sudoers = root / "etc/sudoers.d/igngen"
     assert sudoers.read_text().endswith("azureuser ALL=(ALL) ALL\n")
     assert stat.S_IMODE(sudoers.stat().st_mode) == 0o440 and sudoers.stat().st_uid == 0
+
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "image-author-override" / "templates"
+
+
+def test_image_author_override_example(tmp_path: Path) -> None:
+    """The example's sshd and sudoers templates win over the built-ins and still pass the tools."""
+    sshd, visudo = require("sshd"), require("visudo")
+    fragment = render_fragment(realistic(password=False), search_dirs=[EXAMPLE], system_dirs=())
+    sshd_data, _ = contents(fragment, "/etc/ssh/sshd_config.d/10-igngen.conf")
+    sudo_data, _ = contents(fragment, "/etc/sudoers.d/igngen")
+    assert b"AllowUsers azureuser\n" in sshd_data and b"MaxAuthTries 3\n" in sshd_data
+    assert b"Defaults:azureuser timestamp_timeout=5, log_output\n" in sudo_data
+    assert contents(fragment, "/etc/hostname")[0] == b"vm-01\n"  # built-ins still render
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "10-igngen.conf").write_bytes(sshd_data)
+    key = tmp_path / "hk"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    (tmp_path / "sshd_config").write_text(f'HostKey {key}\nInclude "{tmp_path}/d/*.conf"\n')
+    proc = subprocess.run([sshd, "-t", "-f", str(tmp_path / "sshd_config")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    (tmp_path / "sudoers").write_bytes(sudo_data)
+    (tmp_path / "sudoers").chmod(0o440)
+    proc = subprocess.run([visudo, "-c", "-f", str(tmp_path / "sudoers")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = ignition_validate(json.dumps(fragment), tmp_path)
+    assert proc.returncode == 0, proc.stdout
