@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("igngen.commands.render", "render the Ignition config from ovf-env.xml (+ IMDS)"),
     "explain": ("igngen.commands.explain", "show each provisioning value and where it came from"),
     "validate": ("igngen.commands.validate", "validate Ignition configs (3.0.0-3.5.0)"),
+    "merge": ("igngen.commands.merge", "merge Ignition configs with Ignition's semantics"),
     "butane": (
         "igngen.commands.butane",
         "translate Butane YAML (flatcar 1.0/1.1, fcos 1.4/1.5) to Ignition",

@@ -8,7 +8,6 @@ rely on their names, so they change only with a note in the README.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from igngen.model import Provisioning
@@ -77,7 +76,7 @@ def template_variables(
 def build_fragment(
     variables: Mapping[str, Any],
     *,
-    template_dirs: Sequence[Path],
+    template_dirs: Sequence[str],
     disabled: Sequence[str],
     spec: str,
 ) -> dict[str, Any]:

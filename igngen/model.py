@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from igngen.rules import SshPublicKey
 from igngen.secret import Secret
@@ -11,8 +10,7 @@ from igngen.secret import Secret
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class Sourced(Generic[T]):
+class Sourced(NamedTuple, Generic[T]):
     """A value and its provenance (``ovf-env.xml:/Environment/...``, ``imds#/compute/...``,
     ``igngen.yaml:3:5``, ``default``)."""
 
@@ -21,15 +19,13 @@ class Sourced(Generic[T]):
     note: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class AuthorizedKey:
+class AuthorizedKey(NamedTuple):
     key: SshPublicKey
     path: str
     source: str
 
 
-@dataclass(frozen=True, slots=True)
-class Provisioning:
+class Provisioning(NamedTuple):
     user_name: Sourced[str]
     host_name: Sourced[str]
     password: Sourced[Secret | None]

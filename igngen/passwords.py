@@ -16,7 +16,7 @@ to anyone who does not already know the password.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from igngen.errors import SettingsError
 from igngen.secret import Secret
@@ -35,13 +35,24 @@ _STD64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _BCRYPT64 = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 
-@dataclass(frozen=True, slots=True)
-class HashSettings:
+class HashSettings(NamedTuple):
     scheme: str = DEFAULT_SCHEME
     bcrypt_cost: int = DEFAULT_BCRYPT_COST
     sha512_rounds: int = DEFAULT_SHA512_ROUNDS
 
-    def __post_init__(self) -> None:
+    @classmethod
+    def create(
+        cls,
+        scheme: str = DEFAULT_SCHEME,
+        bcrypt_cost: int = DEFAULT_BCRYPT_COST,
+        sha512_rounds: int = DEFAULT_SHA512_ROUNDS,
+    ) -> HashSettings:
+        """Validated settings (the plain constructor does not check)."""
+        settings = cls(scheme, bcrypt_cost, sha512_rounds)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
         if self.scheme not in SCHEMES:
             raise SettingsError(
                 f"unknown hash scheme {self.scheme!r}; use one of {', '.join(SCHEMES)}"
@@ -64,6 +75,7 @@ def derive_salt(password: Secret, *context: str, size: int = 16) -> bytes:
 
 def hash_password(password: Secret, settings: HashSettings, *context: str) -> str:
     """Hash ``password`` per ``settings``; ``context`` (user, host, vm id) varies the salt."""
+    settings.check()
     salt = derive_salt(password, *context)
     if settings.scheme == "bcrypt":
         return bcrypt_hash(password, salt, settings.bcrypt_cost)

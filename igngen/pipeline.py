@@ -8,9 +8,8 @@ disk except reading template override directories.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from igngen.azure import imds as imds_parser
 from igngen.azure import ovf as ovf_parser
@@ -23,8 +22,7 @@ if TYPE_CHECKING:
     from igngen.ignition.customdata import CustomData
 
 
-@dataclass(frozen=True)
-class RenderInputs:
+class RenderInputs(NamedTuple):
     ovf: bytes
     ovf_source: str = "ovf-env.xml"
     imds: bytes | None = None
@@ -32,13 +30,12 @@ class RenderInputs:
     # Custom data given explicitly (``--customdata``, ``CustomData.bin``); None: from OVF/IMDS.
     customdata: bytes | None = None
     customdata_source: str = "customdata"
-    template_dirs: tuple[Path, ...] = ()
+    template_dirs: tuple[str, ...] = ()
     # Extra template variable groups supplied by the edge (e.g. ``waagent`` from the image).
-    extra_variables: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    extra_variables: Mapping[str, Mapping[str, Any]] = MappingProxyType({})
 
 
-@dataclass(frozen=True)
-class Rendered:
+class Rendered(NamedTuple):
     model: Provisioning
     variables: Mapping[str, Any]
     fragment: dict[str, Any]
@@ -75,7 +72,7 @@ def render(inputs: RenderInputs, settings: Settings) -> Rendered:
     variables = template_variables(
         model, settings, hashed_password=password_hash(model, settings), extra=extra
     )
-    dirs = tuple(inputs.template_dirs) + tuple(Path(d) for d in settings.template_dirs)
+    dirs = tuple(inputs.template_dirs) + tuple(settings.template_dirs)
     fragment = build_fragment(
         variables, template_dirs=dirs, disabled=settings.disabled_templates, spec=settings.spec
     )

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import posixpath
 import re
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from igngen.errors import RuleError, shown
 
@@ -150,8 +149,7 @@ def check_password(password: str, where: str) -> None:
         raise RuleError("password contains a NUL or newline character", where)
 
 
-@dataclass(frozen=True, slots=True)
-class SshPublicKey:
+class SshPublicKey(NamedTuple):
     """A validated OpenSSH public key: one authorized_keys line without options."""
 
     key_type: str
@@ -166,6 +164,8 @@ class SshPublicKey:
 
     @property
     def fingerprint(self) -> str:
+        import hashlib
+
         digest = hashlib.sha256(self.blob).digest()
         return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 
-
-@dataclass(frozen=True, slots=True)
 class Secret:
     """A secret string; ``str()``/``repr()`` never show it. Use ``reveal()`` deliberately."""
 
-    _value: str = field(repr=False)
+    __slots__ = ("_value",)
+    _value: str
+
+    def __init__(self, value: str) -> None:
+        object.__setattr__(self, "_value", value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Secret is immutable")
 
     def reveal(self) -> str:
         return self._value

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from igngen.errors import SettingsError
 from igngen.passwords import (
@@ -39,17 +38,16 @@ _SUDOERS_RE = re.compile(r"[A-Za-z0-9_-]+")
 _DROPIN_RE = re.compile(r"[A-Za-z0-9_.@-]+\.conf")
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
+class Settings(NamedTuple):
     groups: tuple[str, ...] = DEFAULT_GROUPS
-    hashing: HashSettings = field(default_factory=HashSettings)
+    hashing: HashSettings = HashSettings()
     sshd_dropin: str = DEFAULT_SSHD_DROPIN
     client_alive_interval: int = DEFAULT_CLIENT_ALIVE_INTERVAL
     sudoers_file: str = DEFAULT_SUDOERS_FILE
     template_dirs: tuple[str, ...] = ()
     disabled_templates: tuple[str, ...] = ()
     spec: str = DEFAULT_SPEC
-    sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    sections: Mapping[str, Mapping[str, Any]] = MappingProxyType({})
     source: str = "defaults"
 
     @property
@@ -64,7 +62,7 @@ class Settings:
         if spec is None:
             return self
         check_spec(spec, "--spec")
-        return replace(self, spec=spec)
+        return self._replace(spec=spec)
 
 
 def check_spec(spec: str, where: str) -> str:
@@ -192,11 +190,12 @@ class _Section:
 _TOP = ("user", "password", "ssh", "sudo", "templates", "output", *DELEGATED_SECTIONS)
 
 
-def load(path: str | Path) -> Settings:
+def load(path: str) -> Settings:
     """Read settings from a YAML file; raise :class:`SettingsError` with file:line:column."""
     source = str(path)
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as fh:
+            data = fh.read()
     except OSError as exc:
         raise SettingsError(f"cannot read config file: {exc.strerror}", source) from None
     return parse(data, source=source)
@@ -220,7 +219,7 @@ def parse(data: bytes, *, source: str = "igngen.yaml") -> Settings:
 
     pw = section("password", ("scheme", "bcrypt_cost", "sha512_rounds"))
     try:
-        hashing = HashSettings(
+        hashing = HashSettings.create(
             scheme=pw.get("scheme", str, DEFAULT_SCHEME),
             bcrypt_cost=pw.get("bcrypt_cost", int, DEFAULT_BCRYPT_COST),
             sha512_rounds=pw.get("sha512_rounds", int, DEFAULT_SHA512_ROUNDS),

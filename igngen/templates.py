@@ -32,8 +32,7 @@ import json
 import os
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from igngen.errors import ButaneError, IgnitionConfigError, TemplateError
 from igngen.yamlsrc import Node
@@ -49,8 +48,7 @@ _DESCRIPTION = re.compile(r"#\s*igngen:description=(.*)$")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1 and Unicode line breaks
 
 
-@dataclass(frozen=True)
-class Template:
+class Template(NamedTuple):
     name: str
     origin: str  # directory it was found in, or "built-in"
     text: str

@@ -25,10 +25,28 @@ from igngen.yamlsrc import dump, load_dumped, parse
 @pytest.mark.parametrize(
     ("text", "value"),
     [
-        ("0644", 0o644), ("0o644", 0o644), ("0x1A4", 420), ("0b11", 3), ("420", 420), ("1_000", 1000),
-        ("'0644'", "0644"), ('"0644"', "0644"), ("no", "no"), ("yes", "yes"), ("on", "on"),
-        ("off", "off"), ("y", "y"), ("true", True), ("False", False), ("~", None), ("null", None),
-        ("", None), ("1.5", 1.5), ("09", 9.0), ("2001-12-14", "2001-12-14"), ("=", "="),
+        ("0644", 0o644),
+        ("0o644", 0o644),
+        ("0x1A4", 420),
+        ("0b11", 3),
+        ("420", 420),
+        ("1_000", 1000),
+        ("'0644'", "0644"),
+        ('"0644"', "0644"),
+        ("no", "no"),
+        ("yes", "yes"),
+        ("on", "on"),
+        ("off", "off"),
+        ("y", "y"),
+        ("true", True),
+        ("False", False),
+        ("~", None),
+        ("null", None),
+        ("", None),
+        ("1.5", 1.5),
+        ("09", 9.0),
+        ("2001-12-14", "2001-12-14"),
+        ("=", "="),
     ],
 )
 def test_scalars_resolve_like_go_yaml(text: str, value: object) -> None:
@@ -69,7 +87,9 @@ def test_dumped_trees_round_trip() -> None:
 
 def _decode(url: str, compression: str | None) -> bytes:
     head, _, body = url.partition(",")
-    data = base64.b64decode(body) if head.endswith(";base64") else urllib.parse.unquote_to_bytes(body)
+    data = (
+        base64.b64decode(body) if head.endswith(";base64") else urllib.parse.unquote_to_bytes(body)
+    )
     return gzip.decompress(data) if compression == "gzip" else data
 
 
@@ -92,9 +112,19 @@ def test_data_url_round_trips_and_is_the_shortest(data: bytes) -> None:
 _PATH_CHARS = st.sampled_from(list("abcXYZ019-_.:/ @ü\\~%"))
 
 
-@pytest.mark.skipif(shutil.which("systemd-escape") is None, reason="systemd-escape is not installed")
+@pytest.mark.skipif(
+    shutil.which("systemd-escape") is None, reason="systemd-escape is not installed"
+)
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.text(_PATH_CHARS, min_size=1, max_size=8).filter(lambda p: p not in (".", "..") and "/" not in p), min_size=1, max_size=4))
+@given(
+    st.lists(
+        st.text(_PATH_CHARS, min_size=1, max_size=8).filter(
+            lambda p: p not in (".", "..") and "/" not in p
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
 def test_escape_matches_systemd_escape(parts: list[str]) -> None:
     path = "/" + "/".join(parts)
     expected = subprocess.run(
@@ -106,14 +136,34 @@ def test_escape_matches_systemd_escape(parts: list[str]) -> None:
 @pytest.mark.parametrize(
     ("fmt", "device", "path", "options", "remote", "name"),
     [
-        ("ext4", "/dev/disk/azure/resource-part1", "/mnt/resource", ["nofail"], False, "mnt-resource.mount"),
+        (
+            "ext4",
+            "/dev/disk/azure/resource-part1",
+            "/mnt/resource",
+            ["nofail"],
+            False,
+            "mnt-resource.mount",
+        ),
         ("xfs", "/dev/mapper/data", "/var/lib/data", [], True, "var-lib-data.mount"),
-        ("swap", "/dev/disk/azure/resource-part2", None, [], False, "dev-disk-azure-resource\\x2dpart2.swap"),
+        (
+            "swap",
+            "/dev/disk/azure/resource-part2",
+            None,
+            [],
+            False,
+            "dev-disk-azure-resource\\x2dpart2.swap",
+        ),
         ("swap", "/dev/sdb2", None, ["pri=5"], False, "dev-sdb2.swap"),
     ],
 )
 def test_generated_units_pass_systemd_analyze_verify(
-    tmp_path: Path, fmt: str, device: str, path: str | None, options: list[str], remote: bool, name: str
+    tmp_path: Path,
+    fmt: str,
+    device: str,
+    path: str | None,
+    options: list[str],
+    remote: bool,
+    name: str,
 ) -> None:
     """systemd-analyze verify checks the unit name against Where=/What= and every key.
 
@@ -131,4 +181,7 @@ def test_generated_units_pass_systemd_analyze_verify(
     # and the check can fail: a unit saved under the wrong name is refused
     wrong = tmp_path / ("mnt-wrong.mount" if fmt != "swap" else "dev-wrong.swap")
     wrong.write_text(unit["contents"])
-    assert subprocess.run([tool, "verify", "--man=no", str(wrong)], capture_output=True).returncode != 0
+    assert (
+        subprocess.run([tool, "verify", "--man=no", str(wrong)], capture_output=True).returncode
+        != 0
+    )

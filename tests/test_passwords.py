@@ -67,7 +67,7 @@ def test_sha512_scheme_verifies() -> None:
 )
 def test_bad_hash_settings(kwargs: dict[str, object]) -> None:
     with pytest.raises(SettingsError):
-        HashSettings(**kwargs)  # type: ignore[arg-type]
+        HashSettings.create(**kwargs)  # type: ignore[arg-type]
 
 
 def test_secret_is_never_shown() -> None:

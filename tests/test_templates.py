@@ -19,12 +19,22 @@ REPO = Path(__file__).resolve().parent.parent
 
 def variables(**over: Any) -> dict[str, Any]:
     v: dict[str, Any] = {
-        "user": {"name": "azureuser", "home": "/home/azureuser", "groups": ["docker"], "password_hash": None,
-                 "has_password": False, "ssh_keys": ["ssh-ed25519 AAAA k"], "authorized_keys": "ssh-ed25519 AAAA k\n",
-                 "authorized_keys_path": "/home/azureuser/.ssh/authorized_keys"},
+        "user": {
+            "name": "azureuser",
+            "home": "/home/azureuser",
+            "groups": ["docker"],
+            "password_hash": None,
+            "has_password": False,
+            "ssh_keys": ["ssh-ed25519 AAAA k"],
+            "authorized_keys": "ssh-ed25519 AAAA k\n",
+            "authorized_keys_path": "/home/azureuser/.ssh/authorized_keys",
+        },
         "host": {"name": "h", "hostname_file": "h\n"},
-        "ssh": {"password_authentication": "no", "client_alive_interval": 180,
-                "dropin_path": "/etc/ssh/sshd_config.d/10-igngen.conf"},
+        "ssh": {
+            "password_authentication": "no",
+            "client_alive_interval": 180,
+            "dropin_path": "/etc/ssh/sshd_config.d/10-igngen.conf",
+        },
         "sudo": {"path": "/etc/sudoers.d/igngen", "rule": "azureuser ALL=(ALL) NOPASSWD: ALL"},
         "ovf": {"redacted": "<x/>"},
     }
@@ -34,12 +44,19 @@ def variables(**over: Any) -> dict[str, Any]:
 
 
 def test_compiled_builtins_are_up_to_date() -> None:
-    proc = subprocess.run([sys.executable, str(REPO / "tools/compile-templates"), "--check"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "tools/compile-templates"), "--check"],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
 
 
 def test_whole_scalar_gets_typed_value_and_none_removes() -> None:
-    node = parse('a: "{{ x.list }}"\nb: "{{ x.none }}"\nc: [1, "{{ x.none }}", 2]\nd: "n={{ x.num }}"\n', source="t.bu")
+    node = parse(
+        'a: "{{ x.list }}"\nb: "{{ x.none }}"\nc: [1, "{{ x.none }}", 2]\nd: "n={{ x.num }}"\n',
+        source="t.bu",
+    )
     out = substitute(node, {"x": {"list": ["p", "q"], "none": None, "num": 5}})
     assert out.plain() == {"a": ["p", "q"], "c": [1, 2], "d": "n=5"}
 
@@ -53,8 +70,25 @@ def test_partial_substitution_refuses_line_breaks(value: str) -> None:
 
 
 HOSTILE = st.one_of(
-    st.sampled_from(["{{ user.name }}", "a: b", "- x", "&anchor", "*alias", "!!python/object", "# c", "'\"", "{}", "[]",
-                     "null", "yes", "0644", "\n", "}}{{"]),
+    st.sampled_from(
+        [
+            "{{ user.name }}",
+            "a: b",
+            "- x",
+            "&anchor",
+            "*alias",
+            "!!python/object",
+            "# c",
+            "'\"",
+            "{}",
+            "[]",
+            "null",
+            "yes",
+            "0644",
+            "\n",
+            "}}{{",
+        ]
+    ),
     st.text(max_size=30),
 )
 
@@ -86,7 +120,9 @@ def test_builtin_fragment_renders_and_when_condition(tmp_path: Path) -> None:
     v = variables()
     v["user"]["ssh_keys"] = []
     frag = render_fragment(v, system_dirs=())
-    assert "/home/azureuser/.ssh/authorized_keys" not in [f["path"] for f in frag["storage"]["files"]]
+    assert "/home/azureuser/.ssh/authorized_keys" not in [
+        f["path"] for f in frag["storage"]["files"]
+    ]
 
 
 def test_override_disable_and_conflict(tmp_path: Path) -> None:
@@ -102,17 +138,26 @@ def test_override_disable_and_conflict(tmp_path: Path) -> None:
     frag = render_fragment(variables(), search_dirs=[over], system_dirs=())
     files = {f["path"]: f for f in frag["storage"]["files"]}
     assert "/etc/hostname" not in files
-    assert "PasswordAuthentication%20no" in files["/etc/ssh/sshd_config.d/10-igngen.conf"]["contents"]["source"]
-    frag = render_fragment(variables(), search_dirs=[over], system_dirs=(), disabled=["50-sudoers.bu"])
+    assert (
+        "PasswordAuthentication%20no"
+        in files["/etc/ssh/sshd_config.d/10-igngen.conf"]["contents"]["source"]
+    )
+    frag = render_fragment(
+        variables(), search_dirs=[over], system_dirs=(), disabled=["50-sudoers.bu"]
+    )
     assert "/etc/sudoers.d/igngen" not in [f["path"] for f in frag["storage"]["files"]]
-    (over / "99-dup.bu").write_text("variant: flatcar\nversion: 1.0.0\nstorage:\n  directories:\n    - path: /etc/sudoers.d/igngen\n")
+    (over / "99-dup.bu").write_text(
+        "variant: flatcar\nversion: 1.0.0\nstorage:\n  directories:\n    - path: /etc/sudoers.d/igngen\n"
+    )
     with pytest.raises(TemplateError) as exc:
         render_fragment(variables(), search_dirs=[over], system_dirs=())
     assert "50-sudoers.bu" in str(exc.value) and "99-dup.bu" in str(exc.value)
 
 
 def test_invalid_template_output_is_reported_at_template_line(tmp_path: Path) -> None:
-    (tmp_path / "60-bad.bu").write_text("variant: flatcar\nversion: 1.0.0\nstorage:\n  files:\n    - path: relative/path\n")
+    (tmp_path / "60-bad.bu").write_text(
+        "variant: flatcar\nversion: 1.0.0\nstorage:\n  files:\n    - path: relative/path\n"
+    )
     with pytest.raises(TemplateError) as exc:
         render_fragment(variables(), search_dirs=[tmp_path], system_dirs=())
     assert str(exc.value).startswith(f"{tmp_path}/60-bad.bu:5:") and "absolute" in str(exc.value)

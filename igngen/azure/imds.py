@@ -11,23 +11,20 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from igngen.errors import ImdsDataError
 
 MAX_IMDS_BYTES = 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class ImdsPublicKey:
+class ImdsPublicKey(NamedTuple):
     key_data: str
     path: str | None
     pointer: str
 
 
-@dataclass(frozen=True, slots=True)
-class ImdsInstance:
+class ImdsInstance(NamedTuple):
     admin_username: str | None
     computer_name: str | None
     disable_password_authentication: bool | None

@@ -16,8 +16,8 @@ import base64
 import binascii
 import re
 import xml.parsers.expat
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 from igngen.errors import OvfError
 from igngen.secret import Secret
@@ -36,16 +36,14 @@ _FALSE = {"false", "0", "no", "off"}
 _XML_DECL = re.compile(rb"^<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
 
 
-@dataclass(frozen=True, slots=True)
-class OvfPublicKey:
+class OvfPublicKey(NamedTuple):
     fingerprint: str | None
     path: str | None
     value: str | None
     location: str
 
 
-@dataclass(frozen=True, slots=True)
-class OvfEnvironment:
+class OvfEnvironment(NamedTuple):
     """What igngen uses from ``ovf-env.xml``; ``locations`` maps field → element path."""
 
     host_name: str | None
@@ -59,7 +57,7 @@ class OvfEnvironment:
     preprovisioned_vm_type: str | None
     platform_settings: tuple[tuple[str, str], ...]
     source: str
-    locations: dict[str, str] = field(default_factory=dict, compare=False)
+    locations: Mapping[str, str]
     warnings: tuple[str, ...] = ()
 
 

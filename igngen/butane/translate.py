@@ -15,8 +15,7 @@ import os
 import posixpath
 import re
 import stat
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from igngen.butane import messages as msg
 from igngen.butane.dataurl import make_source
@@ -44,13 +43,12 @@ def snake(name: str) -> str:
     return _CAMEL.sub(r"_\1", name.replace("MiB", "Mib")).lower()
 
 
-@dataclass
-class Translation:
+class Translation(NamedTuple):
     config: dict[str, Any]
     spec: str
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str]
     # JSON pointer in ``config`` → the YAML node it came from (for located errors later).
-    marks: dict[str, Node] = field(default_factory=dict)
+    marks: dict[str, Node]
 
     def locate(self, pointer: str) -> str:
         """``file:line:column`` of the nearest YAML node for an Ignition JSON pointer."""

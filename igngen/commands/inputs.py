@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from igngen.errors import MissingInputError
 from igngen.settings import OUTPUT_SPECS, Settings
@@ -36,7 +35,8 @@ def read_input(path: str, what: str) -> bytes:
     if path == "-":
         return sys.stdin.buffer.read()
     try:
-        return Path(path).read_bytes()
+        with open(path, "rb") as fh:
+            return fh.read()
     except FileNotFoundError:
         raise MissingInputError(f"{what} not found", path) from None
     except IsADirectoryError:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from igngen import log
 from igngen.commands.inputs import add_input_arguments, load_settings, read_input
@@ -46,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         imds_source=args.imds or "imds",
         customdata=read_input(args.customdata, "custom data") if args.customdata else None,
         customdata_source="stdin" if args.customdata == "-" else (args.customdata or "customdata"),
-        template_dirs=tuple(Path(d) for d in args.templates),
+        template_dirs=tuple(args.templates),
     )
     result = render(inputs, settings)
     for warning in result.warnings:
