@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.consumers import ignition_validate
 
 from igngen.butane.translate import translate_bytes
 from igngen.ignition.validate import check
-from support.consumers import ignition_validate
 
 DATA = Path(__file__).resolve().parent / "data" / "butane"
 GOLDEN = sorted(DATA.glob("golden/*.bu"))

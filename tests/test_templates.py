@@ -203,7 +203,7 @@ def test_disabled_marker_and_search_order(tmp_path: Path) -> None:
     assert "/etc/hostname" not in [f["path"] for f in frag["storage"]["files"]]
     # a directory searched earlier brings it back
     (first / "30-hostname.bu").write_text(
-        'variant: flatcar\nversion: 1.0.0\nstorage:\n  files:\n    - path: /etc/hostname\n      mode: 0644\n'
+        "variant: flatcar\nversion: 1.0.0\nstorage:\n  files:\n    - path: /etc/hostname\n      mode: 0644\n"
         '      overwrite: true\n      contents:\n        inline: "{{ host.hostname_file }}"\n'
     )
     found = discover([first, second], system_dirs=())

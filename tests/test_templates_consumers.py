@@ -57,7 +57,9 @@ def contents(fragment: dict[str, Any], path: str) -> tuple[bytes, dict[str, Any]
     entry = next(f for f in fragment["storage"]["files"] if f["path"] == path)
     source = entry["contents"]["source"]
     head, _, body = source.partition(",")
-    data = base64.b64decode(body) if head.endswith(";base64") else urllib.parse.unquote_to_bytes(body)
+    data = (
+        base64.b64decode(body) if head.endswith(";base64") else urllib.parse.unquote_to_bytes(body)
+    )
     if entry["contents"]["compression"] == "gzip":
         data = gzip.decompress(data)
     return data, entry
@@ -67,7 +69,9 @@ def contents(fragment: dict[str, Any], path: str) -> tuple[bytes, dict[str, Any]
 def test_every_file_is_explicit_and_config_validates(password: bool, tmp_path: Path) -> None:
     fragment = render_fragment(realistic(password=password), system_dirs=())
     for entry in fragment["storage"]["files"]:
-        assert {"mode", "overwrite"} <= set(entry) and "compression" in entry["contents"], entry["path"]
+        assert {"mode", "overwrite"} <= set(entry) and "compression" in entry["contents"], entry[
+            "path"
+        ]
     users = fragment["passwd"]["users"]
     assert "sudo" not in users[0]["groups"]
     proc = ignition_validate(json.dumps(fragment), tmp_path)
@@ -129,7 +133,9 @@ def test_real_ignition_puts_everything_in_place(tmp_path: Path) -> None:
     line = next(entry for entry in passwd.splitlines() if entry.startswith("azureuser:"))
     uid = int(line.split(":")[2])
     assert SHA512 in (root / "etc/shadow").read_text()
-    assert "azureuser" in next(g for g in (root / "etc/group").read_text().splitlines() if g.startswith("docker:"))
+    assert "azureuser" in next(
+        g for g in (root / "etc/group").read_text().splitlines() if g.startswith("docker:")
+    )
     keys = root / "home/azureuser/.ssh/authorized_keys"
     assert keys.read_text() == KEY + "\n"
     assert stat.S_IMODE(keys.stat().st_mode) == 0o600 and keys.stat().st_uid == uid
@@ -144,7 +150,9 @@ def test_real_ignition_puts_everything_in_place(tmp_path: Path) -> None:
     assert stat.S_IMODE(sudoers.stat().st_mode) == 0o440 and sudoers.stat().st_uid == 0
 
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "image-author-override" / "templates"
+EXAMPLE = (
+    Path(__file__).resolve().parent.parent / "examples" / "image-author-override" / "templates"
+)
 
 
 def test_image_author_override_example(tmp_path: Path) -> None:
@@ -161,11 +169,15 @@ def test_image_author_override_example(tmp_path: Path) -> None:
     key = tmp_path / "hk"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     (tmp_path / "sshd_config").write_text(f'HostKey {key}\nInclude "{tmp_path}/d/*.conf"\n')
-    proc = subprocess.run([sshd, "-t", "-f", str(tmp_path / "sshd_config")], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sshd, "-t", "-f", str(tmp_path / "sshd_config")], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
     (tmp_path / "sudoers").write_bytes(sudo_data)
     (tmp_path / "sudoers").chmod(0o440)
-    proc = subprocess.run([visudo, "-c", "-f", str(tmp_path / "sudoers")], capture_output=True, text=True)
+    proc = subprocess.run(
+        [visudo, "-c", "-f", str(tmp_path / "sudoers")], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     proc = ignition_validate(json.dumps(fragment), tmp_path)
     assert proc.returncode == 0, proc.stdout

@@ -19,19 +19,51 @@ from igngen.errors import TemplateError
 from igngen.templates import render_fragment
 
 STRING_VARS = [
-    ("user", "name"), ("user", "home"), ("user", "password_hash"), ("user", "authorized_keys"),
-    ("user", "authorized_keys_path"), ("host", "name"), ("host", "hostname_file"),
-    ("ssh", "password_authentication"), ("ssh", "dropin_path"), ("sudo", "path"), ("sudo", "rule"),
+    ("user", "name"),
+    ("user", "home"),
+    ("user", "password_hash"),
+    ("user", "authorized_keys"),
+    ("user", "authorized_keys_path"),
+    ("host", "name"),
+    ("host", "hostname_file"),
+    ("ssh", "password_authentication"),
+    ("ssh", "dropin_path"),
+    ("sudo", "path"),
+    ("sudo", "rule"),
     ("ovf", "redacted"),
 ]
 LIST_VARS = [("user", "groups"), ("user", "ssh_keys")]
 HOSTILE = st.one_of(
-    st.sampled_from([
-        "{{ user.name }}", "x: y", "- a", "&a", "*a", "!!python/object:os.system", "# c", "'\"",
-        "{}", "[]", "null", "~", "yes", "no", "0644", "\n", "a\nPasswordAuthentication yes",
-        "ALL ALL=(ALL) NOPASSWD: ALL\n", "}}{{", "%00", "\x00", "/etc/shadow", "../../x", "<<: *a",
-        "\u2028", "---\nvariant: flatcar",
-    ]),
+    st.sampled_from(
+        [
+            "{{ user.name }}",
+            "x: y",
+            "- a",
+            "&a",
+            "*a",
+            "!!python/object:os.system",
+            "# c",
+            "'\"",
+            "{}",
+            "[]",
+            "null",
+            "~",
+            "yes",
+            "no",
+            "0644",
+            "\n",
+            "a\nPasswordAuthentication yes",
+            "ALL ALL=(ALL) NOPASSWD: ALL\n",
+            "}}{{",
+            "%00",
+            "\x00",
+            "/etc/shadow",
+            "../../x",
+            "<<: *a",
+            "\u2028",
+            "---\nvariant: flatcar",
+        ]
+    ),
     st.text(max_size=40),
 )
 

@@ -41,11 +41,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.name:
         raise UsageError("'show' needs a template name", "igngen templates")
-    template = found.get(args.name)
-    if template is None:
+    chosen = found.get(args.name)
+    if chosen is None:
         raise UsageError(
             f"no template {args.name!r} (have: {', '.join(found) or 'none'})", "igngen templates"
         )
+    template = chosen
     origin = "built-in" if template.origin == BUILTIN else template.origin
     when, description = template.header()
     out.write(f"# name: {template.name}\n# from: {origin}\n")
