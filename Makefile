@@ -51,3 +51,8 @@ bench: deps compile
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+# Butane templates: re-parse butane-templates/*.bu into igngen/data/templates.json.
+.PHONY: templates
+templates: $(STAMP)
+	$(PY) tools/compile-templates

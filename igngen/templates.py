@@ -8,10 +8,9 @@ then ``/run/igngen/templates``, ``/etc/igngen/templates``,
 ``butane-templates/`` directory, compiled at build time into
 ``igngen/data/templates.json`` so that a boot does not import PyYAML).
 
-A template is disabled by naming it in ``templates.disabled`` (or
-``--disable-template``), by an empty file of the same name in a directory
-searched earlier, or by a marker file ``NAME.disabled`` (e.g.
-``40-sshd.bu.disabled``) there. A marker counts as that directory holding the
+A template is disabled by naming it in ``templates.disabled``, by an empty
+file of the same name in a directory searched earlier, or by a marker file
+``NAME.disabled`` (e.g. ``40-sshd.bu.disabled``) there. A marker counts as that directory holding the
 name, so a directory searched even earlier can still bring the template back.
 
 Substitution happens on parsed YAML scalars, never on text, so a value cannot
