@@ -226,40 +226,48 @@ _NODE_LISTS = {("storage", "files"), ("storage", "directories"), ("storage", "li
 def _combine(
     into: dict[str, Any], config: dict[str, Any], name: str, owners: dict[tuple[str, Any], str]
 ) -> None:
-    """Add one template's config; the same path/unit/user from two templates is a conflict."""
-    for section, value in config.items():
-        if section == "ignition":
-            continue
-        if not isinstance(value, dict):
-            into[section] = value
-            continue
-        target = into.setdefault(section, {})
-        for listname, entries in value.items():
-            key_field = _KEYED.get((section, listname))
-            if key_field is not None and isinstance(entries, list):
-                namespace = (
-                    "node" if (section, listname) in _NODE_LISTS else f"{section}.{listname}"
-                )
-                for entry in entries:
-                    ident = (namespace, entry.get(key_field))
-                    if ident in owners:
-                        raise TemplateError(
-                            f"{section}.{listname} {entry.get(key_field)!r} is also defined by template "
-                            f"{owners[ident]}",
-                            name,
-                        )
-                    owners[ident] = name
-            if isinstance(entries, list):
-                target.setdefault(listname, []).extend(entries)
-            elif isinstance(entries, dict):
-                merged = target.setdefault(listname, {})
-                for k, v in entries.items():
-                    if isinstance(v, list):
-                        merged.setdefault(k, []).extend(v)
-                    else:
-                        merged[k] = v
-            else:
-                target[listname] = entries
+    """Add one template's config; the same path/unit/user from two templates is a conflict.
+
+    Lists are concatenated; a keyed entry (file path, unit name, user name, …)
+    and a single value (e.g. ``ignition.timeouts.httpTotal``) may come from one
+    template only, so two templates never silently fight over a thing.
+    """
+    config = {k: v for k, v in config.items() if k != "ignition"} | {
+        "ignition": {k: v for k, v in config.get("ignition", {}).items() if k != "version"}
+    }
+    _combine_obj(into, config, (), name, owners)
+
+
+def _combine_obj(
+    into: dict[str, Any],
+    obj: dict[str, Any],
+    at: tuple[str, ...],
+    name: str,
+    owners: dict[tuple[str, Any], str],
+) -> None:
+    for key, value in obj.items():
+        here = (*at, key)
+        if isinstance(value, dict):
+            _combine_obj(into.setdefault(key, {}), value, here, name, owners)
+        elif isinstance(value, list):
+            key_field = _KEYED.get(here) if len(here) == 2 else None
+            if key_field is not None:
+                namespace = "node" if here in _NODE_LISTS else ".".join(here)
+                for entry in value:
+                    _claim(owners, (namespace, entry.get(key_field)), name, ".".join(here))
+            into.setdefault(key, []).extend(value)
+        else:
+            _claim(owners, ("value", ".".join(here)), name, ".".join(here))
+            into[key] = value
+
+
+def _claim(
+    owners: dict[tuple[str, Any], str], ident: tuple[str, Any], name: str, what: str
+) -> None:
+    if ident in owners:
+        shown = f"{what} {ident[1]!r}" if ident[0] != "value" else what
+        raise TemplateError(f"{shown} is also defined by template {owners[ident]}", name)
+    owners[ident] = name
 
 
 def _truthy(variables: Mapping[str, Any], dotted: str, template: Template) -> bool:
@@ -338,7 +346,7 @@ def render_fragment(
         config = render_template(template, variables, spec=spec)
         if config is not None:
             _combine(fragment, config, template.location, owners)
-    fragment["ignition"] = {"version": spec}
+    fragment.setdefault("ignition", {})["version"] = spec
     try:
         check(fragment, source="fragment", version=spec)
     except IgnitionConfigError as exc:

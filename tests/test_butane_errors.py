@@ -54,6 +54,7 @@ REFUSED = [
     ),
     (HEAD + "storage:\n  files:\n    - path: relative\n", "5:13", "absolute"),
     (HEAD + "a: 1\na: 2\n", "4:1", "duplicate key 'a'"),
+    (HEAD + "ignition:\n  version: 3.4.0\n", "4:3", "unknown key 'version'"),
     (HEAD + "storage:\n  files:\n    - path: /a\n    - path: /a\n", "6:7", "duplicate"),
     ("variant: flatcar\nversion: 9.9.9\n", "1:10", "unsupported variant/version flatcar 9.9.9"),
     ("version: 1.0.0\n", "1:1", "missing 'variant'"),

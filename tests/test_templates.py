@@ -211,3 +211,23 @@ def test_disabled_marker_and_search_order(tmp_path: Path) -> None:
     # a marker beside the template in the same directory wins
     (first / "30-hostname.bu.disabled").write_text("")
     assert discover([first, second], system_dirs=())["30-hostname.bu"].disabled_by_file
+
+
+def test_ignition_section_of_templates_is_kept_and_single_values_conflict(tmp_path: Path) -> None:
+    (tmp_path / "60-a.bu").write_text(
+        "variant: flatcar\nversion: 1.0.0\nignition:\n  timeouts:\n    http_total: 30\n"
+        "  config:\n    merge:\n      - source: https://example.com/a.ign\n"
+    )
+    frag = render_fragment(variables(), search_dirs=[tmp_path], system_dirs=())
+    assert frag["ignition"] == {
+        "version": "3.3.0",
+        "timeouts": {"httpTotal": 30},
+        "config": {"merge": [{"source": "https://example.com/a.ign"}]},
+    }
+    (tmp_path / "61-b.bu").write_text(
+        "variant: flatcar\nversion: 1.0.0\nignition:\n  timeouts:\n    http_total: 60\n"
+    )
+    with pytest.raises(TemplateError) as exc:
+        render_fragment(variables(), search_dirs=[tmp_path], system_dirs=())
+    assert "ignition.timeouts.httpTotal" in str(exc.value) and "60-a.bu" in str(exc.value)
+    assert "61-b.bu" in str(exc.value)

@@ -130,7 +130,8 @@ class _Translator:
                 continue
             if key in self.variant.fcos_only and fpath == "":
                 raise node.error(msg.FCOS_ONLY.format(key=key), key)
-            camel = names.get(key)
+            # The version comes from the document's variant/version, never from the user.
+            camel = None if fpath == "ignition" and key == "version" else names.get(key)
             if camel is None:
                 raise node.error(msg.UNKNOWN_KEY.format(key=key), key)
             sub = f"{fpath}/{camel}" if fpath else camel
