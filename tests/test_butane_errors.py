@@ -172,3 +172,18 @@ def test_decimal_mode_warning_and_strict(mode: str, directory: bool, warned: boo
             translate_bytes(doc, source="in.bu", strict=True)
     elif not result.warnings:
         translate_bytes(doc, source="in.bu", strict=True)
+
+
+def test_fcos_partition_layout_warnings() -> None:
+    doc = (
+        "variant: fcos\nversion: 1.4.0\nstorage:\n  disks:\n    - device: /dev/disk/by-id/coreos-boot-disk\n"
+        "      partitions:\n        - label: root\n          number: 4\n          size_mib: 4096\n"
+        "        - label: boot\n          number: 5\n"
+    )
+    warnings = translate_bytes(doc, source="in.bu").warnings
+    assert any(w.startswith("in.bu:9:21:") and "8 GiB" in w for w in warnings)
+    assert any(w.startswith("in.bu:10:18:") and "reserved for partition 3" in w for w in warnings)
+    with pytest.raises(ButaneError, match="--strict"):
+        translate_bytes(doc, source="in.bu", strict=True)
+    flatcar = doc.replace("variant: fcos\nversion: 1.4.0", "variant: flatcar\nversion: 1.0.0")
+    assert translate_bytes(flatcar, source="in.bu").warnings == []

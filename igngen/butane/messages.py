@@ -43,3 +43,14 @@ MOUNT_UNIT_PATH = "with_mount_unit needs 'path' unless the format is swap"
 
 # --strict
 STRICT = "warning treated as error (--strict): {warning}"
+
+# fcos partition layout (warnings)
+ROOT_TOO_SMALL = "the root partition should have at least 8 GiB (8192 MiB)"
+ROOT_CONSTRAINED = (
+    "the root partition fills the free space but an auto-positioned partition follows it,"
+    " so it cannot grow"
+)
+WRONG_PARTITION_NUMBER = (
+    "partition label {label!r} is reserved for partition {number} of the boot disk;"
+    " a new partition would be created instead"
+)

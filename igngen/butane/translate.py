@@ -151,7 +151,7 @@ class _Translator:
                     raise wmu.error(msg.EXPECTED_TYPE.format(kind="true or false"))
                 if wmu.value:
                     self.mount_units.append((out, node))
-        elif fpath == "storage/luks[]" and "clevis" in out and not self.variant.clevis:
+        elif fpath == "storage/luks[]" and out.get("clevis") and not self.variant.clevis:
             raise node.error(msg.CLEVIS_FLATCAR.format(version=self.variant.version), "clevis")
         return out
 
@@ -420,6 +420,41 @@ def _merge_units(
     return out + [u for u in units if u.get("name") in by_name]
 
 
+_FCOS_RESERVED = {"BIOS-BOOT": 1, "PowerPC-PReP-boot": 1, "EFI-SYSTEM": 2, "boot": 3, "root": 4}
+
+
+def _fcos_partition_warnings(
+    config: dict[str, Any], marks: dict[str, Node], source: str
+) -> list[str]:
+    """Fedora CoreOS's checks of partitions that touch its boot-disk layout."""
+
+    def where(pointer: str) -> str:
+        node = marks.get(pointer)
+        return node.where if node is not None else source
+
+    out = []
+    for i, disk in enumerate(config.get("storage", {}).get("disks", [])):
+        parts = disk.get("partitions", [])
+        for p, part in enumerate(parts):
+            label = part.get("label")
+            at = f"/storage/disks/{i}/partitions/{p}"
+            if label == "root":
+                size = part.get("sizeMiB")
+                if not size:
+                    if any(not q.get("startMiB") for k, q in enumerate(parts) if k != p):
+                        out.append(f"{where(at + '/label')}: {msg.ROOT_CONSTRAINED}")
+                elif size < 8192:
+                    out.append(f"{where(at + '/sizeMiB')}: {msg.ROOT_TOO_SMALL}")
+            if (
+                label in _FCOS_RESERVED
+                and not disk.get("wipeTable")
+                and part.get("number", 0) != _FCOS_RESERVED[label]
+            ):
+                text = msg.WRONG_PARTITION_NUMBER.format(label=label, number=_FCOS_RESERVED[label])
+                out.append(f"{where(at + '/label')}: {text}")
+    return out
+
+
 def translate(
     doc: Node,
     *,
@@ -452,6 +487,8 @@ def translate(
     if storage_node is not None and storage_node.is_map and "trees" in storage_node.value:
         t.trees(storage_node, config.setdefault("storage", {}))
     config.setdefault("ignition", {})["version"] = variant.spec
+    if variant.variant == "fcos":
+        t.warnings += _fcos_partition_warnings(config, t.marks, doc.source)
     if strict and t.warnings:
         raise ButaneError(msg.STRICT.format(warning=t.warnings[0]), doc.source)
     return Translation(config=config, spec=variant.spec, warnings=t.warnings, marks=t.marks)
