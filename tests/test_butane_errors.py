@@ -21,7 +21,11 @@ REFUSED = [
         "6:13",
         "expected an integer",
     ),
-    (HEAD + "storage:\n  files:\n    - path: /a\n      overwrite: yes\n", "6:18", "true or false"),
+    (
+        HEAD + "storage:\n  files:\n    - path: /a\n      overwrite: maybe\n",
+        "6:18",
+        "true or false",
+    ),
     (HEAD + "storage:\n  files: {}\n", "4:10", "expected a list"),
     (
         HEAD

@@ -53,6 +53,26 @@ def test_scalars_resolve_like_go_yaml(text: str, value: object) -> None:
     assert parse(f"k: {text}\n", source="s").value["k"].value == value
 
 
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("!!str 0644", "0644"),
+        ("!!int '12'", 12),
+        ("!!binary aGk=", "hi"),
+        ("!!float 1", 1),
+        ("!!null ''", None),
+    ],
+)
+def test_explicit_tags_win_over_plain_rules(text: str, value: object) -> None:
+    assert parse(f"k: {text}\n", source="s").value["k"].value == value
+
+
+@pytest.mark.parametrize("text", ["!!int x", "!!bool 1", "!!binary '@@@'", "!foo bar"])
+def test_impossible_tags_are_located_errors(text: str) -> None:
+    with pytest.raises(ButaneError, match=r"^s:1:4: "):
+        parse(f"k: {text}\n", source="s")
+
+
 def test_plain_non_strings_keep_their_text() -> None:
     node = parse("a: 0644\nb: true\nc: '7'\n", source="s")
     assert [node.value[k].raw for k in "abc"] == ["0644", "true", None]

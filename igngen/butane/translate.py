@@ -36,6 +36,9 @@ _RESOURCES = {
     "storage/luks[]/keyFile",
 }
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
+_YAML11_BOOLS = {w: True for w in ("y", "Y", "yes", "Yes", "YES", "on", "On", "ON")} | {
+    w: False for w in ("n", "N", "no", "No", "NO", "off", "Off", "OFF")
+}
 _KIND = {"string": "a string", "integer": "an integer", "boolean": "true or false"}
 
 
@@ -87,6 +90,8 @@ class _Translator:
                 v = node.raw
             elif ign.kind == "integer" and isinstance(v, float) and v.is_integer():
                 v = int(v)
+            elif ign.kind == "boolean" and isinstance(v, str) and v in _YAML11_BOOLS:
+                v = _YAML11_BOOLS[v]  # go-yaml still reads these into a typed bool
             ok = (
                 isinstance(v, str)
                 if ign.kind == "string"
