@@ -293,7 +293,8 @@ def render_template(
             return None
     try:
         tree = substitute(template.tree(), variables)
-        translation = translate(tree)
+        # strict: a template warning (e.g. mode 644 meant as 0644) is a bug to stop at
+        translation = translate(tree, strict=True)
     except ButaneError as exc:
         raise TemplateError(exc.message, exc.location or template.location) from None
     try:

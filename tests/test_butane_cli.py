@@ -58,7 +58,12 @@ def test_strict_turns_warnings_into_errors() -> None:
     proc = igngen("butane", stdin=doc)
     assert proc.returncode == 0 and b"leading zero" in proc.stderr
     proc = igngen("butane", "--strict", stdin=doc)
-    assert proc.returncode == 65 and b"--strict" in proc.stderr and proc.stdout == b""
+    assert (
+        proc.returncode == 65
+        and b"stdin:6:13: mode 644 looks like octal" in proc.stderr
+        and b"strict mode" in proc.stderr
+        and proc.stdout == b""
+    )
 
 
 def test_templates_list_and_show(tmp_path: Path) -> None:

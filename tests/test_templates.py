@@ -231,3 +231,15 @@ def test_ignition_section_of_templates_is_kept_and_single_values_conflict(tmp_pa
         render_fragment(variables(), search_dirs=[tmp_path], system_dirs=())
     assert "ignition.timeouts.httpTotal" in str(exc.value) and "60-a.bu" in str(exc.value)
     assert "61-b.bu" in str(exc.value)
+
+
+def test_template_warnings_are_errors(tmp_path: Path) -> None:
+    (tmp_path / "60-mode.bu").write_text(
+        "variant: flatcar\nversion: 1.0.0\nstorage:\n  files:\n    - path: /etc/x\n      mode: 644\n"
+        "      overwrite: true\n      contents:\n        inline: x\n"
+    )
+    with pytest.raises(TemplateError) as exc:
+        render_fragment(variables(), search_dirs=[tmp_path], system_dirs=())
+    assert str(exc.value).startswith(f"{tmp_path}/60-mode.bu:6:13: ") and "leading zero" in str(
+        exc.value
+    )

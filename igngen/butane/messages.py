@@ -42,7 +42,7 @@ MOUNT_UNIT_FORMAT = "with_mount_unit needs 'format'"
 MOUNT_UNIT_PATH = "with_mount_unit needs 'path' unless the format is swap"
 
 # --strict
-STRICT = "warning treated as error (--strict): {warning}"
+STRICT = "{warning} (a warning, treated as an error: strict mode)"
 
 # fcos partition layout (warnings)
 ROOT_TOO_SMALL = "the root partition should have at least 8 GiB (8192 MiB)"

@@ -72,7 +72,7 @@ class _Translator:
         self.auto_compress = auto_compress
         self.files_dir = os.path.realpath(files_dir) if files_dir else None
         self.source = source
-        self.warnings: list[str] = []
+        self.found: list[tuple[str, str]] = []  # (location, message) of each warning
         self.marks: dict[str, Node] = {}
         self.mount_units: list[tuple[dict[str, Any], Node]] = []
 
@@ -104,14 +104,14 @@ class _Translator:
             if fpath in ("storage/files[]/mode", "storage/directories[]/mode") and (
                 decimal_mode_suspect(v, directory=fpath.startswith("storage/directories"))
             ):
-                self.warnings.append(f"{node.where}: " + msg.DECIMAL_MODE.format(mode=v))
+                self.found.append((node.where, msg.DECIMAL_MODE.format(mode=v)))
             if (
                 fpath.endswith("/mode")
                 and isinstance(v, int)
                 and v & 0o7000
                 and spec.ORDER[self.variant.spec] < spec.ORDER.get("3.6.0", 99)
             ):
-                self.warnings.append(f"{node.where}: " + msg.SPECIAL_MODE_BITS.format(mode=v))
+                self.found.append((node.where, msg.SPECIAL_MODE_BITS.format(mode=v)))
             return v
         if isinstance(ign, spec.List):
             if not node.is_seq:
@@ -299,7 +299,9 @@ class _Translator:
             if not isinstance(dest, str) or not dest.startswith("/"):
                 raise tree.error(msg.TREE_PATH, "path")
             for rel, full, st in _walk(root):
-                self.add_tree_node(tree, storage, posixpath.join(dest, rel), full, st)
+                self.add_tree_node(
+                    tree, storage, posixpath.normpath(posixpath.join(dest, rel)), full, st
+                )
 
     def add_tree_node(
         self, tree: Node, storage: dict[str, Any], target: str, full: str, st: os.stat_result
@@ -430,7 +432,7 @@ _FCOS_RESERVED = {"BIOS-BOOT": 1, "PowerPC-PReP-boot": 1, "EFI-SYSTEM": 2, "boot
 
 def _fcos_partition_warnings(
     config: dict[str, Any], marks: dict[str, Node], source: str
-) -> list[str]:
+) -> list[tuple[str, str]]:
     """Fedora CoreOS's checks of partitions that touch its boot-disk layout."""
 
     def where(pointer: str) -> str:
@@ -447,16 +449,16 @@ def _fcos_partition_warnings(
                 size = part.get("sizeMiB")
                 if not size:
                     if any(not q.get("startMiB") for k, q in enumerate(parts) if k != p):
-                        out.append(f"{where(at + '/label')}: {msg.ROOT_CONSTRAINED}")
+                        out.append((where(at + "/label"), msg.ROOT_CONSTRAINED))
                 elif size < 8192:
-                    out.append(f"{where(at + '/sizeMiB')}: {msg.ROOT_TOO_SMALL}")
+                    out.append((where(at + "/sizeMiB"), msg.ROOT_TOO_SMALL))
             if (
                 label in _FCOS_RESERVED
                 and not disk.get("wipeTable")
                 and part.get("number", 0) != _FCOS_RESERVED[label]
             ):
                 text = msg.WRONG_PARTITION_NUMBER.format(label=label, number=_FCOS_RESERVED[label])
-                out.append(f"{where(at + '/label')}: {text}")
+                out.append((where(at + "/label"), text))
     return out
 
 
@@ -493,10 +495,12 @@ def translate(
         t.trees(storage_node, config.setdefault("storage", {}))
     config.setdefault("ignition", {})["version"] = variant.spec
     if variant.variant == "fcos":
-        t.warnings += _fcos_partition_warnings(config, t.marks, doc.source)
-    if strict and t.warnings:
-        raise ButaneError(msg.STRICT.format(warning=t.warnings[0]), doc.source)
-    return Translation(config=config, spec=variant.spec, warnings=t.warnings, marks=t.marks)
+        t.found += _fcos_partition_warnings(config, t.marks, doc.source)
+    if strict and t.found:
+        where, message = t.found[0]
+        raise ButaneError(msg.STRICT.format(warning=message), where)
+    warnings = [f"{where}: {message}" for where, message in t.found]
+    return Translation(config=config, spec=variant.spec, warnings=warnings, marks=t.marks)
 
 
 def translate_bytes(
@@ -527,6 +531,6 @@ def translate_bytes(
             f"generated config is invalid: {exc.message} (at {exc.pointer})", where
         ) from None
     result.warnings.extend(warnings)
-    if strict and result.warnings:
-        raise ButaneError(msg.STRICT.format(warning=result.warnings[0]), source)
+    if strict and warnings:
+        raise ButaneError(msg.STRICT.format(warning=warnings[0]), source)
     return result
