@@ -42,6 +42,13 @@ _YAML11_BOOLS = {w: True for w in ("y", "Y", "yes", "Yes", "YES", "on", "On", "O
 _KIND = {"string": "a string", "integer": "an integer", "boolean": "true or false"}
 
 
+def _text(node: Node) -> str | None:
+    """A scalar as a string field sees it (go-yaml gives a plain number its source text)."""
+    if isinstance(node.value, str):
+        return node.value
+    return node.raw
+
+
 def snake(name: str) -> str:
     return _CAMEL.sub(r"_\1", name.replace("MiB", "Mib")).lower()
 
@@ -179,8 +186,8 @@ class _Translator:
     def inside_files_dir(self, node: Node, key: str) -> str:
         if self.files_dir is None:
             raise node.error(msg.NEEDS_FILES_DIR.format(key=key))
-        rel = node.value
-        if not isinstance(rel, str):
+        rel = _text(node)
+        if rel is None:
             raise node.error(msg.EXPECTED_TYPE.format(kind="a string"))
         # Like Butane, an absolute local path is still taken inside the files
         # directory. Unlike Butane (which compares paths lexically), symlinks
@@ -213,9 +220,10 @@ class _Translator:
         data: bytes | None = None
         at: Node | None = None
         if inline is not None and inline.value is not None:
-            if not isinstance(inline.value, str):
+            text = _text(inline)
+            if text is None:
                 raise inline.error(msg.EXPECTED_TYPE.format(kind="a string"))
-            data, at = inline.value.encode("utf-8"), inline
+            data, at = text.encode("utf-8"), inline
         elif local is not None and local.value is not None:
             data, at = self.read_local(local, "local"), local
         if data is None or at is None:
@@ -295,7 +303,7 @@ class _Translator:
             if not os.path.isdir(root):
                 raise local.error(msg.TREE_NOT_DIR.format(path=local.value))
             dest_node = tree.value.get("path")
-            dest = "/" if dest_node is None or not dest_node.value else dest_node.value
+            dest = "/" if dest_node is None or dest_node.value is None else _text(dest_node)
             if not isinstance(dest, str) or not dest.startswith("/"):
                 raise tree.error(msg.TREE_PATH, "path")
             for rel, full, st in _walk(root):
