@@ -85,3 +85,11 @@ def test_templates_list_and_show(tmp_path: Path) -> None:
     )
     proc = igngen("templates", "show", "nope.bu")
     assert proc.returncode == 2 and b"no template 'nope.bu'" in proc.stderr
+
+
+def test_templates_list_honours_settings(tmp_path: Path) -> None:
+    settings = tmp_path / "igngen.yaml"
+    settings.write_text("templates:\n  disabled: [70-waagent-ovf.bu]\n")
+    text = igngen("templates", "list", "--config", str(settings)).stdout.decode()
+    line = next(x for x in text.splitlines() if x.startswith("70-waagent-ovf.bu"))
+    assert "templates.disabled" in line
