@@ -243,3 +243,19 @@ def test_template_warnings_are_errors(tmp_path: Path) -> None:
     assert str(exc.value).startswith(f"{tmp_path}/60-mode.bu:6:13: ") and "leading zero" in str(
         exc.value
     )
+
+
+def test_builtins_render_without_importing_pyyaml(tmp_path: Path) -> None:
+    """Boot-time rendering of the built-ins must not pay for PyYAML (pre-parsed at build time)."""
+    code = (
+        "import json, sys\n"
+        "from igngen.templates import render_fragment\n"
+        f"render_fragment(json.loads({json.dumps(json.dumps(variables()))}), "
+        f"search_dirs=[{str(tmp_path)!r}], system_dirs=())\n"
+        "print('yaml' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "False"
+    (tmp_path / "45-extra.bu").write_text("variant: flatcar\nversion: 1.0.0\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "True"  # an override directory with files is parsed at run time
