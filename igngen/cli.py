@@ -20,6 +20,10 @@ from igngen.errors import EX_SOFTWARE, EX_USAGE, IgngenError
 
 # name -> (module, one-line help). Order is the order shown in --help.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "provision": (
+        "igngen.commands.provision",
+        "early boot: read the Azure media and IMDS, hand the config to Ignition",
+    ),
     "render": ("igngen.commands.render", "render the Ignition config from ovf-env.xml (+ IMDS)"),
     "explain": ("igngen.commands.explain", "show each provisioning value and where it came from"),
     "validate": ("igngen.commands.validate", "validate Ignition configs (3.0.0-3.5.0)"),

@@ -55,17 +55,16 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"no template {args.name!r} (have: {', '.join(found) or 'none'})", "igngen templates"
         )
-    template = chosen
-    origin = "built-in" if template.origin == BUILTIN else template.origin
-    when, description = template.header()
-    out.write(f"# name: {template.name}\n# from: {origin}\n")
-    if template.disabled_by_file:
+    origin = "built-in" if chosen.origin == BUILTIN else chosen.origin
+    when, description = chosen.header()
+    out.write(f"# name: {chosen.name}\n# from: {origin}\n")
+    if chosen.disabled_by_file:
         out.write("# disabled (empty file or .disabled marker)\n")
         return 0
     if description:
         out.write(f"# description: {description}\n")
     if when is not None:
         out.write(f"# rendered only when: {'not ' if when[0] else ''}{when[1]}\n")
-    out.write(f"# variables: {', '.join(template.variables()) or '-'}\n")
-    out.write(template.text if template.text.endswith("\n") else template.text + "\n")
+    out.write(f"# variables: {', '.join(chosen.variables()) or '-'}\n")
+    out.write(chosen.text if chosen.text.endswith("\n") else chosen.text + "\n")
     return 0
