@@ -191,3 +191,18 @@ def test_fcos_partition_layout_warnings() -> None:
         translate_bytes(doc, source="in.bu", strict=True)
     flatcar = doc.replace("variant: fcos\nversion: 1.4.0", "variant: flatcar\nversion: 1.0.0")
     assert translate_bytes(flatcar, source="in.bu").warnings == []
+
+
+def test_embedded_config_of_unknown_version_is_a_warning() -> None:
+    doc = (
+        HEAD
+        + 'ignition:\n  config:\n    replace:\n      inline: \'{"ignition":{"version":"3.9.0"}}\'\n'
+    )
+    result = translate_bytes(doc, source="in.bu")
+    assert (
+        result.warnings
+        and result.warnings[0].startswith("in.bu:6:15:")
+        and "3.9.0" in result.warnings[0]
+    )
+    with pytest.raises(ButaneError, match="strict mode"):
+        translate_bytes(doc, source="in.bu", strict=True)

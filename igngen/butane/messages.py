@@ -28,6 +28,7 @@ TREE_PATH = "tree 'path' must be absolute"
 TREE_FILE_TYPE = "tree entry {path!r} is not a file, directory or symlink"
 TREE_CONFLICT = "{path!r} from storage.trees is already declared with contents or as another kind"
 INLINE_CONFIG = "embedded Ignition config is invalid: {reason}"
+EMBEDDED_UNKNOWN_VERSION = "embedded Ignition config has unknown version {version!r}; not checked"
 
 # filesystem nodes (warnings)
 DECIMAL_MODE = (

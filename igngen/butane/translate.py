@@ -240,12 +240,16 @@ class _Translator:
     def check_embedded(self, data: bytes, at: Node) -> None:
         """An inline/local merge or replace config must itself be valid, as Butane checks."""
         from igngen.errors import IgnitionConfigError
-        from igngen.ignition.validate import check
+        from igngen.ignition.validate import check, declared_version
 
         try:
             config = json.loads(data)
         except ValueError as exc:
             raise at.error(msg.INLINE_CONFIG.format(reason=f"not JSON ({exc})")) from None
+        version = declared_version(config)
+        if version is not None and version not in spec.TREES:
+            self.found.append((at.where, msg.EMBEDDED_UNKNOWN_VERSION.format(version=version)))
+            return
         try:
             check(config, source=at.where)
         except IgnitionConfigError as exc:
