@@ -42,6 +42,7 @@ MARKER = ".disabled"
 BUILTIN = "built-in"
 _DATA = os.path.join(os.path.dirname(__file__), "data", "templates.json")
 _VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
+_ANY_PLACEHOLDER = re.compile(r"\{\{.*?\}\}", re.DOTALL)
 _WHEN = re.compile(r"#\s*igngen:when=(!?)([A-Za-z_][A-Za-z0-9_.]*)\s*$")
 _DESCRIPTION = re.compile(r"#\s*igngen:description=(.*)$")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1 and Unicode line breaks
@@ -177,6 +178,11 @@ def substitute(node: Node, variables: Mapping[str, Any]) -> Any:
     if not isinstance(node.value, str) or "{{" not in node.value:
         return node
     text = node.value
+    for placeholder in _ANY_PLACEHOLDER.findall(text):
+        if not _VAR.fullmatch(placeholder):
+            raise TemplateError(
+                f"malformed placeholder {placeholder!r} (expected {{{{ group.name }}}})", node.where
+            )
     whole = _VAR.fullmatch(text.strip())
     if whole:
         value = _lookup(variables, whole.group(1), node)

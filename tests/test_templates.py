@@ -259,3 +259,11 @@ def test_builtins_render_without_importing_pyyaml(tmp_path: Path) -> None:
     (tmp_path / "45-extra.bu").write_text("variant: flatcar\nversion: 1.0.0\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "True"  # an override directory with files is parsed at run time
+
+
+@pytest.mark.parametrize(
+    "text", ["{{ user-name }}", "x {{ }} y", "{{ 1a }}", "{{user.name}} and {{ a..b }}"]
+)
+def test_malformed_placeholders_are_located_errors(text: str) -> None:
+    with pytest.raises(TemplateError, match=r"^t.bu:1:4: malformed placeholder"):
+        substitute(parse(f"a: {json.dumps(text)}\n", source="t.bu"), variables())
