@@ -123,7 +123,8 @@ def _base_3_0() -> Obj:
         "mode": I(),
     }
     dir_fields = _node_fields() | {"mode": I()}
-    link_fields = _node_fields() | {"target": S(required=True), "hard": B()}
+    # ``target`` is enforced as a value rule (RULES_FROM), not a schema requirement.
+    link_fields = _node_fields() | {"target": S(), "hard": B()}
     partition = Obj(
         {
             "label": S(),
@@ -371,6 +372,11 @@ URL_SCHEMES = {
     "3.2.0": ("http", "https", "tftp", "s3", "data", "gs"),
     # Ignition 2.14 already accepts arn: (S3 access points) in 3.4.0-experimental.
     "3.4.0-experimental": ("http", "https", "tftp", "s3", "data", "gs", "arn"),
+}
+# Value rules Ignition enforces only from some version on (ignition-validate 2.14).
+RULES_FROM = {
+    "link-target-required": "3.3.0",
+    "reference-source-required": "3.1.0",
 }
 HASH_FUNCTIONS = {"3.0.0": ("sha512",), "3.1.0": ("sha512", "sha256")}
 UNIT_SUFFIXES = (

@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 
 from igngen.errors import IgnitionConfigError
 from igngen.ignition import spec
-from igngen.ignition.dataurl import check_syntax
+from igngen.ignition.dataurl import decode
 
 _HASH_LEN = {"sha512": 128, "sha256": 64}
 _GUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
@@ -174,6 +174,11 @@ class _Semantics:
         self.schemes = spec.by_version(spec.URL_SCHEMES, version)
         self.hashes = spec.by_version(spec.HASH_FUNCTIONS, version)
         self.formats = spec.by_version(spec.FILESYSTEM_FORMATS, version)
+        self.rules = {
+            rule
+            for rule, since in spec.RULES_FROM.items()
+            if spec.ORDER[since] <= spec.ORDER[version]
+        }
 
     def error(self, pointer: str, message: str) -> None:
         self.out.error(pointer, message)
@@ -214,9 +219,10 @@ class _Semantics:
         if scheme not in self.schemes:
             self.error(pointer, f"URL scheme {scheme!r} not supported in spec {self.version}")
         elif scheme == "data":
-            problem = check_syntax(url)
-            if problem:
-                self.error(pointer, f"invalid data URL: {problem}")
+            try:
+                decode(url)
+            except IgnitionConfigError as exc:
+                self.error(pointer, exc.message)
         elif "%" in url and re.search(r"%(?![0-9A-Fa-f]{2})", url):
             self.error(pointer, "invalid URL: bad percent escape")
 
@@ -224,7 +230,7 @@ class _Semantics:
         if not isinstance(res, dict):
             return
         source = res.get("source")
-        if required and _empty(source):
+        if required and _empty(source) and "reference-source-required" in self.rules:
             self.error(f"{pointer}/source", "source is required")
         self.url(source, f"{pointer}/source")
         comp = res.get("compression")
@@ -327,7 +333,8 @@ class _Semantics:
                 if kind == "links":
                     target = entry.get("target")
                     if not isinstance(target, str) or target == "":
-                        self.error(f"{pointer}/target", "link target is required")
+                        if "link-target-required" in self.rules:
+                            self.error(f"{pointer}/target", "link target is required")
                     elif entry.get("hard") is True and isinstance(p, str):
                         t = target if target.startswith("/") else f"{p}/{target}"
                         if clean_path(t) in directories:
