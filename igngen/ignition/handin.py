@@ -80,7 +80,6 @@ def resolve(
     kept for Ignition to fetch at boot and never fetched here.
     """
     from igngen.ignition.dataurl import decode
-    from igngen.ignition.validate import check
 
     if depth > 10:
         raise IgnitionConfigError("config references nest more than 10 levels deep", source)
@@ -118,20 +117,24 @@ def resolve(
                 raise IgnitionConfigError(
                     "referenced config does not match its verification hash", source, pointer
                 )
-        import json
+        from igngen.ignition.customdata import classify
 
+        # Ignition turns an empty referenced config (and, on Flatcar, a cloud-config,
+        # script or MIME one) into "no user config at all": the fragment would be lost.
         try:
-            child = json.loads(data)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise IgnitionConfigError("referenced config is not JSON", source, pointer) from None
-        if not data.strip() or not isinstance(child, dict):
+            kind = classify(data, source=f"{source}#{pointer}")
+        except CustomDataError as exc:
             raise IgnitionConfigError(
-                "referenced config is empty or not an object (Ignition would drop the "
-                "whole user config)",
+                f"referenced config is invalid: {exc.message}", source, pointer
+            ) from None
+        if kind.kind != IGNITION or kind.config is None:
+            raise IgnitionConfigError(
+                f"referenced config is {'empty' if kind.kind == 'empty' else 'a ' + kind.kind}"
+                " document: Ignition would drop the whole user config",
                 source,
                 pointer,
             )
-        check(child, source=f"{source}#{pointer}")
+        child = kind.config
         rendered, sub = resolve(child, source=f"{source}#{pointer}", depth=depth + 1)
         notes.extend(sub)
         return rendered
