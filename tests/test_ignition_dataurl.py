@@ -31,7 +31,7 @@ def test_shorter_encoding_wins(text: str) -> None:
     data = text.encode()
     url = encode(data)
     plain_len = len("data:,") + sum(
-        1 if chr(b).isalnum() and b < 128 or b in b"-_.~" else 3 for b in data
+        1 if (chr(b).isalnum() and b < 128) or b in b"-_.~" else 3 for b in data
     )
     b64_len = len("data:;base64,") + 4 * ((len(data) + 2) // 3)
     assert len(url) == min(plain_len, b64_len)
