@@ -163,6 +163,18 @@ def clean_path(p: str) -> str:
     return "/" + "/".join(parts)
 
 
+def _through_link(path: str, links: set[str]) -> bool:
+    """Whether a proper prefix directory of ``path`` is a link (Ignition's prefix test)."""
+    if not links:
+        return False
+    end = path.rfind("/")
+    while end > 0:
+        if path[:end] in links:
+            return True
+        end = path.rfind("/", 0, end)
+    return False
+
+
 def _empty(value: Any) -> bool:
     return value is None or value == ""
 
@@ -303,11 +315,11 @@ class _Semantics:
         self.systemd(config)
 
     def storage(self, config: dict[str, Any]) -> None:
-        links = [
+        links = {
             e["path"]
             for _, e in _items(config, "storage", "links")
             if isinstance(e.get("path"), str)
-        ]
+        }
         directories = {e.get("path") for _, e in _items(config, "storage", "directories")}
         for kind in ("files", "directories", "links"):
             for i, entry in _items(config, "storage", kind):
@@ -316,7 +328,7 @@ class _Semantics:
                 self.path(p if p is not None else "", f"{pointer}/path")
                 self.owner(entry.get("user"), f"{pointer}/user")
                 self.owner(entry.get("group"), f"{pointer}/group")
-                if isinstance(p, str) and any(p.startswith(link + "/") for link in links):
+                if isinstance(p, str) and _through_link(p, links):
                     self.error(pointer, f"path {p!r} goes through a link defined in this config")
                 if kind != "links":
                     self.mode(entry.get("mode"), f"{pointer}/mode")
