@@ -323,3 +323,32 @@ def test_agrees_with_ignition_validate(tmp_path: Path) -> None:
                 f"({log.strip()[:200]}), igngen {'accepts' if ours else 'rejects'} {errors[:2]}"
             )
     assert not disagreements, "\n".join(disagreements)
+
+
+@pytest.mark.parametrize("version", spec.VERSIONS)
+def test_generated_schemas_are_valid_json_schema(version: str) -> None:
+    import jsonschema
+
+    from igngen.ignition.schema import schema_for
+
+    schema = schema_for(version)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["properties"]["ignition"]["properties"]["version"] == {"type": "string"}
+    kargs = schema["properties"]["kernelArguments"]
+    if spec.ORDER[version] < spec.ORDER["3.3.0"]:
+        assert kargs == {"not": {}, "x-added-in": "3.3.0"}
+    else:
+        assert kargs["properties"]["shouldExist"]["items"] == {"type": "string"}
+
+
+def test_check_does_not_import_jsonschema() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, json; from igngen.ignition.validate import check;"
+        "check({'ignition': {'version': '3.3.0'}, 'storage': {'files': [{'path': '/a'}]}}, source='x');"
+        "print('jsonschema' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
