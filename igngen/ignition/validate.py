@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 from igngen.errors import IgnitionConfigError
 from igngen.ignition import spec
 from igngen.ignition.dataurl import decode
+from igngen.ignition.merge import key_of
 
 _HASH_LEN = {"sha512": 128, "sha256": 64}
 _GUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
@@ -143,12 +144,6 @@ def _items(config: Any, *keys: str) -> list[tuple[int, dict[str, Any]]]:
     return [(i, v) for i, v in enumerate(value) if isinstance(v, dict)]
 
 
-def _key(lst: spec.List, entry: Any) -> str:
-    from igngen.ignition.merge import key_of
-
-    return key_of(lst, entry)
-
-
 def clean_path(p: str) -> str:
     """Go's ``path.Clean`` for absolute paths."""
     parts: list[str] = []
@@ -177,6 +172,57 @@ def _through_link(path: str, links: set[str]) -> bool:
 
 def _empty(value: Any) -> bool:
     return value is None or value == ""
+
+
+def unit_content_error(text: str) -> str | None:
+    """Why go-systemd's unit deserializer (used by Ignition) rejects ``text``, or None.
+
+    Its rules: text before the first section is skipped; a section header must
+    close with ``]`` and have nothing after it on the line; inside a section
+    every non-blank, non-comment line needs ``=`` on that line; a trailing
+    backslash continues a value or a comment. (Its 2048-byte line limit, which
+    depends on read buffering, is not modelled.)
+    """
+    n, i = len(text), 0
+    in_section = False
+
+    def skip_comment(i: int) -> int:
+        while True:
+            end = text.find("\n", i)
+            line = text[i : n if end < 0 else end].removesuffix("\r").rstrip(" ")
+            i = n if end < 0 else end + 1
+            if not line.endswith("\\") or i >= n:
+                return i
+
+    while i < n:
+        ch = text[i]
+        if ch == "[":
+            close = text.find("]", i + 1)
+            if close < 0:
+                return "unable to find end of section"
+            end = text.find("\n", close)
+            if text[close + 1 : n if end < 0 else end].strip():
+                return "found garbage after section name"
+            i, in_section = (n if end < 0 else end + 1), True
+        elif ch in "#;":
+            i = skip_comment(i)
+        elif not in_section or ch.isspace():
+            i += 1
+        else:
+            eq = text.find("=", i)
+            nl = min((x for x in (text.find("\n", i), text.find("\r", i)) if x >= 0), default=-1)
+            if eq < 0 and nl < 0:
+                return "EOF"
+            if eq < 0 or (0 <= nl < eq):
+                return "unexpected newline encountered while parsing option name"
+            i = eq + 1
+            while True:
+                end = text.find("\n", i)
+                line = text[i : n if end < 0 else end].removesuffix("\r")
+                i = n if end < 0 else end + 1
+                if not line.strip() or not line.endswith("\\") or end < 0:
+                    break
+    return None
 
 
 class _Semantics:
@@ -212,7 +258,7 @@ class _Semantics:
             if isinstance(sub, spec.List) and sub.key is not None and isinstance(entries, list):
                 space = sub.namespace or name
                 for i, entry in enumerate(entries):
-                    ident = (space, _key(sub, entry))
+                    ident = (space, key_of(sub, entry))
                     where = f"{pointer}/{escape(name)}/{i}"
                     if ident in seen:
                         self.error(where, f"duplicate entry {ident[1]!r} (also at {seen[ident]})")
@@ -437,12 +483,22 @@ class _Semantics:
         elif isinstance(label, str) and len(label) > _FS_LABEL_MAX.get(fmt, 1 << 30):
             self.error(f"{fp}/label", f"{fmt} labels are at most {_FS_LABEL_MAX[fmt]} bytes")
 
+    def unit_contents(self, value: Any, pointer: str) -> None:
+        if isinstance(value, str):
+            problem = unit_content_error(value)
+            if problem:
+                self.error(pointer, f"invalid unit content: {problem}")
+
     def systemd(self, config: dict[str, Any]) -> None:
         for i, unit in _items(config, "systemd", "units"):
+            self.unit_contents(unit.get("contents"), f"/systemd/units/{i}/contents")
             name = unit.get("name")
             if isinstance(name, str) and not name.endswith(spec.UNIT_SUFFIXES):
                 self.error(f"/systemd/units/{i}/name", f"invalid unit name {name!r} (unknown type)")
             for j, dropin in _items(unit, "dropins"):
+                self.unit_contents(
+                    dropin.get("contents"), f"/systemd/units/{i}/dropins/{j}/contents"
+                )
                 dname = dropin.get("name")
                 if isinstance(dname, str) and not dname.endswith(".conf"):
                     self.error(
