@@ -125,8 +125,10 @@ def classify(data: bytes, *, source: str = "customdata") -> CustomData:
             gzipped,
             config,
             version,
-            note=f"custom data is an Ignition spec {version} config; Flatcar's Ignition translates it "
-            "itself, igngen passes it through unmerged",
+            note=f"custom data is an Ignition spec {version} config, which igngen does not translate "
+            "and cannot combine with its fragment (Flatcar's Ignition translates 1.x/2.x only as the "
+            "top-level user config, not as a merge reference): it is NOT applied; convert it to "
+            "spec 3.x",
         )
     if version not in spec.ORDER:
         raise CustomDataError(

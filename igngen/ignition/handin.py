@@ -21,7 +21,10 @@ Why this shape:
 Empty and non-Ignition custom data are never embedded (Ignition would treat an
 empty reference as an empty *user* config and drop the fragment, and Flatcar's
 Ignition does the same for cloud-configs); then the fragment alone is handed
-in and the custom data is left where coreos-cloudinit finds it.
+in and the custom data is left where coreos-cloudinit finds it. Spec 1.x/2.x
+custom data is not embedded either: Flatcar's Ignition translates those only
+as the top-level user config (its ``config.Parse``, used for references, knows
+3.x only), so a reference would fail the boot; ``classify`` says so in its note.
 """
 
 from __future__ import annotations
@@ -113,7 +116,7 @@ def resolve(
             import hashlib
 
             func, _, want = digest.partition("-")
-            if hashlib.new(func, data).hexdigest() != want:
+            if hashlib.new(func, data).hexdigest() != want.lower():
                 raise IgnitionConfigError(
                     "referenced config does not match its verification hash", source, pointer
                 )
