@@ -204,6 +204,227 @@ MUTATIONS: list[tuple[str, Mutation]] = [
     ),
     ("unit contents: second section unclosed", _set("systemd.units.0.contents", "[Unit]\nA=b\n[X")),
     ("dropin contents bad", _set("systemd.units.0.dropins.0.contents", "[Service]\\nNice")),
+    (
+        "partitions overlap",
+        _set(
+            "storage.disks.0.partitions",
+            [
+                {"number": 1, "startMiB": 10, "sizeMiB": 10},
+                {"number": 2, "startMiB": 15, "sizeMiB": 10},
+            ],
+        ),
+    ),
+    (
+        "partitions adjacent",
+        _set(
+            "storage.disks.0.partitions",
+            [
+                {"number": 1, "startMiB": 10, "sizeMiB": 10},
+                {"number": 2, "startMiB": 20, "sizeMiB": 0},
+            ],
+        ),
+    ),
+    (
+        "partitions start zero",
+        _set(
+            "storage.disks.0.partitions",
+            [
+                {"number": 1, "startMiB": 0, "sizeMiB": 10},
+                {"number": 2, "startMiB": 0, "sizeMiB": 10},
+            ],
+        ),
+    ),
+    (
+        "partition fill then overlap",
+        _set(
+            "storage.disks.0.partitions",
+            [
+                {"number": 1, "startMiB": 10, "sizeMiB": 0},
+                {"number": 2, "startMiB": 10, "sizeMiB": 5},
+            ],
+        ),
+    ),
+    (
+        "partition zero number with shouldExist false",
+        _set("storage.disks.0.partitions", [{"label": "a"}, {"number": 2, "shouldExist": False}]),
+    ),
+    (
+        "partition good guid",
+        _set("storage.disks.0.partitions.0.typeGuid", "0FC63DAF-8483-4772-8E79-3D69D8477DE4"),
+    ),
+    ("s3 url", _set("storage.files.0.contents.source", "s3://bucket/key")),
+    ("s3 empty versionId", _set("storage.files.0.contents.source", "s3://bucket/key?versionId=")),
+    ("s3 versionId", _set("storage.files.0.contents.source", "s3://bucket/key?versionId=abc")),
+    ("arn not s3", _set("storage.files.0.contents.source", "arn:aws:ec2:::bucket/obj")),
+    ("arn no object", _set("storage.files.0.contents.source", "arn:aws:s3:::bucket")),
+    (
+        "arn access point",
+        _set(
+            "storage.files.0.contents.source",
+            "arn:aws:s3:us-west-2:123456789012:accesspoint/test/object/x",
+        ),
+    ),
+    (
+        "arn short access point",
+        _set(
+            "storage.files.0.contents.source", "arn:aws:s3:us-west-2:123456789012:accesspoint/test"
+        ),
+    ),
+    ("tftp url", _set("storage.files.0.contents.source", "tftp://host/x")),
+    (
+        "luks label too long",
+        _set("storage.luks", [{"name": "l", "device": "/dev/sdc", "label": "x" * 48}]),
+    ),
+    (
+        "luks tang https",
+        _set(
+            "storage.luks",
+            [
+                {
+                    "name": "l",
+                    "device": "/dev/sdc",
+                    "clevis": {"tang": [{"url": "https://t", "thumbprint": "x"}]},
+                }
+            ],
+        ),
+    ),
+    (
+        "luks tang no thumbprint",
+        _set(
+            "storage.luks",
+            [{"name": "l", "device": "/dev/sdc", "clevis": {"tang": [{"url": "https://t"}]}}],
+        ),
+    ),
+    (
+        "luks tang ftp",
+        _set(
+            "storage.luks",
+            [
+                {
+                    "name": "l",
+                    "device": "/dev/sdc",
+                    "clevis": {"tang": [{"url": "ftp://t", "thumbprint": "x"}]},
+                }
+            ],
+        ),
+    ),
+    (
+        "luks custom with tpm2",
+        _set(
+            "storage.luks",
+            [
+                {
+                    "name": "l",
+                    "device": "/dev/sdc",
+                    "clevis": {"tpm2": True, "custom": {"pin": "sss", "config": "{}"}},
+                }
+            ],
+        ),
+    ),
+    (
+        "luks custom bad pin",
+        _set(
+            "storage.luks",
+            [
+                {
+                    "name": "l",
+                    "device": "/dev/sdc",
+                    "clevis": {"custom": {"pin": "foo", "config": "{}"}},
+                }
+            ],
+        ),
+    ),
+    (
+        "luks custom no config",
+        _set(
+            "storage.luks",
+            [{"name": "l", "device": "/dev/sdc", "clevis": {"custom": {"pin": "tpm2"}}}],
+        ),
+    ),
+    (
+        "luks custom ok",
+        _set(
+            "storage.luks",
+            [
+                {
+                    "name": "l",
+                    "device": "/dev/sdc",
+                    "clevis": {"custom": {"pin": "tang", "config": "{}", "needsNetwork": True}},
+                }
+            ],
+        ),
+    ),
+    ("luks without device", _set("storage.luks", [{"name": "l"}])),
+    (
+        "luks keyfile bad url",
+        _set(
+            "storage.luks", [{"name": "l", "device": "/dev/sdc", "keyFile": {"source": "ftp://x"}}]
+        ),
+    ),
+    (
+        "swap label too long",
+        _set("storage.filesystems.0", {"device": "/dev/sdd", "format": "swap", "label": "x" * 16}),
+    ),
+    (
+        "vfat label ok",
+        _set("storage.filesystems.0", {"device": "/dev/sdd", "format": "vfat", "label": "x" * 11}),
+    ),
+    (
+        "xfs label too long",
+        _set("storage.filesystems.0", {"device": "/dev/sdd", "format": "xfs", "label": "x" * 13}),
+    ),
+    (
+        "filesystem label without format",
+        _set("storage.filesystems.0", {"device": "/dev/sdd", "label": "x"}),
+    ),
+    ("filesystem relative path", _set("storage.filesystems.0.path", "var")),
+    (
+        "raid10 level",
+        _set(
+            "storage.raid", [{"name": "md0", "level": "raid10", "devices": ["/dev/a"], "spares": 1}]
+        ),
+    ),
+    (
+        "raid linear spares",
+        _set(
+            "storage.raid", [{"name": "md0", "level": "linear", "devices": ["/dev/a"], "spares": 1}]
+        ),
+    ),
+    (
+        "raid duplicate device",
+        _set("storage.raid", [{"name": "md0", "level": "raid1", "devices": ["/dev/a", "/dev/a"]}]),
+    ),
+    (
+        "tls ca data url",
+        _set("ignition.security", {"tls": {"certificateAuthorities": [{"source": "data:,x"}]}}),
+    ),
+    (
+        "tls ca duplicate",
+        _set(
+            "ignition.security",
+            {"tls": {"certificateAuthorities": [{"source": "data:,x"}, {"source": "data:,x"}]}},
+        ),
+    ),
+    (
+        "replace with hash",
+        _set(
+            "ignition.config",
+            {"replace": {"source": "data:,%7B%7D", "verification": {"hash": SHA512}}},
+        ),
+    ),
+    ("hash without source", _set("storage.files.1.contents", {"verification": {"hash": SHA512}})),
+    ("proxy noProxy duplicate", _set("ignition.proxy", {"noProxy": ["a", "a"]})),
+    ("timeouts", _set("ignition.timeouts", {"httpTotal": 5})),
+    (
+        "user shouldExist false alone",
+        _set("passwd.users.0", {"name": "azureuser", "shouldExist": False}),
+    ),
+    (
+        "hard link relative to directory",
+        _add("storage.links", {"path": "/var/lib/y", "target": "x", "hard": True}),
+    ),
+    ("mode zero", _set("storage.files.0.mode", 0)),
+    ("mode max", _set("storage.files.0.mode", 4095)),
     ("duplicate unit", _add("systemd.units", {"name": "hello.service"})),
     ("unit bad suffix", _add("systemd.units", {"name": "hello.conf"})),
     ("dropin bad suffix", _set("systemd.units.0.dropins.0.name", "10-x")),

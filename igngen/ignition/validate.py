@@ -170,6 +170,15 @@ def _through_link(path: str, links: set[str]) -> bool:
     return False
 
 
+def _s3_arn_ok(url: str) -> bool:
+    """Ignition's S3 ARN rule: six ``:`` fields, service ``s3``, a bucket and an object path."""
+    parts = url.split(":", 5)
+    if len(parts) != 6 or parts[2] != "s3" or not parts[1] or not parts[5]:
+        return False
+    slashes = url.split("/")
+    return len(slashes) >= (3 if parts[5].startswith("accesspoint/") else 2)
+
+
 def _empty(value: Any) -> bool:
     return value is None or value == ""
 
@@ -283,6 +292,12 @@ class _Semantics:
                 self.error(pointer, exc.message)
         elif "%" in url and re.search(r"%(?![0-9A-Fa-f]{2})", url):
             self.error(pointer, "invalid URL: bad percent escape")
+        elif scheme in ("s3", "arn") and re.search(r"[?&]versionId(=(&|$)|&|$)", url):
+            self.error(pointer, "S3 versionId is empty")
+        elif scheme == "arn" and not _s3_arn_ok(url.split("?", 1)[0]):
+            self.error(
+                pointer, "invalid S3 ARN (expected arn:PARTITION:s3:REGION:ACCOUNT:BUCKET/KEY)"
+            )
 
     def resource(self, res: Any, pointer: str, *, required: bool = False) -> None:
         if not isinstance(res, dict):
@@ -402,8 +417,17 @@ class _Semantics:
             dp = f"/storage/disks/{i}"
             self.path(disk.get("device", ""), f"{dp}/device")
             labels: set[str] = set()
-            for j, part in _items(disk, "partitions"):
+            parts = _items(disk, "partitions")
+            for j, part in parts:
                 self.partition(part, f"{dp}/partitions/{j}", labels)
+            if any(p.get("shouldExist") is False for _, p in parts) and any(
+                not p.get("number") for _, p in parts
+            ):
+                self.error(
+                    f"{dp}/partitions",
+                    "partitions without a number cannot be mixed with shouldExist: false",
+                )
+            self.overlaps(parts, f"{dp}/partitions")
 
         for i, fs in _items(config, "storage", "filesystems"):
             self.filesystem(fs, f"/storage/filesystems/{i}")
@@ -430,6 +454,23 @@ class _Semantics:
             self.path(luks.get("device", ""), f"{lp}/device")
             if isinstance(luks.get("keyFile"), dict):
                 self.resource(luks["keyFile"], f"{lp}/keyFile")
+            label = luks.get("label")
+            if isinstance(label, str) and len(label.encode("utf-8")) > 47:
+                self.error(f"{lp}/label", "LUKS labels are at most 47 bytes")
+            clevis: dict[str, Any] = _get(luks, "clevis") or {}
+            custom: dict[str, Any] = _get(clevis, "custom") or {}
+            pin = custom.get("pin")
+            if not _empty(pin) and (
+                clevis.get("tang") or clevis.get("tpm2") is True or clevis.get("threshold")
+            ):
+                self.error(f"{lp}/clevis", "a custom clevis pin excludes tang, tpm2 and threshold")
+            if not _empty(pin) or not _empty(custom.get("config")) or custom.get("needsNetwork"):
+                if _empty(pin):
+                    self.error(f"{lp}/clevis/custom/pin", "custom clevis pin is required")
+                elif pin not in ("tpm2", "tang", "sss"):
+                    self.error(f"{lp}/clevis/custom/pin", f"unknown clevis pin {pin!r}")
+                if _empty(custom.get("config")):
+                    self.error(f"{lp}/clevis/custom/config", "custom clevis config is required")
             for j, tang in _items(luks, "clevis", "tang"):
                 tp = f"{lp}/clevis/tang/{j}"
                 url = tang.get("url")
@@ -437,6 +478,21 @@ class _Semantics:
                     self.error(f"{tp}/url", "Tang URL must be http(s)")
                 if _empty(tang.get("thumbprint")):
                     self.error(f"{tp}/thumbprint", "Tang thumbprint is required")
+
+    def overlaps(self, parts: list[tuple[int, dict[str, Any]]], pointer: str) -> None:
+        """Explicitly placed partitions (start and size given, start non-zero) must not overlap."""
+        placed = []
+        for j, part in parts:
+            start, size = part.get("startMiB"), part.get("sizeMiB")
+            if isinstance(start, int) and isinstance(size, int) and start != 0:
+                placed.append((start, start if size == 0 else start + size - 1, j))
+        placed.sort()
+        reach = None
+        for start, end, j in placed:
+            if reach is not None and start <= reach:
+                self.error(f"{pointer}/{j}", "partition overlaps another partition")
+                return
+            reach = end if reach is None else max(reach, end)
 
     def partition(self, part: dict[str, Any], pp: str, labels: set[str]) -> None:
         num, label = part.get("number"), part.get("label")
