@@ -236,3 +236,37 @@ def test_cli_merge(tmp_path: Path) -> None:
     newer.write_text('{"ignition":{"version":"3.3.0"},"kernelArguments":{"shouldExist":["a"]}}')
     res = _igngen("merge", str(parent), str(newer), "--spec", "3.2.0", cwd=tmp_path)
     assert res.returncode == 65 and "merged config#/kernelArguments" in res.stderr
+
+
+@pytest.mark.parametrize(
+    ("luks", "ok"),
+    [
+        ({"name": "l", "device": "/dev/a", "cex": {"enabled": True}}, True),
+        (
+            {"name": "l", "device": "/dev/a", "cex": {"enabled": True}, "clevis": {"tpm2": True}},
+            False,
+        ),
+        (
+            {
+                "name": "l",
+                "device": "/dev/a",
+                "cex": {"enabled": True},
+                "keyFile": {"source": "data:,k"},
+            },
+            False,
+        ),
+        (
+            {"name": "l", "device": "/dev/a", "cex": {"enabled": False}, "clevis": {"tpm2": True}},
+            True,
+        ),
+    ],
+)
+def test_cex_rules_3_5(luks: dict[str, Any], ok: bool) -> None:
+    from igngen.ignition.validate import check
+
+    config = _cfg("3.5.0", storage={"luks": [luks]})
+    if ok:
+        check(config, source="c")
+    else:
+        with pytest.raises(IgnitionConfigError, match="cex cannot"):
+            check(config, source="c")

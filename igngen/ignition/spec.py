@@ -25,6 +25,17 @@ VERSIONS = ("3.0.0", "3.1.0", "3.2.0", "3.3.0", "3.4.0-experimental", "3.4.0", "
 # and has exactly 3.3.0's fields (Ignition 2.14's view of it).
 ORDER = {v: i for i, v in enumerate(VERSIONS)}
 LEGACY_PREFIXES = ("1.", "2.")
+# First Ignition release that accepts each spec (Flatcar shipped 2.14 for a long time;
+# 2.15 and later refuse 3.4.0-experimental).
+FIRST_IGNITION = {
+    "3.0.0": "2.0.0",
+    "3.1.0": "2.3.0",
+    "3.2.0": "2.7.0",
+    "3.3.0": "2.11.0",
+    "3.4.0-experimental": "2.11.0 (until 2.14)",
+    "3.4.0": "2.15.0",
+    "3.5.0": "2.20.0",
+}
 
 
 class Scalar:

@@ -471,6 +471,16 @@ class _Semantics:
                     self.error(f"{lp}/clevis/custom/pin", f"unknown clevis pin {pin!r}")
                 if _empty(custom.get("config")):
                     self.error(f"{lp}/clevis/custom/config", "custom clevis config is required")
+            if _get(luks, "cex", "enabled") is True:  # 3.5.0: IBM CEX keys exclude the others
+                if (
+                    not _empty(pin)
+                    or clevis.get("tang")
+                    or clevis.get("tpm2") is True
+                    or (clevis.get("threshold"))
+                ):
+                    self.error(f"{lp}/cex", "cex cannot be combined with clevis")
+                if not _empty(_get(luks, "keyFile", "source")):
+                    self.error(f"{lp}/cex", "cex cannot be combined with a key file")
             for j, tang in _items(luks, "clevis", "tang"):
                 tp = f"{lp}/clevis/tang/{j}"
                 url = tang.get("url")
