@@ -47,7 +47,12 @@ def run(args: argparse.Namespace) -> int:
             failed = True
             continue
         declared = config["ignition"]["version"]
-        if spec.ORDER.get(declared, 0) > spec.ORDER["3.3.0"]:
+        if declared == "3.4.0-experimental":
+            sys.stderr.write(
+                f"warning: {name}#/ignition/version: spec {declared} is accepted only by "
+                "Ignition 2.11 to 2.14; use 3.3.0 or 3.4.0\n"
+            )
+        elif spec.ORDER.get(declared, 0) > spec.ORDER["3.3.0"]:
             sys.stderr.write(
                 f"warning: {name}#/ignition/version: spec {declared} needs Ignition "
                 f"{spec.FIRST_IGNITION[declared]} or newer (Ignition 2.14 accepts up to 3.3.0)\n"
