@@ -146,6 +146,10 @@ def resolve(
         got = fetch(replace, "/ignition/config/replace")
         if got is not None:
             return got, notes
+        notes.append(
+            f"{source}#/ignition/config/replace: at boot Ignition replaces this whole config "
+            "with the remote one; the rest of it (shown here) will not be applied"
+        )
         return config, notes
     result = _without_local_refs(config)
     for i, ref in enumerate(refs.get("merge") or []):

@@ -40,6 +40,7 @@ FIRST_IGNITION = {
 
 class Scalar:
     __slots__ = ("kind", "required")
+    has_keyed = False
 
     def __init__(self, kind: str, *, required: bool = False) -> None:
         self.kind = kind
@@ -47,11 +48,27 @@ class Scalar:
 
 
 class Obj:
-    __slots__ = ("fields", "required")
+    __slots__ = ("_has_keyed", "_required_fields", "fields", "required")
 
     def __init__(self, fields: Mapping[str, Node], *, required: bool = False) -> None:
         self.fields: dict[str, Node] = dict(fields)
         self.required = required
+        # Derived facts, computed on first use (trees are complete by then).
+        self._required_fields: tuple[str, ...] | None = None
+        self._has_keyed: bool | None = None
+
+    @property
+    def required_fields(self) -> tuple[str, ...]:
+        if self._required_fields is None:
+            self._required_fields = tuple(n for n, f in self.fields.items() if f.required)
+        return self._required_fields
+
+    @property
+    def has_keyed(self) -> bool:
+        """Whether a keyed list occurs anywhere below (duplicate checks descend only there)."""
+        if self._has_keyed is None:
+            self._has_keyed = any(f.has_keyed for f in self.fields.values())
+        return self._has_keyed
 
     @property
     def namespaced(self) -> bool:
@@ -79,6 +96,10 @@ class List:
         self.required = required
         # HTTP header lists: a null value deletes the parent's header on merge.
         self.headers = isinstance(item, Obj) and set(item.fields) == {"name", "value"}
+
+    @property
+    def has_keyed(self) -> bool:
+        return self.key is not None or self.item.has_keyed
 
 
 Node = Scalar | Obj | List

@@ -55,6 +55,8 @@ class Report(NamedTuple):
 
 def escape(token: str) -> str:
     """One JSON-pointer reference token."""
+    if "~" not in token and "/" not in token:
+        return token
     return token.replace("~", "~0").replace("/", "~1")
 
 
@@ -82,26 +84,39 @@ def newer_field_message(key: str, newer: str, version: str) -> str:
     return f"field {key!r} needs spec {newer} or newer (config declares {version})"
 
 
+def _type_error(kind: str, value: Any) -> str | None:
+    if kind == "string":
+        ok = isinstance(value, str)
+    elif kind == "boolean":
+        ok = isinstance(value, bool)
+    else:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    return None if ok else f"expected {'an' if kind == 'integer' else 'a'} {kind}"
+
+
 def _structure(out: _Reports, version: str, node: spec.Node, value: Any, pointer: str,
                fields_path: str) -> None:  # fmt: skip
+    # Pointers are built only for containers and errors: this runs on every render.
     if value is None:
         return
     if isinstance(node, spec.Scalar):
-        kind = node.kind
-        if kind == "string":
-            ok = isinstance(value, str)
-        elif kind == "boolean":
-            ok = isinstance(value, bool)
-        else:
-            ok = isinstance(value, int) and not isinstance(value, bool)
-        if not ok:
-            out.error(pointer, f"expected {'an' if kind == 'integer' else 'a'} {kind}")
+        problem = _type_error(node.kind, value)
+        if problem:
+            out.error(pointer, problem)
         return
     if isinstance(node, spec.List):
         if not isinstance(value, list):
             out.error(pointer, "expected an array")
             return
-        item, sub_path = node.item, f"{fields_path}[]"
+        item = node.item
+        if isinstance(item, spec.Scalar):
+            for i, entry in enumerate(value):
+                if entry is not None:
+                    problem = _type_error(item.kind, entry)
+                    if problem:
+                        out.error(f"{pointer}/{i}", problem)
+            return
+        sub_path = f"{fields_path}[]"
         for i, entry in enumerate(value):
             _structure(out, version, item, entry, f"{pointer}/{i}", sub_path)
         return
@@ -111,8 +126,8 @@ def _structure(out: _Reports, version: str, node: spec.Node, value: Any, pointer
     fields = node.fields
     for key, entry in value.items():
         child = fields.get(key)
-        child_path = f"{fields_path}/{key}" if fields_path else key
         if child is None:
+            child_path = f"{fields_path}/{key}" if fields_path else key
             newer = spec.added_in(child_path)
             where = f"{pointer}/{escape(key)}"
             if newer and spec.ORDER[newer] > spec.ORDER[version]:
@@ -120,9 +135,17 @@ def _structure(out: _Reports, version: str, node: spec.Node, value: Any, pointer
             else:
                 out.warn(where, f"unknown field {key!r} (Ignition ignores it)")
             continue
+        if entry is None:
+            continue
+        if isinstance(child, spec.Scalar):
+            problem = _type_error(child.kind, entry)
+            if problem:
+                out.error(f"{pointer}/{escape(key)}", problem)
+            continue
+        child_path = f"{fields_path}/{key}" if fields_path else key
         _structure(out, version, child, entry, f"{pointer}/{escape(key)}", child_path)
-    for key, child in fields.items():
-        if child.required and value.get(key) is None:
+    for key in node.required_fields:
+        if value.get(key) is None:
             out.error(f"{pointer}/{escape(key)}", "required field is missing")
 
 
@@ -251,29 +274,37 @@ class _Semantics:
         self.out.error(pointer, message)
 
     # generic: every keyed list, per Ignition's ValidateDups
-    def duplicates(self, node: spec.Node, value: Any, pointer: str) -> None:
-        if isinstance(node, spec.List):
-            if isinstance(value, list) and not isinstance(node.item, spec.Scalar):
-                for i, entry in enumerate(value):
-                    self.duplicates(node.item, entry, f"{pointer}/{i}")
-            return
-        if not isinstance(node, spec.Obj) or not isinstance(value, dict):
-            return
-        seen: dict[tuple[str, str], str] = {}
-        for name, sub in node.fields.items():
-            entries = value.get(name)
-            if entries is None:
+    def duplicates(self, node: spec.Obj, value: dict[str, Any], pointer: str) -> None:
+        seen: dict[tuple[str, str], tuple[str, int]] = {}
+        fields = node.fields
+        for name, entries in value.items():
+            sub = fields.get(name)
+            if sub is None or entries is None or not sub.has_keyed:
                 continue
-            if isinstance(sub, spec.List) and sub.key is not None and isinstance(entries, list):
+            if isinstance(sub, spec.Obj):
+                if isinstance(entries, dict):
+                    self.duplicates(sub, entries, f"{pointer}/{escape(name)}")
+                continue
+            if not isinstance(sub, spec.List) or not isinstance(entries, list):
+                continue
+            if sub.key is not None:
                 space = sub.namespace or name
                 for i, entry in enumerate(entries):
                     ident = (space, key_of(sub, entry))
-                    where = f"{pointer}/{escape(name)}/{i}"
-                    if ident in seen:
-                        self.error(where, f"duplicate entry {ident[1]!r} (also at {seen[ident]})")
+                    first = seen.get(ident)
+                    if first is not None:
+                        self.error(
+                            f"{pointer}/{escape(name)}/{i}",
+                            f"duplicate entry {ident[1]!r} "
+                            f"(also at {pointer}/{escape(first[0])}/{first[1]})",
+                        )
                     else:
-                        seen[ident] = where
-            self.duplicates(sub, entries, f"{pointer}/{escape(name)}")
+                        seen[ident] = (name, i)
+            item = sub.item
+            if isinstance(item, spec.Obj) and item.has_keyed:
+                for i, entry in enumerate(entries):
+                    if isinstance(entry, dict):
+                        self.duplicates(item, entry, f"{pointer}/{escape(name)}/{i}")
 
     def url(self, url: Any, pointer: str) -> None:
         if not isinstance(url, str) or url == "":
