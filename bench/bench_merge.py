@@ -157,6 +157,12 @@ def run() -> list[str]:
             + f"; 1k->10k x{times[10000] / times[1000]:.1f} (data x10),"
             f" 10k->50k x{times[50000] / times[10000]:.1f} (data x5)"
         )
+        low = (times[10000] - times[1000]) / 9000 * 1e6
+        high = (times[50000] - times[10000]) / 40000 * 1e6
+        lines.append(
+            f"marginal cost per file (+units/users): {low:.1f} us between 1k and 10k, "
+            f"{high:.1f} us between 10k and 50k (equal for linear growth)"
+        )
     return lines
 
 
