@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench venv deps clean
+.PHONY: demo test lint bench venv deps clean compile templates
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,12 +12,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test,lint]'
 	touch $(STAMP)
 
+# Byte-compile so cold starts measure igngen, not the compiler (PYTHONDONTWRITEBYTECODE may be set).
+compile: $(STAMP)
+	$(PY) -m compileall -q igngen
+
 venv: $(STAMP)
 
 deps:
 	tools/install-deps
 
-demo: $(STAMP)
+demo: compile
 	@for ovf in examples/*/ovf-env.xml; do \
 	    dir=$$(dirname $$ovf); \
 	    echo "### $$dir"; \
@@ -33,12 +37,16 @@ test: deps $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; exit $$rc
 
+templates: $(STAMP)
+	$(PY) tools/compile-templates
+
 lint: $(STAMP)
+	$(PY) tools/compile-templates --check
 	$(VENV)/bin/ruff check igngen tests
 	$(VENV)/bin/ruff format --check igngen tests
 	$(VENV)/bin/mypy --strict igngen
 
-bench: deps $(STAMP)
+bench: deps compile
 	$(PY) bench/run.py
 
 clean:

@@ -365,6 +365,8 @@ _DELTAS: list[tuple[str, list[tuple[str, str, Node]]]] = [
     (
         "3.3.0",
         [
+            # Not a new field: 3.3.0 made a link's target mandatory.
+            ("storage/links[]", "target", S(required=True)),
             (
                 "",
                 "kernelArguments",
