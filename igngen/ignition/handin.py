@@ -24,7 +24,9 @@ Ignition does the same for cloud-configs); then the fragment alone is handed
 in and the custom data is left where coreos-cloudinit finds it. Spec 1.x/2.x
 custom data is not embedded either: Flatcar's Ignition translates those only
 as the top-level user config (its ``config.Parse``, used for references, knows
-3.x only), so a reference would fail the boot; ``classify`` says so in its note.
+3.x only), so a reference would fail the boot. For every kind that is not
+embedded, ``build`` returns the fragment alone; ``igngen.handoff`` then hands it
+over as a base config so that Ignition still reads the custom data itself.
 """
 
 from __future__ import annotations
