@@ -193,6 +193,34 @@ def _through_link(path: str, links: set[str]) -> bool:
     return False
 
 
+_HOST_FORBIDDEN = frozenset(" {}|\\^`")
+
+
+def _go_url_problem(url: str) -> str | None:
+    """The url.Parse failures of Go that matter here: control characters, bad hosts and ports."""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        return "control character"
+    rest = url.split("#", 1)[0].split(":", 1)[1]
+    if not rest.startswith("//"):
+        return None
+    authority = re.split(r"[/?]", rest[2:], maxsplit=1)[0]
+    host = authority.rpartition("@")[2]
+    if host.startswith("["):
+        close = host.find("]")
+        if close < 0:
+            return "missing ']' in host"
+        after = host[close + 1 :]
+        if after and (after[0] != ":" or not (after[1:].isdigit() or after == ":")):
+            return "invalid port"
+        return None
+    if any(c in _HOST_FORBIDDEN for c in host):
+        return "invalid character in host name"
+    _, colon, port = host.rpartition(":")
+    if colon and port and not port.isdigit():
+        return "invalid port"
+    return None
+
+
 def _s3_arn_ok(url: str) -> bool:
     """Ignition's S3 ARN rule: six ``:`` fields, service ``s3``, a bucket and an object path."""
     parts = url.split(":", 5)
@@ -323,6 +351,8 @@ class _Semantics:
                 self.error(pointer, exc.message)
         elif "%" in url and re.search(r"%(?![0-9A-Fa-f]{2})", url):
             self.error(pointer, "invalid URL: bad percent escape")
+        elif problem := _go_url_problem(url):
+            self.error(pointer, f"invalid URL: {problem}")
         elif scheme in ("s3", "arn") and re.search(r"[?&]versionId(=(&|$)|&|$)", url):
             self.error(pointer, "S3 versionId is empty")
         elif scheme == "arn" and not _s3_arn_ok(url.split("?", 1)[0]):
@@ -383,7 +413,10 @@ class _Semantics:
                     f"mode {value} outside 0..07777 (modes are decimal in JSON: 0644 is 420)",
                 )
             elif value & 0o7000:
-                self.out.warn(pointer, "setuid/setgid/sticky bits are ignored before spec 3.6")
+                self.out.warn(
+                    pointer,
+                    "setuid/setgid/sticky bits: Ignition 2.22+ masks them for specs before 3.6",
+                )
 
     def owner(self, value: Any, pointer: str) -> None:
         if (
