@@ -646,6 +646,45 @@ def _gen_config(rng: random.Random) -> dict[str, Any]:
                 ],
             }
         ]
+    if rng.random() < 0.3:
+        storage["raid"] = [
+            {
+                "name": name,
+                "level": "raid1",
+                "devices": rng.sample(["/dev/r1", "/dev/r2", "/dev/r3"], 2),
+                "options": [rng.choice(["--x", "--y"])],
+            }
+            for name in rng.sample(["md0", "md1"], rng.randint(1, 2))
+        ]
+    if version >= "3.2.0" and rng.random() < 0.3:
+        storage["luks"] = [
+            {
+                "name": name,
+                "device": "/dev/l",
+                "options": [rng.choice(["--a", "--b"])],
+                "clevis": {
+                    "tang": [
+                        {"url": url, "thumbprint": rng.choice(["t1", "t2"])}
+                        for url in rng.sample(["http://t1", "http://t2"], rng.randint(1, 2))
+                    ]
+                },
+            }
+            for name in rng.sample(["l0", "l1"], rng.randint(1, 2))
+        ]
+    if version >= "3.1.0" and rng.random() < 0.3:
+        headers = [
+            {"name": h, "value": rng.choice([None, "v1", "v2"])}
+            for h in rng.sample(["A", "B", "C"], rng.randint(1, 3))
+        ]
+        for h in headers:
+            if h["value"] is None:
+                del h["value"]
+        storage.setdefault("files", []).append(
+            {
+                "path": "/p/h",
+                "contents": {"source": "https://example.com/h", "httpHeaders": headers},
+            }
+        )
     if storage:
         config["storage"] = storage
     units = []
@@ -698,7 +737,7 @@ def generated_pairs(
     return out
 
 
-ALL_PAIRS = CASES + generated_pairs(60)
+ALL_PAIRS = CASES + generated_pairs(90)
 
 
 def test_there_are_enough_pairs() -> None:
