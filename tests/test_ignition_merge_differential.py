@@ -596,7 +596,8 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
 
 
 def _gen_config(rng: random.Random) -> dict[str, Any]:
-    version = rng.choice(["3.0.0", "3.1.0", "3.2.0", "3.3.0"])
+    # Weighted towards 3.3.0 so that kernel arguments meet on both sides often.
+    version = rng.choice(["3.0.0", "3.1.0", "3.2.0", "3.3.0", "3.3.0", "3.3.0"])
     paths = ["/p/a", "/p/b", "/p/c", "/p/d", "/p/e"]
     config: dict[str, Any] = {"ignition": {"version": version}}
     storage: dict[str, Any] = {}
@@ -656,7 +657,7 @@ def _gen_config(rng: random.Random) -> dict[str, Any]:
             }
             for name in rng.sample(["md0", "md1"], rng.randint(1, 2))
         ]
-    if version >= "3.2.0" and rng.random() < 0.3:
+    if version >= "3.2.0" and rng.random() < 0.5:
         storage["luks"] = [
             {
                 "name": name,
@@ -671,7 +672,7 @@ def _gen_config(rng: random.Random) -> dict[str, Any]:
             }
             for name in rng.sample(["l0", "l1"], rng.randint(1, 2))
         ]
-    if version >= "3.1.0" and rng.random() < 0.3:
+    if version >= "3.1.0" and rng.random() < 0.5:
         headers = [
             {"name": h, "value": rng.choice([None, "v1", "v2"])}
             for h in rng.sample(["A", "B", "C"], rng.randint(1, 3))
@@ -714,7 +715,7 @@ def _gen_config(rng: random.Random) -> dict[str, Any]:
         users.append(user)
     if users:
         config["passwd"] = {"users": users}
-    if version == "3.3.0" and rng.random() < 0.5:
+    if version == "3.3.0" and rng.random() < 0.7:
         args = rng.sample(["a", "b", "c", "d"], rng.randint(1, 3))
         split = rng.randint(0, len(args))
         config["kernelArguments"] = {"shouldExist": args[:split], "shouldNotExist": args[split:]}
