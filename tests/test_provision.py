@@ -3,6 +3,7 @@ directory → the real Ignition (fetch-offline + files with IGNITION_SYSTEM_CONF
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -15,7 +16,8 @@ from pathlib import Path
 import bcrypt
 import pytest
 from ovf_builder import ED25519, RSA3072, ovf_xml
-from sim.imds import imds_server, instance_document, ok
+from sim.http import Reply
+from sim.imds import imds_routes, imds_server, instance_document, ok
 from support.consumers import run_ignition
 
 from igngen.azure import kvp
@@ -115,6 +117,50 @@ def test_directory_media_with_imds_to_real_ignition(tmp_path: Path) -> None:
     records = kvp.decode(pool.read_bytes())
     assert any(k == "PROVISIONING_REPORT" and v.startswith("result=success") for k, v in records)
     assert not any(PASSWORD in v for _, v in records)
+
+
+def test_imds_without_user_data_asks_the_user_data_endpoint(tmp_path: Path) -> None:
+    media = media_dir(tmp_path)  # CustomData.bin is there, but IMDS userData wins (as in Ignition)
+    doc = instance_document(user="azureuser", host="imdshost", keys=[RSA3072])
+    del doc["compute"]["userData"]  # an IMDS (Azure Stack, older) that leaves it out
+    user_data = json.dumps(
+        {
+            "ignition": {"version": "3.3.0"},
+            "storage": {
+                "files": [{"path": "/etc/from-userdata", "contents": {"source": "data:,ud"}}]
+            },
+        }
+    ).encode()
+    routes = {
+        "/metadata/instance": [ok(doc)],
+        "/metadata/instance/compute/userData": [
+            Reply(500, b""),
+            Reply(200, base64.b64encode(user_data)),
+        ],
+    }
+    handoff = tmp_path / "handoff"
+    with imds_routes(routes) as srv:
+        proc = provision(
+            "--media",
+            str(media),
+            "--imds-url",
+            srv.url,
+            "--imds-timeout",
+            "20",
+            "--handoff-dir",
+            str(handoff),
+            "--image-dir",
+            str(tmp_path / "none"),
+            "--kvp-pool",
+            "",
+            "--state-dir",
+            str(tmp_path / "state"),
+        )
+    assert proc.returncode == 0, proc.stderr
+    assert "userData received" in proc.stderr
+    run = run_ignition(tmp_path / "ign", system_dir=handoff, platform="azure")
+    assert (run.root / "etc/from-userdata").read_text() == "ud"
+    assert not (run.root / "etc/from-customdata").exists()
 
 
 def test_imds_down_continues_from_ovf_and_carries_image_base(tmp_path: Path) -> None:
