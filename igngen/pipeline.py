@@ -63,10 +63,13 @@ def render(inputs: RenderInputs, settings: Settings) -> Rendered:
 
     model = parse_model(inputs)
     warnings = list(model.warnings)
+    from igngen.report import template_variables as report_variables
+
     extra: dict[str, Mapping[str, Any]] = {
         "ovf": {
             "redacted": ovf_parser.redact(inputs.ovf, source=inputs.ovf_source).decode("utf-8")
         },
+        "report": report_variables(settings.sections.get("report"), source=settings.source),
     }
     extra.update(inputs.extra_variables)
     variables = template_variables(

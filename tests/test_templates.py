@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from igngen.errors import TemplateError
+from igngen.report import template_variables as report_variables
 from igngen.templates import discover, render_fragment, substitute
 from igngen.yamlsrc import parse
 
@@ -37,6 +38,7 @@ def variables(**over: Any) -> dict[str, Any]:
         },
         "sudo": {"path": "/etc/sudoers.d/igngen", "rule": "azureuser ALL=(ALL) NOPASSWD: ALL"},
         "ovf": {"redacted": "<x/>"},
+        "report": report_variables(None),
     }
     for k, val in over.items():
         v[k] = val
