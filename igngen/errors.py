@@ -214,3 +214,11 @@ class DiskError(IgngenError):
     """An ephemeral disk could not be checked or prepared."""
 
     exit_code = EX_IOERR
+
+
+class WaagentConfError(InputError):
+    """The image's waagent.conf has a line or value igngen cannot use (location ``file:line``)."""
+
+
+class DiskSettingsError(SettingsError):
+    """The ``disks`` settings are malformed (location ``file:disks.key``)."""
