@@ -56,6 +56,16 @@ def parse_model(inputs: RenderInputs) -> Provisioning:
     return reconcile(env, instance, custom_data_override=override)
 
 
+def _disk_variables(inputs: RenderInputs, settings: Settings) -> Mapping[str, Any]:
+    from igngen.disks import variables
+
+    size = None
+    if inputs.imds:
+        instance = imds_parser.parse_instance(inputs.imds, source=inputs.imds_source)
+        size = instance.resource_disk_size_mib
+    return variables(settings.sections.get("disks"), settings.source, resource_disk_mib=size)
+
+
 def render(inputs: RenderInputs, settings: Settings) -> Rendered:
     from igngen.ignition import customdata as customdata_intake
     from igngen.ignition import handin
@@ -69,6 +79,8 @@ def render(inputs: RenderInputs, settings: Settings) -> Rendered:
         },
     }
     extra.update(inputs.extra_variables)
+    if "disk" not in extra:
+        extra["disk"] = _disk_variables(inputs, settings)
     variables = template_variables(
         model, settings, hashed_password=password_hash(model, settings), extra=extra
     )
