@@ -793,6 +793,17 @@ def template_variables(disk_plan: DiskPlan) -> dict[str, Any]:
     }
 
 
+def plan_for(
+    data: Mapping[str, Any] | None,
+    location: str,
+    *,
+    waagent: WaagentConf | None = None,
+    resource_disk_mib: int | None = None,
+) -> DiskPlan:
+    """The plan for a ``disks:`` settings section (+ image waagent.conf) and IMDS's disk size."""
+    return plan(resolve(data, location, waagent), resource_disk_mib=resource_disk_mib)
+
+
 def variables(
     data: Mapping[str, Any] | None,
     location: str,
@@ -802,5 +813,5 @@ def variables(
 ) -> dict[str, Any]:
     """Settings section (+ image waagent.conf) + IMDS resource disk size → ``disk`` variables."""
     return template_variables(
-        plan(resolve(data, location, waagent), resource_disk_mib=resource_disk_mib)
+        plan_for(data, location, waagent=waagent, resource_disk_mib=resource_disk_mib)
     )

@@ -171,8 +171,13 @@ ntfs_verdict() {
     if ((${#others[@]} == 0)); then
         echo "stock"
     else
-        # Names only, a few of them: enough to recognise, bounded in the journal.
-        local shown=("${others[@]:0:5}")
+        # Names only, a few of them, unprintable characters masked: enough to
+        # recognise, and nothing a file name could inject into the journal.
+        local shown=("${others[@]:0:5}") i
+        for i in "${!shown[@]}"; do
+            shown[i]=${shown[i]//[^[:print:]]/?}
+            shown[i]=${shown[i]:0:64}
+        done
         local IFS=,
         echo "data:${#others[@]} entries (${shown[*]}$( ((${#others[@]} > 5)) && echo ,...))"
     fi
