@@ -20,10 +20,22 @@ from igngen.errors import EX_SOFTWARE, EX_USAGE, IgngenError
 
 # name -> (module, one-line help). Order is the order shown in --help.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "provision": (
+        "igngen.commands.provision",
+        "early boot: read the Azure media and IMDS, hand the config to Ignition",
+    ),
     "render": ("igngen.commands.render", "render the Ignition config from ovf-env.xml (+ IMDS)"),
     "explain": ("igngen.commands.explain", "show each provisioning value and where it came from"),
     "validate": ("igngen.commands.validate", "validate Ignition configs (3.0.0-3.5.0)"),
-    "merge": ("igngen.commands.merge", "merge Ignition configs as Ignition does (later ones win)"),
+    "merge": ("igngen.commands.merge", "merge Ignition configs with Ignition's semantics"),
+    "butane": (
+        "igngen.commands.butane",
+        "translate Butane YAML (flatcar 1.0/1.1, fcos 1.4/1.5) to Ignition",
+    ),
+    "templates": (
+        "igngen.commands.templates",
+        "list the Butane templates and where each comes from",
+    ),
 }
 # (The explain/render modules share option handling in igngen.commands.inputs.)
 

@@ -8,8 +8,11 @@ then ``/run/igngen/templates``, ``/etc/igngen/templates``,
 ``butane-templates/`` directory, compiled at build time into
 ``igngen/data/templates.json`` so that a boot does not import PyYAML).
 
-A template is disabled by naming it in ``templates.disabled`` or by an empty
-file of the same name in a directory searched earlier.
+A template is disabled by naming it in ``templates.disabled`` (or
+``--disable-template``), by an empty file of the same name in a directory
+searched earlier, or by a marker file ``NAME.disabled`` (e.g.
+``40-sshd.bu.disabled``) there. A marker counts as that directory holding the
+name, so a directory searched even earlier can still bring the template back.
 
 Substitution happens on parsed YAML scalars, never on text, so a value cannot
 change a template's structure:
@@ -36,6 +39,7 @@ from igngen.yamlsrc import Node
 
 SYSTEM_DIRS = ("/run/igngen/templates", "/etc/igngen/templates", "/usr/lib/igngen/templates")
 SUFFIX = ".bu"
+MARKER = ".disabled"
 BUILTIN = "built-in"
 _DATA = os.path.join(os.path.dirname(__file__), "data", "templates.json")
 _VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
@@ -49,10 +53,11 @@ class Template(NamedTuple):
     origin: str  # directory it was found in, or "built-in"
     text: str
     dumped: Any = None  # pre-parsed tree (built-in templates)
+    marker: bool = False  # a NAME.disabled file stands for this name
 
     @property
     def disabled_by_file(self) -> bool:
-        return not self.text.strip()
+        return self.marker or not self.text.strip()
 
     @property
     def location(self) -> str:
@@ -110,6 +115,10 @@ def discover(
             raise TemplateError(
                 f"cannot list template directory: {exc.strerror}", directory
             ) from None
+        for name in names:  # a marker beats the template beside it
+            base = name[: -len(MARKER)]
+            if name.endswith(SUFFIX + MARKER) and base not in found:
+                found[base] = Template(base, directory, "", marker=True)
         for name in names:
             if not name.endswith(SUFFIX) or name in found:
                 continue

@@ -4,8 +4,11 @@ Every node keeps ``source:line:column`` so errors point into the user's file.
 Scalars resolve the way Butane's YAML library (go-yaml v3) resolves them, not
 PyYAML's YAML 1.1 way: ``no``/``yes``/``on``/``off`` stay strings, while an
 integer with a leading zero (``0644``) is octal (420), as Butane documents
-modes. Duplicate keys are errors; aliases are followed but the expanded size is
-bounded so an alias bomb fails fast.
+modes (go-yaml v3 still reads YAML 1.1 octals). Like go-yaml decoding into a
+string field, a plain scalar that resolved to a number or boolean keeps its
+source text (``Node.raw``), so ``name: 1234`` can still be the string "1234".
+Duplicate keys are errors; aliases are followed but the expanded size and depth
+are bounded so an alias bomb (or a recursive alias) fails fast.
 
 Nodes also serialise to plain JSON-able data (``dump``/``load_dumped``) so the
 bundled templates can be parsed once at build time and loaded at boot without
@@ -20,11 +23,27 @@ from typing import Any
 from igngen.errors import ButaneError
 
 MAX_NODES = 100_000
+MAX_DEPTH = 64
 
 _INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)")
 _OCTAL_LEADING_ZERO = re.compile(r"[-+]?0[0-7_]+")
-_OCTAL = re.compile(r"[-+]?0o[0-7_]+")
-_HEXINT = re.compile(r"[-+]?0x[0-9a-fA-F_]+")
+_OCTAL = re.compile(r"[-+]?0[oO][0-7_]+")
+_HEXINT = re.compile(r"[-+]?0[xX][0-9a-fA-F_]+")
+_BININT = re.compile(r"[-+]?0[bB][01_]+")
+_SPECIAL_FLOAT = {
+    ".inf": float("inf"),
+    ".Inf": float("inf"),
+    ".INF": float("inf"),
+    "+.inf": float("inf"),
+    "+.Inf": float("inf"),
+    "+.INF": float("inf"),
+    "-.inf": float("-inf"),
+    "-.Inf": float("-inf"),
+    "-.INF": float("-inf"),
+    ".nan": float("nan"),
+    ".NaN": float("nan"),
+    ".NAN": float("nan"),
+}
 _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
 _TRUE = {"true", "True", "TRUE"}
 _FALSE = {"false", "False", "FALSE"}
@@ -34,7 +53,7 @@ _NULL = {"", "~", "null", "Null", "NULL"}
 class Node:
     """A located YAML node. ``value`` is dict[str, Node] | list[Node] | scalar."""
 
-    __slots__ = ("column", "key_marks", "line", "source", "value")
+    __slots__ = ("column", "key_marks", "line", "raw", "source", "value")
 
     def __init__(
         self,
@@ -43,8 +62,10 @@ class Node:
         line: int,
         column: int,
         key_marks: dict[str, tuple[int, int]] | None = None,
+        raw: str | None = None,
     ) -> None:
         self.value = value
+        self.raw = raw  # source text of a plain scalar that resolved to a non-string
         self.source = source
         self.line = line
         self.column = column
@@ -96,11 +117,11 @@ def resolve_scalar(text: str, plain: bool) -> Any:
         return int(text.replace("_", ""), 10)
     if _OCTAL_LEADING_ZERO.fullmatch(text):
         return int(text.replace("_", ""), 8)
-    if _OCTAL.fullmatch(text):
-        return int(text.replace("_", "").replace("0o", ""), 8)
-    if _HEXINT.fullmatch(text):
-        return int(text.replace("_", ""), 16)
-    if _FLOAT.fullmatch(text) and any(c in text for c in ".eE"):
+    if _OCTAL.fullmatch(text) or _HEXINT.fullmatch(text) or _BININT.fullmatch(text):
+        return int(text.replace("_", ""), 0)
+    if text in _SPECIAL_FLOAT:
+        return _SPECIAL_FLOAT[text]
+    if _FLOAT.fullmatch(text):  # go-yaml: "09" is not octal, but it is a float
         return float(text)
     return text
 
@@ -115,7 +136,7 @@ def parse(text: str | bytes, *, source: str) -> Node:
         except UnicodeDecodeError as exc:
             raise ButaneError(f"not valid UTF-8 at byte {exc.start}", source) from None
     try:
-        loader = yaml.SafeLoader(text)
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
         try:
             root = loader.get_single_node()
         finally:
@@ -131,16 +152,18 @@ def parse(text: str | bytes, *, source: str) -> Node:
     if root is None:
         return Node({}, source, 1, 1, {})
     budget = [MAX_NODES]
-    return _convert(root, source, budget)
+    return _convert(root, source, budget, 0)
 
 
-def _convert(node: Any, source: str, budget: list[int]) -> Node:
+def _convert(node: Any, source: str, budget: list[int], depth: int) -> Node:
     import yaml
 
     budget[0] -= 1
+    line, col = node.start_mark.line + 1, node.start_mark.column + 1
     if budget[0] < 0:
         raise ButaneError(f"document expands to more than {MAX_NODES} nodes (alias bomb?)", source)
-    line, col = node.start_mark.line + 1, node.start_mark.column + 1
+    if depth > MAX_DEPTH:
+        raise ButaneError(f"nested deeper than {MAX_DEPTH} levels", source, line, col)
     if isinstance(node, yaml.MappingNode):
         items: dict[str, Node] = {}
         marks: dict[str, tuple[int, int]] = {}
@@ -153,16 +176,18 @@ def _convert(node: Any, source: str, budget: list[int]) -> Node:
             key = key_node.value
             if key in items:
                 raise ButaneError(f"duplicate key {key!r}", source, kl, kc)
-            items[key] = _convert(value_node, source, budget)
+            items[key] = _convert(value_node, source, budget, depth + 1)
             marks[key] = (kl, kc)
         return Node(items, source, line, col, marks)
     if isinstance(node, yaml.SequenceNode):
-        return Node([_convert(n, source, budget) for n in node.value], source, line, col)
+        return Node([_convert(n, source, budget, depth + 1) for n in node.value], source, line, col)
     if not node.tag.startswith("tag:yaml.org,2002:"):
         raise ButaneError(f"unsupported YAML tag {node.tag!r}", source, line, col)
     # PyYAML's own (YAML 1.1) tag is ignored: only quoting decides, as in go-yaml v3.
     plain = node.style is None or node.style == ""
-    return Node(resolve_scalar(node.value, plain), source, line, col)
+    value = resolve_scalar(node.value, plain)
+    raw = node.value if value is not None and not isinstance(value, str) else None
+    return Node(value, source, line, col, None, raw)
 
 
 def dump(node: Node) -> Any:
@@ -176,6 +201,8 @@ def dump(node: Node) -> Any:
         ]
     if isinstance(node.value, list):
         return [node.line, node.column, [dump(v) for v in node.value]]
+    if node.raw is not None:
+        return [node.line, node.column, node.value, node.raw]
     return [node.line, node.column, node.value]
 
 
@@ -188,4 +215,4 @@ def load_dumped(data: Any, source: str) -> Node:
         )
     if isinstance(value, list):
         return Node([load_dumped(v, source) for v in value], source, line, column)
-    return Node(value, source, line, column)
+    return Node(value, source, line, column, None, data[3] if len(data) > 3 else None)

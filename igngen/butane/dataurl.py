@@ -1,11 +1,17 @@
 """How Butane turns inline/local contents into a ``source`` (pure).
 
 Three candidates, the shortest wins: ``data:,`` with RFC 2396 escaping,
-``data:;base64,``, and (only when the user did not set ``compression``)
-gzip + base64, which must beat the others by more than the four characters of
-the word "gzip" it costs in ``compression``. gzip output is deterministic
-(mtime 0, best compression); its bytes differ from Go's deflate, its contents
-do not.
+``data:;base64,``, and (only when ``compression`` is unset or empty) gzip +
+base64, which must beat the others by more than the four characters of the
+word "gzip" it costs in ``compression``. When the user set a compression, the
+contents are taken as already compressed: never compressed again, field left
+alone.
+
+gzip output is deterministic: level 9, mtime 0, no file name, OS byte 255 and
+XFL 2, which is the header Go's ``compress/gzip`` writes at BestCompression.
+The deflate stream itself comes from zlib, not Go's ``compress/flate``, so the
+bytes (and, rarely, which candidate is shortest) can differ from Butane's; the
+decoded contents never do.
 """
 
 from __future__ import annotations
@@ -17,16 +23,31 @@ _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 _ESCAPE = tuple(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in range(256))
 
 
-def make_source(data: bytes, *, allow_compression: bool) -> tuple[str, str | None]:
-    """Return (source URL, compression); compression is None when the caller set it."""
-    plain = "data:," + "".join(map(_ESCAPE.__getitem__, data))
+def escape(data: bytes) -> str:
+    return "".join(map(_ESCAPE.__getitem__, data))
+
+
+def gzip_go(data: bytes) -> bytes:
+    """gzip at level 9 with the header Go writes (zlib's would name the OS as Unix, 3)."""
+    import gzip
+
+    packed = bytearray(gzip.compress(data, 9, mtime=0))
+    packed[8] = 2  # XFL: best compression
+    packed[9] = 255  # OS: unknown
+    return bytes(packed)
+
+
+def make_source(
+    data: bytes, *, compression: str | None, auto_compress: bool = True
+) -> tuple[str, str | None]:
+    """Return (source URL, compression to set); None means leave ``compression`` as it is."""
+    plain = "data:," + escape(data)
     b64 = "data:;base64," + base64.b64encode(data).decode("ascii")
     best = b64 if len(b64) < len(plain) else plain
-    if allow_compression:
-        import gzip
-
-        packed = "data:;base64," + base64.b64encode(gzip.compress(data, 9, mtime=0)).decode("ascii")
+    if compression:
+        return best, None
+    if auto_compress:
+        packed = "data:;base64," + base64.b64encode(gzip_go(data)).decode("ascii")
         if len(packed) + len("gzip") < len(best):
             return packed, "gzip"
-        return best, ""
-    return best, None
+    return best, ""

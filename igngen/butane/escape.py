@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import posixpath
+
 _PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_.")
 
 
 def escape_path(path: str) -> str:
-    """Escape a path the way systemd names units after it (``/mnt/resource`` → ``mnt-resource``)."""
-    parts = [p for p in path.split("/") if p]
-    if not parts:
+    """Escape a path the way systemd names units after it (``/mnt/resource`` → ``mnt-resource``).
+
+    The path is first cleaned lexically (``//``, ``.`` and ``..`` folded), as
+    Butane's Go library does; ``systemd-escape --path`` gives the same name for
+    every normalised path and refuses the others.
+    """
+    cleaned = posixpath.normpath("/" + path.lstrip("/")).strip("/")
+    if not cleaned:
         return "-"
-    text = "/".join(parts)
     out = []
-    for i, ch in enumerate(text):
+    for i, ch in enumerate(cleaned):
         if ch == "/":
             out.append("-")
         elif ch in _PLAIN and not (i == 0 and ch == "."):

@@ -10,13 +10,17 @@ Unknown keys are errors at their YAML line and column.
 
 from __future__ import annotations
 
+import json
 import os
+import posixpath
 import re
+import stat
 from typing import Any, NamedTuple
 
 from igngen.butane import messages as msg
 from igngen.butane.dataurl import make_source
 from igngen.butane.escape import escape_path
+from igngen.butane.modes import decimal_mode_suspect
 from igngen.butane.versions import VARIANTS, Variant, supported
 from igngen.errors import ButaneError
 from igngen.ignition import spec
@@ -58,8 +62,11 @@ class Translation(NamedTuple):
 
 
 class _Translator:
-    def __init__(self, variant: Variant, files_dir: str | None, source: str) -> None:
+    def __init__(
+        self, variant: Variant, files_dir: str | None, source: str, auto_compress: bool = True
+    ) -> None:
         self.variant = variant
+        self.auto_compress = auto_compress
         self.files_dir = os.path.realpath(files_dir) if files_dir else None
         self.source = source
         self.warnings: list[str] = []
@@ -74,6 +81,12 @@ class _Translator:
             return None
         if isinstance(ign, spec.Scalar):
             v = node.value
+            # go-yaml hands a string field the source text of any plain scalar,
+            # and an integer field the value of an integral float.
+            if ign.kind == "string" and node.raw is not None:
+                v = node.raw
+            elif ign.kind == "integer" and isinstance(v, float) and v.is_integer():
+                v = int(v)
             ok = (
                 isinstance(v, str)
                 if ign.kind == "string"
@@ -83,6 +96,10 @@ class _Translator:
             )
             if not ok:
                 raise node.error(msg.EXPECTED_TYPE.format(kind=_KIND[ign.kind]))
+            if fpath in ("storage/files[]/mode", "storage/directories[]/mode") and (
+                decimal_mode_suspect(v, directory=fpath.startswith("storage/directories"))
+            ):
+                self.warnings.append(f"{node.where}: " + msg.DECIMAL_MODE.format(mode=v))
             if (
                 fpath.endswith("/mode")
                 and isinstance(v, int)
@@ -121,7 +138,7 @@ class _Translator:
             if value is not None:
                 out[camel] = value
         if fpath in _RESOURCES:
-            self.resource(node, out)
+            self.resource(node, out, fpath)
         elif fpath in ("systemd/units[]", "systemd/units[]/dropins[]"):
             self.contents_local(node, out)
         elif fpath == "passwd/users[]":
@@ -153,24 +170,31 @@ class _Translator:
 
     # --- sugar ---------------------------------------------------------------
 
-    def read_local(self, node: Node, key: str) -> bytes:
+    def inside_files_dir(self, node: Node, key: str) -> str:
         if self.files_dir is None:
             raise node.error(msg.NEEDS_FILES_DIR.format(key=key))
         rel = node.value
         if not isinstance(rel, str):
             raise node.error(msg.EXPECTED_TYPE.format(kind="a string"))
-        if os.path.isabs(rel):
-            raise node.error(msg.LOCAL_ABSOLUTE.format(path=rel))
-        full = os.path.realpath(os.path.join(self.files_dir, rel))
+        # Like Butane, an absolute local path is still taken inside the files
+        # directory. Unlike Butane (which compares paths lexically), symlinks
+        # are resolved first, so a link cannot lead outside either.
+        full = os.path.realpath(os.path.join(self.files_dir, rel.lstrip("/")))
         if full != self.files_dir and not full.startswith(self.files_dir + os.sep):
             raise node.error(msg.LOCAL_ESCAPES.format(path=rel))
+        return full
+
+    def read_local(self, node: Node, key: str) -> bytes:
+        full = self.inside_files_dir(node, key)
         try:
             with open(full, "rb") as fh:
                 return fh.read()
         except OSError as exc:
-            raise node.error(msg.LOCAL_UNREADABLE.format(path=rel, reason=exc.strerror)) from None
+            raise node.error(
+                msg.LOCAL_UNREADABLE.format(path=node.value, reason=exc.strerror)
+            ) from None
 
-    def resource(self, node: Node, out: dict[str, Any]) -> None:
+    def resource(self, node: Node, out: dict[str, Any], fpath: str) -> None:
         inline = node.value.get("inline")
         local = node.value.get("local")
         given = [
@@ -181,25 +205,46 @@ class _Translator:
         if len(given) > 1:
             raise node.error(msg.TOO_MANY_SOURCES, given[1])
         data: bytes | None = None
+        at: Node | None = None
         if inline is not None and inline.value is not None:
             if not isinstance(inline.value, str):
                 raise inline.error(msg.EXPECTED_TYPE.format(kind="a string"))
-            data = inline.value.encode("utf-8")
+            data, at = inline.value.encode("utf-8"), inline
         elif local is not None and local.value is not None:
-            data = self.read_local(local, "local")
-        if data is None:
+            data, at = self.read_local(local, "local"), local
+        if data is None or at is None:
             return
-        source, compression = make_source(data, allow_compression=out.get("compression") is None)
+        if fpath.startswith("ignition/config/"):
+            self.check_embedded(data, at)
+        source, compression = make_source(
+            data, compression=out.get("compression"), auto_compress=self.auto_compress
+        )
         out["source"] = source
         if compression is not None:
             out["compression"] = compression
+
+    def check_embedded(self, data: bytes, at: Node) -> None:
+        """An inline/local merge or replace config must itself be valid, as Butane checks."""
+        from igngen.errors import IgnitionConfigError
+        from igngen.ignition.validate import check
+
+        try:
+            config = json.loads(data)
+        except ValueError as exc:
+            raise at.error(msg.INLINE_CONFIG.format(reason=f"not JSON ({exc})")) from None
+        try:
+            check(config, source=at.where)
+        except IgnitionConfigError as exc:
+            raise at.error(
+                msg.INLINE_CONFIG.format(reason=f"{exc.message} (at {exc.pointer})")
+            ) from None
 
     def contents_local(self, node: Node, out: dict[str, Any]) -> None:
         local = node.value.get("contents_local")
         if local is None or local.value is None:
             return
         if "contents" in out:
-            raise node.error(msg.TOO_MANY_SOURCES, "contents_local")
+            raise node.error(msg.TOO_MANY_UNIT_SOURCES, "contents_local")
         data = self.read_local(local, "contents_local")
         try:
             out["contents"] = data.decode("utf-8")
@@ -219,8 +264,11 @@ class _Translator:
                 text = data.decode("utf-8")
             except UnicodeDecodeError:
                 raise item.error(msg.NOT_UTF8.format(path=item.value)) from None
-            keys += [line.strip() for line in text.splitlines() if line.strip()]
+            # Butane splits on \r?\n and drops only the empty lines.
+            keys += [line for line in re.split(r"\r?\n", text) if line]
         out["sshAuthorizedKeys"] = keys
+
+    # --- storage.trees -----------------------------------------------------------
 
     def trees(self, storage_node: Node, storage: dict[str, Any]) -> None:
         trees = storage_node.value.get("trees")
@@ -228,11 +276,6 @@ class _Translator:
             return
         if not trees.is_seq:
             raise trees.error(msg.EXPECTED_LIST)
-        taken = {
-            e.get("path"): kind
-            for kind in ("files", "directories", "links")
-            for e in storage.get(kind, [])
-        }
         for tree in trees.value:
             if not tree.is_map:
                 raise tree.error(msg.EXPECTED_MAP)
@@ -240,102 +283,149 @@ class _Translator:
                 if key not in ("local", "path"):
                     raise tree.error(msg.UNKNOWN_KEY.format(key=key), key)
             local = tree.value.get("local")
-            if local is None:
-                raise tree.error("tree needs 'local'")
-            self.read_local_dir_check(local)
-            root = os.path.realpath(os.path.join(self.files_dir or "", local.value))
-            dest = tree.value["path"].value if "path" in tree.value else "/"
+            if local is None or not local.value:
+                raise tree.error(msg.TREE_NO_LOCAL)
+            root = self.inside_files_dir(local, "trees")
+            if not os.path.isdir(root):
+                raise local.error(msg.TREE_NOT_DIR.format(path=local.value))
+            dest_node = tree.value.get("path")
+            dest = "/" if dest_node is None or not dest_node.value else dest_node.value
             if not isinstance(dest, str) or not dest.startswith("/"):
-                raise tree.error("tree 'path' must be absolute", "path")
-            for dirpath, dirnames, filenames in os.walk(root):
-                dirnames.sort()
-                for name in sorted(filenames) + sorted(
-                    d for d in dirnames if os.path.islink(os.path.join(dirpath, d))
-                ):
-                    full = os.path.join(dirpath, name)
-                    rel = os.path.relpath(full, root)
-                    target = "/" + "/".join(p for p in (dest.strip("/"), rel) if p)
-                    if target in taken:
-                        raise tree.error(msg.TREE_CONFLICT.format(path=target, kind=taken[target]))
-                    if os.path.islink(full):
-                        storage.setdefault("links", []).append(
-                            {"path": target, "target": os.readlink(full)}
-                        )
-                    else:
-                        with open(full, "rb") as fh:
-                            data = fh.read()
-                        source, compression = make_source(data, allow_compression=True)
-                        mode = 0o755 if os.stat(full).st_mode & 0o111 else 0o644
-                        storage.setdefault("files", []).append(
-                            {
-                                "path": target,
-                                "mode": mode,
-                                "contents": {"source": source, "compression": compression},
-                            }
-                        )
-                    taken[target] = "trees"
+                raise tree.error(msg.TREE_PATH, "path")
+            for rel, full, st in _walk(root):
+                self.add_tree_node(tree, storage, posixpath.join(dest, rel), full, st)
 
-    def read_local_dir_check(self, local: Node) -> None:
-        if self.files_dir is None:
-            raise local.error(msg.NEEDS_FILES_DIR.format(key="trees"))
-        rel = local.value
-        if not isinstance(rel, str):
-            raise local.error(msg.EXPECTED_TYPE.format(kind="a string"))
-        full = os.path.realpath(os.path.join(self.files_dir, rel))
-        if full != self.files_dir and not full.startswith(self.files_dir + os.sep):
-            raise local.error(msg.LOCAL_ESCAPES.format(path=rel))
-        if not os.path.isdir(full):
-            raise local.error(msg.TREE_NOT_DIR.format(path=rel))
+    def add_tree_node(
+        self, tree: Node, storage: dict[str, Any], target: str, full: str, st: os.stat_result
+    ) -> None:
+        """One tree entry; an entry the config already declares without contents is filled in."""
+        kind = "links" if stat.S_ISLNK(st.st_mode) else "files"
+        if kind == "files" and not stat.S_ISREG(st.st_mode):
+            raise tree.error(msg.TREE_FILE_TYPE.format(path=full))
+        existing = None
+        for other in ("files", "directories", "links"):
+            for entry in storage.get(other, []):
+                if entry.get("path") == target:
+                    if other != kind:
+                        raise tree.error(msg.TREE_CONFLICT.format(path=target))
+                    existing = entry
+        if kind == "links":
+            if existing is not None and existing.get("target"):
+                raise tree.error(msg.TREE_CONFLICT.format(path=target))
+            link = existing if existing is not None else {"path": target}
+            link["target"] = os.readlink(full)
+            if existing is None:
+                storage.setdefault("links", []).append(link)
+            return
+        contents = existing.get("contents", {}) if existing is not None else {}
+        if contents.get("source"):
+            raise tree.error(msg.TREE_CONFLICT.format(path=target))
+        with open(full, "rb") as fh:
+            data = fh.read()
+        source, compression = make_source(
+            data, compression=contents.get("compression"), auto_compress=self.auto_compress
+        )
+        contents["source"] = source
+        if compression is not None:
+            contents["compression"] = compression
+        entry = existing if existing is not None else {"path": target}
+        entry["contents"] = contents
+        if entry.get("mode") is None:
+            entry["mode"] = 0o755 if st.st_mode & 0o111 else 0o644
+        if existing is None:
+            storage.setdefault("files", []).append(entry)
 
-    def units_for_filesystems(self) -> list[dict[str, Any]]:
+    # --- with_mount_unit ---------------------------------------------------------
+
+    def units_for_filesystems(self, config: dict[str, Any]) -> list[dict[str, Any]]:
+        tang_names = {
+            luks.get("name")
+            for luks in config.get("storage", {}).get("luks", [])
+            if luks.get("clevis", {}).get("tang")
+        }
         units = []
         for fs, node in self.mount_units:
             fmt, path = fs.get("format"), fs.get("path")
             device = str(fs.get("device", ""))
             if not fmt:
-                raise node.error(msg.MOUNT_UNIT_FORMAT, "with_mount_unit")
-            options = fs.get("mountOptions") or []
-            if fmt == "swap":
-                lines = ["# Generated by Butane", "[Swap]", f"What={device}"]
-                if options:
-                    lines.append(f"Options={','.join(options)}")
-                lines += ["", "[Install]", "RequiredBy=swap.target"]
-                units.append(
-                    {
-                        "name": f"{escape_path(device)}.swap",
-                        "enabled": True,
-                        "contents": "\n".join(lines),
-                    }
+                raise node.error(
+                    msg.MOUNT_UNIT_FORMAT, "format" if "format" in node.value else None
                 )
-                continue
-            if not path:
-                raise node.error(msg.MOUNT_UNIT_PATH, "with_mount_unit")
-            dev = escape_path(device)
-            lines = [
-                "# Generated by Butane",
-                "[Unit]",
-                f"Requires=systemd-fsck@{dev}.service",
-                f"After=systemd-fsck@{dev}.service",
-                "",
-                "[Mount]",
-                f"Where={path}",
-                f"What={device}",
-                f"Type={fmt}",
-            ]
-            if options:
-                lines.append(f"Options={','.join(options)}")
-            lines += ["", "[Install]", "RequiredBy=local-fs.target"]
-            units.append(
-                {
-                    "name": f"{escape_path(path)}.mount",
-                    "enabled": True,
-                    "contents": "\n".join(lines),
-                }
+            if fmt != "swap" and not path:
+                raise node.error(msg.MOUNT_UNIT_PATH, "path" if "path" in node.value else None)
+            remote = any(
+                device in (f"/dev/mapper/{name}", f"/dev/disk/by-id/dm-name-{name}")
+                for name in tang_names
             )
+            units.append(mount_unit(fmt, device, path, fs.get("mountOptions") or [], remote))
         return units
 
 
-def translate(doc: Node, *, files_dir: str | None = None, strict: bool = False) -> Translation:
+def mount_unit(
+    fmt: str, device: str, path: str | None, options: list[str], remote: bool
+) -> dict[str, Any]:
+    """The unit Butane writes for ``with_mount_unit`` (byte for byte, no final newline)."""
+    opts = list(options) + (["_netdev"] if remote else [])
+    options_line = [f"Options={','.join(opts)}"] if opts else []
+    if fmt == "swap":
+        lines = ["# Generated by Butane", "[Swap]", f"What={device}", *options_line]
+        lines += ["", "[Install]", "RequiredBy=swap.target"]
+        name = f"{escape_path(device)}.swap"
+    else:
+        assert path is not None
+        dev = escape_path(device)
+        lines = [
+            "# Generated by Butane",
+            "[Unit]",
+            f"Requires=systemd-fsck@{dev}.service",
+            f"After=systemd-fsck@{dev}.service",
+            "",
+            "[Mount]",
+            f"Where={path}",
+            f"What={device}",
+            f"Type={fmt}",
+            *options_line,
+            "",
+            "[Install]",
+            f"RequiredBy={'remote-fs.target' if remote else 'local-fs.target'}",
+        ]
+        name = f"{escape_path(path)}.mount"
+    return {"name": name, "enabled": True, "contents": "\n".join(lines)}
+
+
+def _walk(root: str, rel: str = "") -> Any:
+    """(relative path, full path, lstat) for every non-directory, in Go's filepath.Walk order."""
+    here = os.path.join(root, rel) if rel else root
+    for name in sorted(os.listdir(here)):
+        sub = f"{rel}/{name}" if rel else name
+        full = os.path.join(root, sub)
+        st = os.lstat(full)
+        if stat.S_ISDIR(st.st_mode):
+            yield from _walk(root, sub)
+        else:
+            yield sub, full, st
+
+
+def _merge_units(
+    generated: list[dict[str, Any]], units: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Generated units are the parent config: they come first, a user unit of the same name
+    overrides their fields (Ignition merge semantics)."""
+    by_name = {u.get("name"): u for u in units}
+    out = []
+    for unit in generated:
+        user = by_name.pop(unit["name"], None)
+        out.append({**unit, **user} if user is not None else unit)
+    return out + [u for u in units if u.get("name") in by_name]
+
+
+def translate(
+    doc: Node,
+    *,
+    files_dir: str | None = None,
+    strict: bool = False,
+    auto_compress: bool = True,
+) -> Translation:
     """Translate a parsed Butane document; raise :class:`ButaneError` at the offending node."""
     if not doc.is_map:
         raise doc.error(msg.EXPECTED_MAP)
@@ -351,24 +441,49 @@ def translate(doc: Node, *, files_dir: str | None = None, strict: bool = False) 
         raise variant_node.error(
             msg.UNKNOWN_VARIANT.format(variant=key[0], version=key[1], supported=supported())
         )
-    t = _Translator(variant, files_dir, doc.source)
+    t = _Translator(variant, files_dir, doc.source, auto_compress)
     config = t.obj(doc, spec.tree(variant.spec), "", "", skip=("variant", "version"))
+    generated = t.units_for_filesystems(config)
+    if generated:
+        systemd = config.setdefault("systemd", {})
+        systemd["units"] = _merge_units(generated, systemd.get("units", []))
     storage_node = doc.value.get("storage")
     if storage_node is not None and storage_node.is_map and "trees" in storage_node.value:
         t.trees(storage_node, config.setdefault("storage", {}))
-    generated = t.units_for_filesystems()
-    if generated:
-        units = config.setdefault("systemd", {}).setdefault("units", [])
-        by_name = {u.get("name"): u for u in units}
-        for unit in reversed(generated):
-            user = by_name.get(unit["name"])
-            if user is None:
-                units.insert(0, unit)
-            else:  # the user's unit of that name is the child: its fields win
-                for k, v in unit.items():
-                    user.setdefault(k, v)
     config.setdefault("ignition", {})["version"] = variant.spec
     if strict and t.warnings:
-        first = t.warnings[0]
-        raise ButaneError(f"warning treated as error (--strict): {first}", doc.source)
+        raise ButaneError(msg.STRICT.format(warning=t.warnings[0]), doc.source)
     return Translation(config=config, spec=variant.spec, warnings=t.warnings, marks=t.marks)
+
+
+def translate_bytes(
+    data: bytes | str,
+    *,
+    source: str,
+    files_dir: str | None = None,
+    strict: bool = False,
+    auto_compress: bool = True,
+) -> Translation:
+    """Parse, translate and validate one Butane document, as the ``butane`` CLI does.
+
+    The generated config is validated too; its errors point back at the YAML
+    line that produced the offending field.
+    """
+    from igngen.errors import IgnitionConfigError
+    from igngen.ignition.validate import check
+    from igngen.yamlsrc import parse
+
+    result = translate(
+        parse(data, source=source), files_dir=files_dir, strict=strict, auto_compress=auto_compress
+    )
+    try:
+        warnings = check(result.config, source=source, version=result.spec)
+    except IgnitionConfigError as exc:
+        where = result.locate(exc.pointer) or source
+        raise ButaneError(
+            f"generated config is invalid: {exc.message} (at {exc.pointer})", where
+        ) from None
+    result.warnings.extend(warnings)
+    if strict and result.warnings:
+        raise ButaneError(msg.STRICT.format(warning=result.warnings[0]), source)
+    return result

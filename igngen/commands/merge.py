@@ -1,54 +1,57 @@
-"""``igngen merge PARENT CHILD…``: merge Ignition configs the way Ignition does (children win)."""
+"""``igngen merge PARENT CHILD… [--spec V] [-o FILE]``: merge configs as Ignition does.
+
+Each CHILD is merged over the result so far (Ignition's ``config/merge``
+semantics: set fields win, keyed lists merge by key, see
+``igngen.ignition.merge``). Every input is validated first. The result is
+written at ``--spec`` (default: the newest version among the inputs),
+translated down only when it uses nothing newer. Output is canonical JSON,
+to stdout or atomically to ``-o FILE``. References (``ignition.config``) are
+merged as data, not resolved.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from igngen.commands.validate import read
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("parent", metavar="PARENT", help="base config")
     parser.add_argument(
-        "configs", nargs="+", metavar="CONFIG", help="parent first, then children ('-' reads stdin)"
+        "children", nargs="+", metavar="CHILD", help="configs merged over it, in order"
     )
+    parser.add_argument("--spec", metavar="VERSION", help="output spec version")
     parser.add_argument(
-        "--spec", help="translate the result to this spec version (default: the newest input's)"
+        "-o", "--output", metavar="FILE", help="write here (atomically) instead of stdout"
     )
-    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically)")
-    parser.add_argument("-p", "--pretty", action="store_true", help="indent the JSON")
+    parser.add_argument("--pretty", action="store_true", help="indented JSON")
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
-    from igngen.commands.inputs import read_input
-    from igngen.errors import IgnitionConfigError, UsageError
+    from igngen.ignition import spec
     from igngen.ignition.merge import merge
+    from igngen.ignition.parse import parse
     from igngen.ignition.translate import translate
     from igngen.ignition.validate import check
     from igngen.jsonio import atomic_write, canonical_json
 
-    if len(args.configs) < 2:
-        raise UsageError("merge needs a parent and at least one child")
     result = None
-    for name in args.configs:
-        source = "stdin" if name == "-" else name
-        data = read_input(name, "config")
-        try:
-            config = json.loads(data.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise IgnitionConfigError(f"not UTF-8 at byte {exc.start}", source) from None
-        except json.JSONDecodeError as exc:
-            raise IgnitionConfigError(
-                f"invalid JSON ({exc.msg})", f"{source}:{exc.lineno}:{exc.colno}"
-            ) from None
-        check(config, source=source)
+    for path in [args.parent, *args.children]:
+        name = "stdin" if path == "-" else path
+        config = parse(read(path), source=name)
+        for warning in check(config, source=name):
+            sys.stderr.write(f"warning: {warning}\n")
         result = config if result is None else merge(result, config)
     assert result is not None
     if args.spec:
-        result = translate(result, args.spec)
-    out = canonical_json(result, pretty=args.pretty)
+        result = translate(result, args.spec, source="merged config")
+    elif result["ignition"]["version"] not in spec.ORDER:
+        raise AssertionError("unreachable: inputs were validated")
+    data = canonical_json(result, pretty=args.pretty)
     if args.output:
-        atomic_write(args.output, out, mode=0o600)
+        atomic_write(args.output, data, mode=0o644)
     else:
-        sys.stdout.buffer.write(out)
+        sys.stdout.buffer.write(data)
     return 0

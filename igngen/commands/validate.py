@@ -1,52 +1,55 @@
-"""``igngen validate FILE…``: check Ignition configs 3.0.0-3.5.0; every report has a JSON pointer."""
+"""``igngen validate FILE…``: check Ignition configs (3.0.0-3.5.0) the way Ignition would.
+
+Each problem is printed as ``file#/json/pointer: message`` (JSON syntax errors
+as ``file:line:column``): errors on stdout, warnings on stderr. Exit 65 when
+any file has an error, else 0. Structure is checked with the JSON Schema
+generated from igngen's spec data, then Ignition's semantic rules; a field newer
+than the declared version is an error (Ignition would silently drop it).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from igngen.errors import EX_DATAERR, IgnitionConfigError, MissingInputError
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "files", nargs="+", metavar="FILE", help="Ignition config ('-' reads stdin)"
-    )
-    parser.add_argument("-q", "--quiet", action="store_true", help="print errors only, no warnings")
+    parser.add_argument("files", nargs="+", metavar="FILE", help="config file ('-' for stdin)")
+    parser.add_argument("--spec", metavar="VERSION", help="also require this declared spec version")
+
+
+def read(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        raise MissingInputError("config not found", path) from None
+    except OSError as exc:
+        raise MissingInputError(f"cannot read config: {exc.strerror}", path) from None
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
-    from igngen.commands.inputs import read_input
-    from igngen.errors import EX_DATAERR
-    from igngen.ignition.schema import validate_with_jsonschema
-    from igngen.ignition.validate import declared_version, validate
+    from igngen.ignition.parse import parse
+    from igngen.ignition.validate import validate
 
     failed = False
-    out = []
-    for name in args.files:
-        data = read_input(name, "config")
-        source = "stdin" if name == "-" else name
+    for path in args.files:
+        name = "stdin" if path == "-" else path
         try:
-            config = json.loads(data.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            out.append(f"{source}: error: not UTF-8 at byte {exc.start}")
+            config = parse(read(path), source=name)
+        except IgnitionConfigError as exc:
+            sys.stdout.write(f"{exc}\n")
             failed = True
             continue
-        except json.JSONDecodeError as exc:
-            out.append(f"{source}:{exc.lineno}:{exc.colno}: error: invalid JSON ({exc.msg})")
-            failed = True
-            continue
-        reports = [(r.severity, r.pointer, r.message) for r in validate(config)]
-        version = declared_version(config)
-        if not any(s == "error" for s, _, _ in reports) and version is not None:
-            # Structural rules once more through jsonschema and the generated schema.
-            reports += [("error", p, m) for p, m in validate_with_jsonschema(config, version)]
-        for severity, pointer, message in reports:
-            if severity == "error":
+        for report in validate(config, name, version=args.spec):
+            line = f"{name}#{report.pointer}: {report.message}\n"
+            if report.severity == "error":
                 failed = True
-            elif args.quiet:
-                continue
-            out.append(f"{source}#{pointer}: {severity}: {message}")
-    if out:
-        sys.stderr.write("\n".join(out) + "\n")
+                sys.stdout.write(line)
+            else:
+                sys.stderr.write(f"warning: {line}")
     return EX_DATAERR if failed else 0

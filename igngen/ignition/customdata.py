@@ -15,7 +15,7 @@ import json
 import re
 from typing import Any, NamedTuple
 
-from igngen.errors import CustomDataError, IgnitionConfigError
+from igngen.errors import CustomDataError
 from igngen.ignition import spec
 
 MAX_DECOMPRESSED = 16 * 1024 * 1024
@@ -73,8 +73,15 @@ def classify(data: bytes, *, source: str = "customdata") -> CustomData:
     gzipped = data[:2] == b"\x1f\x8b"
     body = _decompress(data, source) if gzipped else data
     if not body.strip():
+        # Whitespace-only data would fail Ignition's JSON parse; nothing in it can be
+        # meant as a config, so it is treated like 0 bytes (no user config).
         return CustomData(
-            EMPTY, data, gzipped, note="custom data is empty; nothing to merge" if body else ""
+            EMPTY,
+            data,
+            gzipped,
+            note="custom data is only whitespace; treated as empty (Ignition alone would reject it)"
+            if body
+            else "",
         )
     kind = _non_ignition_kind(body)
     if kind is not None:
@@ -121,11 +128,20 @@ def classify(data: bytes, *, source: str = "customdata") -> CustomData:
             note=f"custom data is an Ignition spec {version} config; Flatcar's Ignition translates it "
             "itself, igngen passes it through unmerged",
         )
-    from igngen.ignition.validate import check
+    if version not in spec.ORDER:
+        raise CustomDataError(
+            f"unsupported Ignition config version {version!r} (known: {', '.join(spec.VERSIONS)})",
+            f"{source}#/ignition/version",
+        )
+    from igngen.ignition.validate import NEWER_FIELD, validate
 
-    try:
-        warnings = check(config, source=source)
-    except IgnitionConfigError as exc:
-        raise CustomDataError(f"invalid Ignition config: {exc.message}", exc.location) from None
-    note = "; ".join(warnings[:3])
+    warnings: list[str] = []
+    for report in validate(config, source, schema=False):
+        if report.severity == "error" and report.code != NEWER_FIELD:
+            raise CustomDataError(
+                f"invalid Ignition config: {report.message}", f"{source}#{report.pointer}"
+            )
+        # A field newer than the declared spec: Ignition drops it with a warning, so do we.
+        warnings.append(f"#{report.pointer}: {report.message}")
+    note = "; ".join(warnings[:3]) + (f" (+{len(warnings) - 3} more)" if len(warnings) > 3 else "")
     return CustomData(IGNITION, data, gzipped, config, version, note=note)

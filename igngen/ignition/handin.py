@@ -38,9 +38,14 @@ from igngen.jsonio import canonical_json
 REMOTE_SCHEMES = ("http", "https", "s3", "gs", "tftp", "arn")
 
 
-def _reference(data: bytes, *, gzipped: bool) -> dict[str, Any]:
-    ref: dict[str, Any] = {"source": "data:;base64," + base64.b64encode(data).decode("ascii")}
-    ref["compression"] = "gzip" if gzipped else ""
+def _reference(data: bytes, *, gzipped: bool, spec: str) -> dict[str, Any]:
+    if specs.ORDER[spec] < specs.ORDER["3.1.0"]:
+        # 3.0.0 has no ``compression`` on config references: embed the plain bytes.
+        data, gzipped = _plain(data, gzipped), False
+        ref: dict[str, Any] = {}
+    else:
+        ref = {"compression": "gzip" if gzipped else ""}
+    ref["source"] = "data:;base64," + base64.b64encode(data).decode("ascii")
     import hashlib
 
     ref["verification"] = {"hash": "sha512-" + hashlib.sha512(_plain(data, gzipped)).hexdigest()}
@@ -60,8 +65,8 @@ def build(fragment: dict[str, Any], custom: CustomData | None, *, spec: str) -> 
     if custom is None or custom.kind != IGNITION:
         return fragment
     merges = [
-        _reference(canonical_json(fragment), gzipped=False),
-        _reference(custom.raw, gzipped=custom.gzipped),
+        _reference(canonical_json(fragment), gzipped=False, spec=spec),
+        _reference(custom.raw, gzipped=custom.gzipped, spec=spec),
     ]
     return {"ignition": {"version": spec, "config": {"merge": merges}}}
 

@@ -1,18 +1,26 @@
 """Ignition's config merge, driven by the spec data (pure, linear in config size).
 
-``merge(parent, child)`` follows Ignition's ``config/merge`` rules:
-- a field the child sets wins, even ``""``/``false``; a field it leaves unset
-  (absent or null) inherits the parent's; objects merge recursively;
-- keyed lists merge entry by entry (the child's entry is merged into the
-  parent's at the parent's position; child-only entries are appended);
-  ``storage.files``/``directories``/``links`` share one path namespace, and a
-  child entry at a path the parent holds as another type replaces it;
-- lists of plain values keyed by themselves (user groups, SSH keys, RAID
-  devices, noProxy) are a union in parent-then-child order;
-- lists Ignition marks "ignore duplicates" (``append``, fs/raid/luks options,
-  mountOptions) are concatenated;
-- ``kernelArguments.shouldExist``/``shouldNotExist`` share one namespace;
-- an HTTP header with a null value deletes the parent's header of that name.
+``merge(parent, child)`` reproduces Ignition's ``config/merge`` (v2.14, unchanged
+since) on JSON values, using the list keys and namespaces in ``spec``:
+
+- a field the child sets (non-null) wins, even ``""``/``false``; a field it
+  leaves unset (absent or null) inherits the parent's; objects merge
+  recursively;
+- keyed lists: every parent entry is kept in order; one whose key the child
+  also has *in the same list* is merged with that child entry (child wins);
+  one whose key the child has in *another list of the same namespace*
+  (files/directories/links; kernel argument lists) is dropped, which is how a
+  child directory replaces a parent file. Child entries whose key the parent
+  list does not hold are appended in order;
+- an HTTP header in the child with a null value deletes the parent's header of
+  that name (a child-only null header is appended like any other entry);
+- lists without a key ("ignore duplicates": ``append``, fs/raid/luks options,
+  mountOptions) are concatenated, parent first;
+- lists of plain strings are keyed by the value itself (a set union).
+
+Keys are compared as Ignition's ``Key()`` strings: a missing key field is
+``""``; a partition is ``number:N`` when its number is non-zero, else
+``label:L``, else ``""``.
 """
 
 from __future__ import annotations
@@ -25,13 +33,16 @@ _LATEST = spec.tree(spec.VERSIONS[-1])
 
 
 def merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    """``child`` merged over ``parent`` (new dicts/lists; inputs are not modified).
+
+    The result declares the newer of the two versions: Ignition translates both
+    to its newest spec before merging, so mixing 3.x versions is allowed.
+    """
     result = _merge_obj(_LATEST, parent, child)
-    pv = _version(parent)
-    cv = _version(child)
-    if pv and cv and pv in spec.ORDER and cv in spec.ORDER:
-        result.setdefault("ignition", {})["version"] = (
-            cv if spec.ORDER[cv] >= spec.ORDER[pv] else pv
-        )
+    pv, cv = _version(parent), _version(child)
+    if pv in spec.ORDER and cv in spec.ORDER:
+        assert pv is not None and cv is not None
+        result["ignition"]["version"] = cv if spec.ORDER[cv] >= spec.ORDER[pv] else pv
     return result
 
 
@@ -39,6 +50,19 @@ def _version(config: dict[str, Any]) -> str | None:
     ign = config.get("ignition")
     version = ign.get("version") if isinstance(ign, dict) else None
     return version if isinstance(version, str) else None
+
+
+def key_of(lst: spec.List, entry: Any) -> str:
+    """Ignition's ``Key()`` of a list entry, as a string."""
+    key = lst.key
+    if key == ".":
+        return entry if isinstance(entry, str) else repr(entry)
+    if callable(key):
+        return str(key(entry))
+    if isinstance(entry, dict) and isinstance(key, str):
+        value = entry.get(key)
+        return value if isinstance(value, str) else "" if value is None else repr(value)
+    return ""
 
 
 def _merge_value(node: spec.Node | None, parent: Any, child: Any) -> Any:
@@ -49,129 +73,86 @@ def _merge_value(node: spec.Node | None, parent: Any, child: Any) -> Any:
     if isinstance(node, spec.Obj) and isinstance(parent, dict) and isinstance(child, dict):
         return _merge_obj(node, parent, child)
     if isinstance(node, spec.List) and isinstance(parent, list) and isinstance(child, list):
-        return _merge_list(node, parent, child)
+        return _merge_list(node, parent, child, {}, "")
     return child
 
 
-def _merge_obj(node: spec.Obj, parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
-    result = dict(parent)
-    if (
-        node.fields.get("files") is not None
-        and "directories" in node.fields
-        and "links" in node.fields
-    ):
-        _merge_nodes(node, result, parent, child)
-        handled: tuple[str, ...] = ("files", "directories", "links")
-    elif "shouldExist" in node.fields and "shouldNotExist" in node.fields:
-        _merge_kargs(result, parent, child)
-        handled = ("shouldExist", "shouldNotExist")
-    else:
-        handled = ()
-    for key, value in child.items():
-        if key in handled:
+def _child_index(node: spec.Obj, child: dict[str, Any]) -> dict[tuple[str, str], tuple[str, Any]]:
+    """(namespace, key) → (list name, entry) over the child's keyed lists; last entry wins."""
+    index: dict[tuple[str, str], tuple[str, Any]] = {}
+    for name, sub in node.fields.items():
+        if not isinstance(sub, spec.List) or sub.key is None or sub.namespace is None:
             continue
-        result[key] = _merge_value(node.fields.get(key), parent.get(key), value)
+        entries = child.get(name)
+        if isinstance(entries, list):
+            for entry in entries:
+                index[(sub.namespace, key_of(sub, entry))] = (name, entry)
+    return index
+
+
+def _merge_obj(node: spec.Obj, parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    shared = _child_index(node, child) if node.namespaced else {}
+    result = dict(parent)
+    for name, sub in node.fields.items():
+        if (
+            isinstance(sub, spec.List)
+            and sub.namespace is not None
+            and isinstance(parent.get(name), list)
+        ):
+            # Parent entries may be dropped by a child entry in a sibling list.
+            c = child.get(name)
+            result[name] = _merge_list(
+                sub, parent[name], c if isinstance(c, list) else [], shared, name
+            )
+    for name, value in child.items():
+        field = node.fields.get(name)
+        if (
+            isinstance(field, spec.List)
+            and field.namespace is not None
+            and isinstance(parent.get(name), list)
+        ):
+            continue
+        result[name] = _merge_value(field, parent.get(name), value)
     return result
 
 
-def _key_of(lst: spec.List, entry: Any) -> Any:
-    if lst.key == ".":
-        return entry
-    if callable(lst.key):
-        return lst.key(entry)
-    if isinstance(entry, dict):
-        return entry.get(lst.key) if isinstance(lst.key, str) else None
-    return None
-
-
-def _merge_list(node: spec.List, parent: list[Any], child: list[Any]) -> list[Any]:
+def _merge_list(
+    node: spec.List,
+    parent: list[Any],
+    child: list[Any],
+    shared: dict[tuple[str, str], tuple[str, Any]],
+    name: str,
+) -> list[Any]:
     if node.key is None:
         return parent + child
-    result = list(parent)
-    index: dict[Any, int] = {}
-    for i, entry in enumerate(result):
-        k = _freeze(_key_of(node, entry))
-        if k is not None and k != ("", ""):
-            index.setdefault(k, i)
-    is_headers = isinstance(node.item, spec.Obj) and set(node.item.fields) == {"name", "value"}
-    deleted: set[int] = set()
-    for entry in child:
-        k = _freeze(_key_of(node, entry))
-        if k is not None and k != ("", "") and k in index:
-            pos = index[k]
-            if (
-                is_headers
-                and isinstance(entry, dict)
-                and "value" in entry
-                and entry["value"] is None
-            ):
-                deleted.add(pos)
+    ns = node.namespace or ""
+    own: dict[str, Any] = {}
+    if node.namespace is None:
+        for entry in child:
+            own[key_of(node, entry)] = entry
+    is_headers = node.headers
+    result: list[Any] = []
+    parent_keys: set[str] = set()
+    for entry in parent:
+        k = key_of(node, entry)
+        parent_keys.add(k)
+        if node.namespace is not None:
+            hit = shared.get((ns, k))
+            if hit is None:
+                result.append(entry)
                 continue
-            result[pos] = _merge_value(node.item, result[pos], entry)
+            if hit[0] != name:
+                continue  # a child entry of another type replaces this one
+            match = hit[1]
         else:
-            if (
-                is_headers
-                and isinstance(entry, dict)
-                and "value" in entry
-                and entry["value"] is None
-            ):
+            if k not in own:
+                result.append(entry)
                 continue
-            if k is not None and k != ("", ""):
-                index[k] = len(result)
+            match = own[k]
+        if is_headers and isinstance(match, dict) and match.get("value") is None:
+            continue  # a null header value deletes the parent's header
+        result.append(_merge_value(node.item, entry, match))
+    for entry in child:
+        if key_of(node, entry) not in parent_keys:
             result.append(entry)
-    return [e for i, e in enumerate(result) if i not in deleted]
-
-
-def _freeze(value: Any) -> Any:
-    if isinstance(value, (dict, list)):
-        return None
-    return value
-
-
-def _merge_nodes(
-    node: spec.Obj, result: dict[str, Any], parent: dict[str, Any], child: dict[str, Any]
-) -> None:
-    kinds = ("files", "directories", "links")
-    lists = {k: list(parent.get(k) or []) for k in kinds}
-    where: dict[str, tuple[str, int]] = {}
-    for kind in kinds:
-        for i, entry in enumerate(lists[kind]):
-            if isinstance(entry, dict) and isinstance(entry.get("path"), str):
-                where.setdefault(entry["path"], (kind, i))
-    removed: dict[str, set[int]] = {k: set() for k in kinds}
-    for kind in kinds:
-        item = node.fields[kind]
-        assert isinstance(item, spec.List)
-        for entry in child.get(kind) or []:
-            path = entry.get("path") if isinstance(entry, dict) else None
-            hit = where.get(path) if isinstance(path, str) else None
-            if hit is not None and hit[0] == kind:
-                lists[kind][hit[1]] = _merge_value(item.item, lists[kind][hit[1]], entry)
-                continue
-            if hit is not None:
-                removed[hit[0]].add(hit[1])  # a child of another type replaces the parent entry
-            if isinstance(path, str):
-                where[path] = (kind, len(lists[kind]))
-            lists[kind].append(entry)
-    for kind in kinds:
-        merged = [e for i, e in enumerate(lists[kind]) if i not in removed[kind]]
-        if merged or kind in parent or kind in child:
-            result[kind] = merged
-
-
-def _merge_kargs(result: dict[str, Any], parent: dict[str, Any], child: dict[str, Any]) -> None:
-    exist = list(parent.get("shouldExist") or [])
-    not_exist = list(parent.get("shouldNotExist") or [])
-    for arg in child.get("shouldExist") or []:
-        if arg in not_exist:
-            not_exist.remove(arg)
-        if arg not in exist:
-            exist.append(arg)
-    for arg in child.get("shouldNotExist") or []:
-        if arg in exist:
-            exist.remove(arg)
-        if arg not in not_exist:
-            not_exist.append(arg)
-    for key, value in (("shouldExist", exist), ("shouldNotExist", not_exist)):
-        if value or key in parent or key in child:
-            result[key] = value
+    return result

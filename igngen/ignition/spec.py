@@ -42,12 +42,17 @@ class Obj:
         self.fields: dict[str, Node] = dict(fields)
         self.required = required
 
+    @property
+    def namespaced(self) -> bool:
+        """Whether some of this object's lists share one key space (Ignition's MergedKeys)."""
+        return any(isinstance(f, List) and f.namespace is not None for f in self.fields.values())
+
 
 KeyFn = Callable[[Any], Any]
 
 
 class List:
-    __slots__ = ("item", "key", "namespace", "required")
+    __slots__ = ("headers", "item", "key", "namespace", "required")
 
     def __init__(
         self,
@@ -61,6 +66,8 @@ class List:
         self.key = key
         self.namespace = namespace
         self.required = required
+        # HTTP header lists: a null value deletes the parent's header on merge.
+        self.headers = isinstance(item, Obj) and set(item.fields) == {"name", "value"}
 
 
 Node = Scalar | Obj | List
@@ -78,16 +85,16 @@ def B() -> Scalar:
     return Scalar("boolean")
 
 
-def partition_key(entry: Any) -> Any:
-    """Ignition keys partitions by number when set (non-zero), else by label."""
+def partition_key(entry: Any) -> str:
+    """Ignition keys partitions by number when set (non-zero), else by label, else ``""``."""
     if isinstance(entry, dict):
         number = entry.get("number")
-        if isinstance(number, int) and number != 0:
-            return ("number", number)
+        if isinstance(number, int) and not isinstance(number, bool) and number != 0:
+            return f"number:{number}"
         label = entry.get("label")
         if label is not None:
-            return ("label", label)
-    return ("", "")
+            return f"label:{label}"
+    return ""
 
 
 def _verification() -> Obj:
@@ -364,7 +371,8 @@ FILESYSTEM_FORMATS = {
 URL_SCHEMES = {
     "3.0.0": ("http", "https", "tftp", "s3", "data"),
     "3.2.0": ("http", "https", "tftp", "s3", "data", "gs"),
-    "3.4.0": ("http", "https", "tftp", "s3", "data", "gs", "arn"),
+    # Ignition 2.14 already accepts arn: (S3 access points) in 3.4.0-experimental.
+    "3.4.0-experimental": ("http", "https", "tftp", "s3", "data", "gs", "arn"),
 }
 HASH_FUNCTIONS = {"3.0.0": ("sha512",), "3.1.0": ("sha512", "sha256")}
 UNIT_SUFFIXES = (
@@ -435,10 +443,13 @@ def tree(version: str) -> Obj:
     return TREES[version]
 
 
+_ADDED: dict[str, str] = {
+    (f"{parent}/{name}" if parent else name): version
+    for version, additions in _DELTAS
+    for parent, name, _ in additions
+}
+
+
 def added_in(path_fields: str) -> str | None:
     """The version that introduced a ``a/b[]/c`` field path, or None if it is in 3.0.0."""
-    for version, additions in _DELTAS:
-        for parent, name, _ in additions:
-            if (f"{parent}/{name}" if parent else name) == path_fields:
-                return version
-    return None
+    return _ADDED.get(path_fields)

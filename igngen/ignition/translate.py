@@ -1,30 +1,44 @@
-"""Translate configs between spec versions (pure).
+"""Translate a config between spec versions, one adjacent step at a time (pure).
 
-Every 3.x version only adds fields and allowed values, so translating *up* is
-relabelling; translating *down* is allowed when nothing newer is used. Both
-directions are checked by validating the relabelled config against the target
-version's rules, so the error names the offending field with its JSON pointer.
+Up: every field of an older spec exists unchanged in the next one, so a step
+up only rewrites ``ignition.version`` (after the config validated at its own
+version). Down: a step from V to the previous version is allowed only when the
+config uses nothing V introduced: fields (``spec._DELTAS``) and value rules
+(URL schemes, hash functions, filesystem formats in ``spec``). Each step
+re-validates at the step's target, so the first thing the older spec cannot
+express is reported with its JSON pointer. 3.4.0-experimental sits between
+3.3.0 and 3.4.0 (Ignition 2.14's view: 3.3.0's fields plus ``arn:`` URLs).
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from igngen.errors import IgnitionConfigError
 from igngen.ignition import spec
-from igngen.ignition.validate import validate
+from igngen.ignition.validate import check, declared_version, validate
 
 
 def translate(config: dict[str, Any], to_version: str, *, source: str = "config") -> dict[str, Any]:
+    """``config`` at spec ``to_version`` (a new dict); raise naming the field that cannot move."""
     if to_version not in spec.ORDER:
         raise IgnitionConfigError(f"unknown target spec {to_version!r}", source)
-    out = dict(config)
-    out["ignition"] = {**(config.get("ignition") or {}), "version": to_version}
-    for report in validate(out):
-        if report.severity == "error":
-            raise IgnitionConfigError(
-                f"cannot be expressed in spec {to_version}: {report.message}",
-                source,
-                report.pointer or "/",
-            )
+    check(config, source=source)
+    current = declared_version(config)
+    assert current is not None
+    out = copy.deepcopy(config)
+    start, goal = spec.ORDER[current], spec.ORDER[to_version]
+    step = 1 if goal >= start else -1
+    for index in range(start + step, goal + step, step):
+        target = spec.VERSIONS[index]
+        out["ignition"]["version"] = target
+        if step < 0:
+            for report in validate(out, source, schema=False):
+                if report.severity == "error":
+                    raise IgnitionConfigError(
+                        f"cannot translate {current} to {to_version}: {report.message}",
+                        source,
+                        report.pointer,
+                    )
     return out

@@ -1,0 +1,159 @@
+"""Fetch the IMDS instance document within a total time budget (edge: HTTP).
+
+One request gets everything provisioning needs: ``/metadata/instance`` with
+``extended=true`` carries the OS profile, keys, vm id and base64 ``userData``.
+Policy (azure-protocol sheet §3 and the anchors' experience):
+- ``Metadata: true``, no proxy ever (IMDS is link-local), pinned api-version;
+- retried with exponential backoff and jitter: connection errors, timeouts,
+  404, 410 (IMDS restarting, back within ~70 s), 429, 5xx, and bodies that
+  are cut short or not JSON;
+- given up at once: other 4xx (a wrong request does not heal by retrying) and
+  bodies over the size cap;
+- every wait and every socket timeout is clipped to what is left of the total
+  budget, and a body that trickles in is abandoned at the deadline, so the call
+  always returns within the budget (plus one connect/read granularity).
+IMDS is optional for igngen: callers continue OVF-only when this gives up.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from igngen import log
+from igngen.errors import ImdsDataError, ImdsUnavailableError
+
+DEFAULT_IMDS_URL = "http://169.254.169.254"
+DEFAULT_API_VERSION = "2021-08-01"
+DEFAULT_TOTAL_TIMEOUT = 300.0  # azure-init's and cloud-init's budget
+DEFAULT_CONNECT_TIMEOUT = 5.0  # link-local: a healthy IMDS answers in milliseconds
+DEFAULT_READ_TIMEOUT = 30.0
+DEFAULT_BACKOFF_INITIAL = 1.0
+DEFAULT_BACKOFF_MAX = 5.0
+MAX_BODY = 1024 * 1024
+RETRIED_STATUSES = frozenset({404, 410, 429, 500, 502, 503, 504})
+
+
+class ImdsSettings(NamedTuple):
+    url: str = DEFAULT_IMDS_URL
+    api_version: str = DEFAULT_API_VERSION
+    total_timeout: float = DEFAULT_TOTAL_TIMEOUT
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    read_timeout: float = DEFAULT_READ_TIMEOUT
+    backoff_initial: float = DEFAULT_BACKOFF_INITIAL
+    backoff_max: float = DEFAULT_BACKOFF_MAX
+    max_body: int = MAX_BODY
+
+    @property
+    def instance_url(self) -> str:
+        return (
+            f"{self.url.rstrip('/')}/metadata/instance?api-version={self.api_version}&extended=true"
+        )
+
+
+class _Retry(Exception):
+    """A failure worth another attempt; the text says why (no secrets in IMDS answers)."""
+
+
+def fetch_instance(
+    settings: ImdsSettings,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> bytes:
+    """Return the instance document bytes (valid JSON) or raise ImdsUnavailableError/ImdsDataError."""
+    import requests
+
+    deadline = clock() + settings.total_timeout
+    session = requests.Session()
+    session.trust_env = False  # never a proxy, never netrc
+    backoff = settings.backoff_initial
+    attempt = 0
+    last = "no attempt made"
+    reasons_seen: set[str] = set()
+    url = settings.instance_url
+    while True:
+        attempt += 1
+        remaining = deadline - clock()
+        if remaining <= 0:
+            break
+        try:
+            return _attempt(session, url, settings, deadline, clock)
+        except _Retry as exc:
+            last = str(exc)
+        except requests.exceptions.ConnectionError as exc:
+            last = (
+                "connection failed" if "timed out" not in str(exc).lower() else "connect timed out"
+            )
+        except requests.exceptions.Timeout:
+            last = "timed out"
+        except requests.exceptions.RequestException as exc:
+            last = f"request failed ({type(exc).__name__})"
+        kind = last.split(" (")[0]
+        # Each kind of failure is logged once, then only in the final summary.
+        (log.info if kind in reasons_seen else log.warning)(
+            "imds",
+            f"attempt {attempt} failed: {last}",
+            url=url,
+            remaining=f"{max(0.0, deadline - clock()):.1f}s",
+        )
+        reasons_seen.add(kind)
+        pause = min(backoff, settings.backoff_max) * (0.5 + random.random() / 2)
+        if clock() + pause >= deadline:
+            break
+        sleep(pause)
+        backoff *= 2
+    raise ImdsUnavailableError(
+        f"no usable answer within {settings.total_timeout:g}s after {attempt} attempt(s); last: {last}",
+        url,
+    )
+
+
+def _attempt(
+    session: object, url: str, settings: ImdsSettings, deadline: float, clock: Callable[[], float]
+) -> bytes:
+    import json
+
+    import requests
+
+    assert isinstance(session, requests.Session)
+    remaining = max(0.05, deadline - clock())
+    timeout = (min(settings.connect_timeout, remaining), min(settings.read_timeout, remaining))
+    headers = {"Metadata": "true", "User-Agent": "igngen", "Accept-Encoding": "identity"}
+    with session.get(
+        url, headers=headers, timeout=timeout, stream=True, allow_redirects=False
+    ) as resp:
+        status = resp.status_code
+        if status in RETRIED_STATUSES:
+            raise _Retry(f"HTTP {status}")
+        if status != 200:
+            raise ImdsUnavailableError(
+                f"IMDS refused the request with HTTP {status}; not retried", url
+            )
+        declared = resp.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > settings.max_body:
+            raise ImdsDataError(
+                f"answer of {declared} bytes is over the {settings.max_body}-byte limit", url
+            )
+        # read1 returns what has arrived instead of waiting for a full chunk, so a
+        # body that trickles in is noticed at the deadline (urllib3 2.x has read1;
+        # with 1.26, as Debian ships it, the http.client response underneath does).
+        raw: Any = resp.raw
+        read1 = getattr(raw, "read1", None) or raw._fp.read1
+        body = bytearray()
+        while True:
+            chunk = read1(65536)
+            if not chunk:
+                break
+            body += chunk
+            if len(body) > settings.max_body:
+                raise ImdsDataError(f"answer is over the {settings.max_body}-byte limit", url)
+            if clock() > deadline:
+                raise _Retry("answer still arriving at the deadline")
+    try:
+        json.loads(bytes(body).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise _Retry(f"answer is not complete JSON ({len(body)} bytes)") from None
+    return bytes(body)

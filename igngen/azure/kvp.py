@@ -1,0 +1,124 @@
+"""Hyper-V KVP telemetry: provisioning events for the Azure host (pure encoding + locked append).
+
+The guest→host pool (``/var/lib/hyperv/.kvp_pool_1``) is a sequence of fixed
+2 560-byte records: a 512-byte key and a 2 048-byte value, UTF-8, NUL-padded.
+``hv_kvp_daemon`` carries them to the host. Writers append under an exclusive
+``flock`` so concurrent writers (the daemon, other agents) never interleave.
+A value longer than one record is split over several records whose keys carry
+an index suffix (``|0``, ``|1`` …), as azure-init and cloud-init do.
+Never pass a secret here: the host keeps what it receives.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+KEY_SIZE = 512
+VALUE_SIZE = 2048
+RECORD_SIZE = KEY_SIZE + VALUE_SIZE
+# Leave room for the terminating NUL the Hyper-V daemon expects in each field.
+MAX_VALUE_BYTES = VALUE_SIZE - 1
+MAX_KEY_BYTES = KEY_SIZE - 1
+DEFAULT_POOL = "/var/lib/hyperv/.kvp_pool_1"
+REPORT_KEY = "PROVISIONING_REPORT"
+AGENT = "igngen"
+
+
+def _truncate_utf8(data: bytes, limit: int) -> bytes:
+    if len(data) <= limit:
+        return data
+    cut = data[:limit]
+    return cut.decode("utf-8", "ignore").encode("utf-8")  # never split a character
+
+
+def _chunks(value: bytes, limit: int) -> list[bytes]:
+    out = []
+    while value:
+        piece = _truncate_utf8(value, limit)
+        out.append(piece)
+        value = value[len(piece) :]
+    return out or [b""]
+
+
+def encode(key: str, value: str) -> bytes:
+    """The record bytes for one key/value (several records when the value is long)."""
+    kb = key.encode("utf-8")
+    vb = value.encode("utf-8")
+    pieces = _chunks(vb, MAX_VALUE_BYTES)
+    records = bytearray()
+    for i, piece in enumerate(pieces):
+        k = kb if len(pieces) == 1 else kb + f"|{i}".encode()
+        k = _truncate_utf8(k, MAX_KEY_BYTES)
+        records += k.ljust(KEY_SIZE, b"\0") + piece.ljust(VALUE_SIZE, b"\0")
+    return bytes(records)
+
+
+def decode(data: bytes) -> list[tuple[str, str]]:
+    """Records back to (key, value) pairs (used by tests and ``igngen status``)."""
+    out = []
+    for off in range(0, len(data) - len(data) % RECORD_SIZE, RECORD_SIZE):
+        key = data[off : off + KEY_SIZE].split(b"\0", 1)[0].decode("utf-8", "replace")
+        value = (
+            data[off + KEY_SIZE : off + RECORD_SIZE].split(b"\0", 1)[0].decode("utf-8", "replace")
+        )
+        out.append((key, value))
+    return out
+
+
+def append(pool: str, key: str, value: str) -> None:
+    """Append a key/value to the pool under an exclusive lock; raise KvpError on failure."""
+    import fcntl
+
+    from igngen.errors import KvpError
+
+    data = encode(key, value)
+    try:
+        os.makedirs(os.path.dirname(pool) or ".", exist_ok=True)
+        fd = os.open(pool, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise KvpError(f"cannot open KVP pool: {exc.strerror}", pool) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            os.write(fd, data)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    except OSError as exc:
+        raise KvpError(f"cannot write KVP pool: {exc.strerror}", pool) from None
+    finally:
+        os.close(fd)
+
+
+def event_key(event: str) -> str:
+    return f"{AGENT}|{event}|{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
+
+
+def report_value(
+    result: str, *, vm_id: str | None = None, reason: str | None = None, **extra: str
+) -> str:
+    """``result=…|agent=…|…`` the way the provisioning report is read on the host side."""
+    from igngen import __version__
+
+    fields = [f"result={result}"]
+    if reason:
+        fields.append("reason=" + reason.replace("|", "/"))
+    fields.append(f"agent={AGENT}/{__version__}")
+    if vm_id:
+        fields.append(f"vm_id={vm_id}")
+    fields += [f"{k}={v.replace('|', '/')}" for k, v in sorted(extra.items())]
+    fields.append("timestamp=" + time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    return "|".join(fields)
+
+
+def try_append(pool: str | None, key: str, value: str) -> None:
+    """Best effort: KVP is telemetry and must never fail provisioning."""
+    if not pool:
+        return
+    from igngen import log
+    from igngen.errors import KvpError
+
+    try:
+        append(pool, key, value)
+    except KvpError as exc:
+        log.warning("kvp", str(exc))

@@ -1,0 +1,115 @@
+"""``igngen provision``: read the Azure media and IMDS, hand the configs to Ignition (initramfs)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--media",
+        default=None,
+        metavar="DEV|DIR|auto",
+        help="provisioning media: a device, a directory holding ovf-env.xml, or auto (default)",
+    )
+    parser.add_argument(
+        "--media-wait",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how long to wait for the media to appear (default 60)",
+    )
+    parser.add_argument(
+        "--imds-url",
+        default=None,
+        metavar="URL",
+        help="IMDS base URL (default http://169.254.169.254; '' disables IMDS)",
+    )
+    parser.add_argument(
+        "--imds-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="total time budget for IMDS (default 300)",
+    )
+    parser.add_argument(
+        "--handoff-dir",
+        default=None,
+        metavar="DIR",
+        help="Ignition system config directory to write (default /run/igngen/ignition)",
+    )
+    parser.add_argument(
+        "--layout",
+        choices=("sysdir", "runtime"),
+        default=None,
+        help="sysdir: a full IGNITION_SYSTEM_CONFIG_DIR incl. the image's base configs "
+        "(Ignition <= 2.26, default); runtime: only igngen's files (/run/ignition, Ignition >= 2.27)",
+    )
+    parser.add_argument(
+        "--image-dir",
+        default=None,
+        metavar="DIR",
+        help="the image's own Ignition config directory to carry over (default /usr/lib/ignition)",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="igngen settings (default /etc/igngen/igngen.yaml if present)",
+    )
+    parser.add_argument(
+        "--templates",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="template directory (repeatable)",
+    )
+    parser.add_argument(
+        "--kvp-pool",
+        default=None,
+        metavar="PATH",
+        help="Hyper-V KVP pool for telemetry (default /var/lib/hyperv/.kvp_pool_1; '' disables)",
+    )
+    parser.add_argument(
+        "--state-dir",
+        default=None,
+        metavar="DIR",
+        help="where the failure reason is recorded (default /run/igngen)",
+    )
+
+
+DEFAULT_CONFIG = "/etc/igngen/igngen.yaml"
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+
+    from igngen import log
+    from igngen.errors import IgngenError
+    from igngen.provision import options_from_settings, provision, record_failure
+    from igngen.settings import Settings, load
+
+    opts = None
+    try:
+        config = args.config or (DEFAULT_CONFIG if os.path.exists(DEFAULT_CONFIG) else None)
+        settings = load(config) if config else Settings()
+        opts = options_from_settings(
+            settings,
+            media=args.media,
+            media_wait=args.media_wait,
+            imds_url=args.imds_url,
+            imds_timeout=args.imds_timeout,
+            handoff_dir=args.handoff_dir,
+            layout=args.layout,
+            image_dir=args.image_dir,
+            kvp_pool=args.kvp_pool if args.kvp_pool != "" else "",
+            state_dir=args.state_dir,
+            template_dirs=tuple(args.templates) or None,
+        )
+        log.info("provision", "starting", media=opts.media, handoff=opts.handoff_dir)
+        provision(opts, settings)
+    except IgngenError as exc:
+        if opts is not None:
+            record_failure(opts, exc)
+        raise
+    log.info("provision", "done")
+    return 0

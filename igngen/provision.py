@@ -1,0 +1,151 @@
+"""Early-boot provisioning: media + IMDS → render → hand-off to Ignition (orchestration edge).
+
+Runs in the initramfs before Ignition's fetch stages (``igngen-provision.service``).
+Each step logs one line; waits log progress. Any failure leaves a one-line
+reason in ``<state-dir>/failure-reason`` for the failure reporter and in KVP,
+and nothing in the hand-off directory (Ignition then does not run: the unit
+is required by the Ignition fetch stages).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, NamedTuple
+
+from igngen import log
+from igngen.azure import kvp
+from igngen.errors import IgngenError, ImdsDataError, ImdsUnavailableError, SettingsError
+from igngen.settings import Settings
+
+DEFAULT_STATE_DIR = "/run/igngen"
+FAILURE_REASON = "failure-reason"
+
+
+class ProvisionOptions(NamedTuple):
+    media: str = "auto"  # "auto", a block device, or a directory
+    media_wait: float = 60.0
+    imds_url: str | None = None  # None: the real endpoint; "" disables IMDS
+    imds_timeout: float = 300.0
+    handoff_dir: str = "/run/igngen/ignition"
+    layout: str = "sysdir"
+    image_dir: str | None = "/usr/lib/ignition"
+    kvp_pool: str | None = kvp.DEFAULT_POOL
+    state_dir: str = DEFAULT_STATE_DIR
+    template_dirs: tuple[str, ...] = ()
+
+
+def options_from_settings(settings: Settings, **overrides: Any) -> ProvisionOptions:
+    """Settings' ``imds:`` and ``provision:`` sections, then command-line overrides."""
+    values: dict[str, Any] = {}
+    known = {
+        "imds": {"url": "imds_url", "timeout": "imds_timeout"},
+        "provision": {
+            "media": "media",
+            "media_wait": "media_wait",
+            "handoff_dir": "handoff_dir",
+            "layout": "layout",
+            "kvp_pool": "kvp_pool",
+            "image_dir": "image_dir",
+        },
+    }
+    for section, mapping in known.items():
+        for key, value in (settings.sections.get(section) or {}).items():
+            if key not in mapping:
+                raise SettingsError(
+                    f"{section}.{key}: unknown key (known: {', '.join(mapping)})", settings.source
+                )
+            values[mapping[key]] = value
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return ProvisionOptions(**values)
+
+
+def _read_media(opts: ProvisionOptions) -> Any:
+    from igngen.azure import media
+
+    if opts.media == "auto":
+        return media.find_and_read(wait=opts.media_wait)
+    if os.path.isdir(opts.media):
+        return media.read_directory(opts.media)
+    return media.read_device(opts.media)
+
+
+def _fetch_imds(opts: ProvisionOptions) -> bytes | None:
+    if opts.imds_url == "":
+        log.info("imds", "disabled; provisioning from ovf-env.xml only")
+        return None
+    from igngen.azure.imds_client import DEFAULT_IMDS_URL, ImdsSettings, fetch_instance
+
+    settings = ImdsSettings(url=opts.imds_url or DEFAULT_IMDS_URL, total_timeout=opts.imds_timeout)
+    try:
+        data = fetch_instance(settings)
+    except (ImdsUnavailableError, ImdsDataError) as exc:
+        log.warning("imds", f"continuing with ovf-env.xml only: {exc}")
+        kvp.try_append(opts.kvp_pool, kvp.event_key("imds"), f"unavailable: {exc}")
+        return None
+    log.info("imds", "instance document received", bytes=len(data))
+    return data
+
+
+def provision(opts: ProvisionOptions, settings: Settings) -> list[str]:
+    from igngen import handoff
+    from igngen.azure.imds import parse_instance
+    from igngen.pipeline import RenderInputs, render
+
+    kvp.try_append(opts.kvp_pool, kvp.event_key("start"), "provisioning started")
+    contents = _read_media(opts)
+    imds_bytes = _fetch_imds(opts)
+    has_user_data = False
+    if imds_bytes is not None:
+        try:
+            has_user_data = parse_instance(imds_bytes, source="imds").user_data is not None
+        except ImdsDataError as exc:
+            log.warning("imds", f"ignoring an unusable instance document: {exc}")
+            imds_bytes = None
+    # IMDS userData wins (as in Ignition's own Azure provider); else the media's
+    # CustomData.bin, which confidential VMs lack (then the OVF's CustomData is used).
+    custom = None if has_user_data else contents.custom_data
+    inputs = RenderInputs(
+        ovf=contents.ovf,
+        ovf_source=f"{contents.origin}:{'ovf-env.xml'}",
+        imds=imds_bytes,
+        imds_source="imds",
+        customdata=custom,
+        customdata_source=f"{contents.origin}:CustomData.bin",
+        template_dirs=opts.template_dirs,
+    )
+    result = render(inputs, settings)
+    for warning in result.warnings:
+        log.warning("render", warning)
+    kind = result.customdata.kind if result.customdata else None
+    plan = handoff.plan(result.fragment, result.handin, kind)
+    image_dir = opts.image_dir if opts.layout == "sysdir" else None
+    written = handoff.write(opts.handoff_dir, plan, image_dir=image_dir)
+    log.info(
+        "handoff",
+        "configs handed to Ignition",
+        dir=opts.handoff_dir,
+        files=",".join(written),
+        custom_data=kind or "none",
+    )
+    vm_id = result.model.vm_id.value
+    kvp.try_append(
+        opts.kvp_pool,
+        kvp.REPORT_KEY,
+        kvp.report_value("success", vm_id=vm_id, custom_data=kind or "none"),
+    )
+    return written
+
+
+def record_failure(opts: ProvisionOptions, error: IgngenError) -> None:
+    """Leave the reason where the failure reporter and the host can read it."""
+    from igngen.jsonio import atomic_write
+
+    reason = str(error)
+    try:
+        os.makedirs(opts.state_dir, mode=0o700, exist_ok=True)
+        atomic_write(
+            os.path.join(opts.state_dir, FAILURE_REASON), (reason + "\n").encode(), mode=0o600
+        )
+    except (OSError, IgngenError) as exc:
+        log.error("provision", f"cannot record the failure reason: {exc}")
+    kvp.try_append(opts.kvp_pool, kvp.REPORT_KEY, kvp.report_value("error", reason=reason))

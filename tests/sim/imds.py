@@ -1,0 +1,55 @@
+"""IMDS simulator: the instance document behind scripted faults (loopback only)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from sim.http import Reply, ScriptedServer, Step
+
+
+def instance_document(
+    *,
+    user: str = "azureuser",
+    host: str = "simhost",
+    keys: list[str] | None = None,
+    user_data: bytes | None = None,
+    vm_id: str = "11111111-2222-3333-4444-555555555555",
+    disable_password_authentication: str = "true",
+) -> dict[str, Any]:
+    return {
+        "compute": {
+            "name": host + "-vm",
+            "osProfile": {
+                "adminUsername": user,
+                "computerName": host,
+                "disablePasswordAuthentication": disable_password_authentication,
+            },
+            "publicKeys": [
+                {"keyData": k, "path": f"/home/{user}/.ssh/authorized_keys"} for k in keys or []
+            ],
+            "userData": base64.b64encode(user_data).decode() if user_data else "",
+            "vmId": vm_id,
+            "vmSize": "Standard_D2ds_v5",
+            "storageProfile": {"resourceDisk": {"size": "76800"}},
+        },
+        "network": {"interface": []},
+        "extended": {"compute": {"ppsType": "None", "hasCustomData": False}},
+    }
+
+
+def ok(doc: dict[str, Any]) -> Reply:
+    return Reply(200, json.dumps(doc).encode(), {"Content-Type": "application/json; charset=utf-8"})
+
+
+def imds_server(script: list[Step]) -> ScriptedServer:
+    """Answers 400 like IMDS when the Metadata header is missing, else follows the script."""
+    steps = list(script)
+
+    def respond(req: Any) -> Step:
+        if req.headers.get("metadata") != "true":
+            return Reply(400, b'{"error": "Bad request. Required metadata header not specified"}')
+        return steps.pop(0) if len(steps) > 1 else steps[0]
+
+    return ScriptedServer(respond)

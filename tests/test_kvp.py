@@ -1,0 +1,67 @@
+"""KVP records, read back by an independent reader written from the record layout."""
+
+from __future__ import annotations
+
+import struct
+import threading
+from pathlib import Path
+
+from igngen.azure import kvp
+
+
+def independent_reader(data: bytes) -> list[tuple[str, str]]:
+    # Layout: 512-byte key + 2048-byte value, NUL padded; parsed with struct, not igngen's code.
+    out = []
+    for key, value in struct.iter_unpack("512s2048s", data):
+        out.append((key.rstrip(b"\0").decode(), value.rstrip(b"\0").decode()))
+    return out
+
+
+def test_short_record(tmp_path: Path) -> None:
+    pool = tmp_path / "hyperv" / ".kvp_pool_1"
+    kvp.append(str(pool), "igngen|start", "hello")
+    data = pool.read_bytes()
+    assert len(data) == 2560
+    assert independent_reader(data) == [("igngen|start", "hello")]
+
+
+def test_long_value_is_split_and_utf8_safe(tmp_path: Path) -> None:
+    pool = tmp_path / ".kvp_pool_1"
+    value = "é" * 3000  # 6000 bytes, 2-byte characters
+    kvp.append(str(pool), "K", value)
+    records = independent_reader(pool.read_bytes())
+    assert [k for k, _ in records] == ["K|0", "K|1", "K|2", "K|3"][: len(records)]
+    assert "".join(v for _, v in records) == value
+    assert all(len(v.encode()) <= 2047 for _, v in records)
+
+
+def test_concurrent_appends_do_not_interleave(tmp_path: Path) -> None:
+    pool = str(tmp_path / ".kvp_pool_1")
+    threads = [
+        threading.Thread(
+            target=lambda i=i: [kvp.append(pool, f"t{i}", "x" * 3000) for _ in range(20)]
+        )
+        for i in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    records = independent_reader(Path(pool).read_bytes())
+    assert len(records) == 4 * 20 * 2
+    for i in range(0, len(records), 2):
+        assert records[i][0].endswith("|0") and records[i + 1][0].endswith("|1")
+        assert records[i][0][:-2] == records[i + 1][0][:-2]
+
+
+def test_report_value_shape() -> None:
+    value = kvp.report_value("error", vm_id="abc", reason="media | missing")
+    fields = dict(f.split("=", 1) for f in value.split("|"))
+    assert fields["result"] == "error" and fields["vm_id"] == "abc"
+    assert fields["reason"] == "media / missing" and fields["agent"].startswith("igngen/")
+
+
+def test_unwritable_pool_is_reported_not_raised(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    kvp.try_append(str(blocker / "pool"), "k", "v")  # logs a warning, never raises

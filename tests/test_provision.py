@@ -1,0 +1,303 @@
+"""igngen provision end to end: media (directory and a real UDF image) + loopback IMDS → hand-off
+directory → the real Ignition (fetch-offline + files with IGNITION_SYSTEM_CONFIG_DIR) → checks."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import bcrypt
+import pytest
+from ovf_builder import ED25519, RSA3072, ovf_xml
+from sim.imds import imds_server, instance_document, ok
+from support.consumers import run_ignition
+
+from igngen.azure import kvp
+
+REPO = Path(__file__).resolve().parent.parent
+PASSWORD = "Provision-Passw0rd!"
+CUSTOM = json.dumps(
+    {
+        "ignition": {"version": "3.3.0"},
+        "storage": {
+            "files": [
+                {
+                    "path": "/etc/from-customdata",
+                    "mode": 420,
+                    "contents": {"source": "data:,custom%0A"},
+                }
+            ]
+        },
+    }
+).encode()
+
+
+def provision(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "igngen", "provision", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def media_dir(tmp: Path, *, password: str | None = PASSWORD, custom: bytes | None = CUSTOM) -> Path:
+    d = tmp / "media"
+    d.mkdir()
+    (d / "ovf-env.xml").write_bytes(
+        ovf_xml(
+            password=password,
+            disable_pw="false",
+            custom_data=custom,
+            keys=[("/home/azureuser/.ssh/authorized_keys", ED25519)],
+        )
+    )
+    if custom is not None:
+        (d / "CustomData.bin").write_bytes(custom)
+    return d
+
+
+def check_root(root: Path, *, user: str, keys: list[str], host: str, password: str | None) -> None:
+    passwd = {ln.split(":")[0]: ln for ln in (root / "etc/passwd").read_text().splitlines()}
+    assert user in passwd
+    shadow = {
+        ln.split(":")[0]: ln.split(":")[1] for ln in (root / "etc/shadow").read_text().splitlines()
+    }
+    if password:
+        assert bcrypt.checkpw(password.encode(), shadow[user].encode())
+    assert (root / f"home/{user}/.ssh/authorized_keys").read_text().splitlines() == keys
+    assert (root / "etc/hostname").read_text() == host + "\n"
+    assert (root / "etc/sudoers.d/igngen").stat().st_mode & 0o777 == 0o440
+    kept = (root / "var/lib/waagent/ovf-env.xml").read_bytes()
+    assert b"REDACTED" in kept or password is None
+    if password:
+        assert password.encode() not in kept
+
+
+def test_directory_media_with_imds_to_real_ignition(tmp_path: Path) -> None:
+    media = media_dir(tmp_path)
+    handoff = tmp_path / "handoff"
+    pool = tmp_path / "kvp_pool_1"
+    doc = instance_document(
+        user="azureuser", host="imdshost", keys=[RSA3072], disable_password_authentication="false"
+    )
+    with imds_server([ok(doc)]) as srv:
+        proc = provision(
+            "--media",
+            str(media),
+            "--imds-url",
+            srv.url,
+            "--imds-timeout",
+            "10",
+            "--handoff-dir",
+            str(handoff),
+            "--image-dir",
+            str(tmp_path / "no-image"),
+            "--kvp-pool",
+            str(pool),
+            "--state-dir",
+            str(tmp_path / "state"),
+        )
+    assert proc.returncode == 0, proc.stderr
+    assert PASSWORD not in proc.stderr + proc.stdout
+    assert sorted(p.name for p in handoff.iterdir()) == ["user.ign"]
+    run = run_ignition(tmp_path / "ign", system_dir=handoff, platform="azure")
+    check_root(run.root, user="azureuser", keys=[RSA3072], host="imdshost", password=PASSWORD)
+    assert (run.root / "etc/from-customdata").read_text() == "custom\n"
+    records = kvp.decode(pool.read_bytes())
+    assert any(k == "PROVISIONING_REPORT" and v.startswith("result=success") for k, v in records)
+    assert not any(PASSWORD in v for _, v in records)
+
+
+def test_imds_down_continues_from_ovf_and_carries_image_base(tmp_path: Path) -> None:
+    media = media_dir(tmp_path, custom=None)
+    image = tmp_path / "image"
+    (image / "base.d").mkdir(parents=True)
+    (image / "base.d/10-image.ign").write_text(
+        json.dumps(
+            {
+                "ignition": {"version": "3.3.0"},
+                "storage": {
+                    "files": [{"path": "/etc/image-base", "contents": {"source": "data:,base"}}]
+                },
+            }
+        )
+    )
+    handoff = tmp_path / "handoff"
+    proc = provision(
+        "--media",
+        str(media),
+        "--imds-url",
+        "http://127.0.0.1:9",
+        "--imds-timeout",
+        "1",
+        "--handoff-dir",
+        str(handoff),
+        "--image-dir",
+        str(image),
+        "--kvp-pool",
+        "",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "continuing with ovf-env.xml only" in proc.stderr
+    run = run_ignition(tmp_path / "ign", system_dir=handoff, platform="azure")
+    check_root(run.root, user="azureuser", keys=[ED25519], host="testhost", password=PASSWORD)
+    assert (run.root / "etc/image-base").read_text() == "base"
+
+
+def test_cloud_config_is_left_to_the_platform(tmp_path: Path) -> None:
+    media = media_dir(tmp_path, custom=b"#cloud-config\nhostname: x\n")
+    handoff = tmp_path / "handoff"
+    proc = provision(
+        "--media",
+        str(media),
+        "--imds-url",
+        "",
+        "--handoff-dir",
+        str(handoff),
+        "--image-dir",
+        str(tmp_path / "none"),
+        "--kvp-pool",
+        "",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "cloud-config" in proc.stderr
+    assert sorted(str(p.relative_to(handoff)) for p in handoff.rglob("*") if p.is_file()) == [
+        "base.d/90-igngen.ign"
+    ]
+
+
+def test_failure_is_recorded_and_nothing_handed_off(tmp_path: Path) -> None:
+    media = tmp_path / "media"
+    media.mkdir()
+    (media / "ovf-env.xml").write_bytes(ovf_xml(user="root"))
+    handoff = tmp_path / "handoff"
+    state = tmp_path / "state"
+    pool = tmp_path / "pool"
+    proc = provision(
+        "--media",
+        str(media),
+        "--imds-url",
+        "",
+        "--handoff-dir",
+        str(handoff),
+        "--state-dir",
+        str(state),
+        "--kvp-pool",
+        str(pool),
+    )
+    assert proc.returncode == 65 and "Traceback" not in proc.stderr
+    assert not handoff.exists()
+    reason = (state / "failure-reason").read_text()
+    assert "reserved" in reason and "UserName" in reason
+    assert any(v.startswith("result=error") for _, v in kvp.decode(pool.read_bytes()))
+
+
+def test_missing_media_directory_file(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    proc = provision(
+        "--media",
+        str(tmp_path / "empty"),
+        "--imds-url",
+        "",
+        "--handoff-dir",
+        str(tmp_path / "h"),
+        "--state-dir",
+        str(tmp_path / "s"),
+        "--kvp-pool",
+        "",
+    )
+    assert proc.returncode == 66 and "no ovf-env.xml" in proc.stderr
+
+
+def make_udf_image(tmp: Path, files: dict[str, bytes]) -> Path:
+    """A UDF image written the way Azure's provisioning DVD looks, without any mount (udfclient)."""
+    if not shutil.which("mkudffs") or not shutil.which("udfclient"):
+        pytest.skip("needs mkudffs and udfclient (udftools, udfclient)")
+    img = tmp / "ovf.udf"
+    uuid, label = "0000000000000001", "OVFENV"
+    subprocess.run(
+        [
+            "mkudffs",
+            "--new-file",
+            "--media-type=hd",
+            "--blocksize=2048",
+            f"--label={label}",
+            f"--uuid={uuid}",
+            str(img),
+            "8192",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    staging = tmp / "udf-files"
+    staging.mkdir()
+    script = f"cd {uuid}LinuxUDF:{label}:{label}:LinuxUDF\n"
+    for name, data in files.items():
+        (staging / name).write_bytes(data)
+        script += f"put {name}\n"
+    script += "sync\nquit\n"
+    subprocess.run(
+        ["udfclient", "-W", "-b", "2048", str(img)],
+        input=script,
+        text=True,
+        cwd=staging,
+        capture_output=True,
+        timeout=60,
+    )
+    info = subprocess.run(["udfinfo", str(img)], capture_output=True, text=True)
+    assert f"numfiles={len(files)}" in info.stdout, info.stdout
+    return img
+
+
+@contextlib.contextmanager
+def loop_device(img: Path) -> Iterator[str]:
+    if "udf" not in Path("/proc/filesystems").read_text():
+        pytest.skip(
+            "this kernel has no UDF filesystem; the QEMU end-to-end test reads real UDF media"
+        )
+    if os.geteuid() != 0 or not shutil.which("losetup"):
+        pytest.skip("needs root and losetup")
+    loop = subprocess.run(
+        ["losetup", "--find", "--show", "--read-only", str(img)], capture_output=True, text=True
+    )
+    if loop.returncode != 0:
+        pytest.skip(f"loop devices unavailable: {loop.stderr.strip()}")
+    try:
+        yield loop.stdout.strip()
+    finally:
+        subprocess.run(["losetup", "-d", loop.stdout.strip()], capture_output=True)
+
+
+@pytest.mark.root
+def test_real_udf_image(tmp_path: Path) -> None:
+    ovf = ovf_xml(password=PASSWORD, disable_pw="false", custom_data=CUSTOM)
+    img = make_udf_image(tmp_path, {"ovf-env.xml": ovf, "CustomData.bin": CUSTOM})
+    with loop_device(img) as dev:
+        handoff = tmp_path / "handoff"
+        proc = provision(
+            "--media",
+            dev,
+            "--imds-url",
+            "",
+            "--handoff-dir",
+            str(handoff),
+            "--image-dir",
+            str(tmp_path / "none"),
+            "--kvp-pool",
+            "",
+        )
+        assert proc.returncode == 0, proc.stderr
+        mounts = Path("/proc/mounts").read_text()
+        assert dev not in mounts, "the media must be unmounted after reading"
+    run = run_ignition(tmp_path / "ign", system_dir=handoff, platform="azure")
+    check_root(run.root, user="azureuser", keys=[ED25519], host="testhost", password=PASSWORD)
+    assert (run.root / "etc/from-customdata").read_text() == "custom\n"
