@@ -498,7 +498,7 @@ def plan(settings: DiskSettings, *, resource_disk_mib: int | None = None) -> Dis
                 "Ignition does not run again; a disk holding anything else is left untouched",
             )
         )
-        opts = ",".join(res.mount_options) or "defaults"
+        opts = ",".join(_mount_options(res, state)) or "defaults"
         actions.append(
             Action(
                 f"mount LABEL={res.label} at {res.mount_point} ({opts})",
@@ -541,6 +541,13 @@ def plan(settings: DiskSettings, *, resource_disk_mib: int | None = None) -> Dis
             )
         )
     return DiskPlan(settings, state, resource_disk_mib, tuple(actions))
+
+
+def _mount_options(res: ResourceSettings, state: str) -> tuple[str, ...]:
+    # Without IMDS the disk may not exist: nofail keeps local-fs.target from waiting for it.
+    if state == "boot" and "nofail" not in res.mount_options:
+        return (*res.mount_options, "nofail")
+    return res.mount_options
 
 
 def explain(disk_plan: DiskPlan) -> list[tuple[str, str]]:
@@ -768,7 +775,7 @@ def template_variables(disk_plan: DiskPlan) -> dict[str, Any]:
             "label": res.label,
             "what": what,
             "mount_point": res.mount_point,
-            "mount_options": ",".join(res.mount_options) or "defaults",
+            "mount_options": ",".join(_mount_options(res, disk_plan.resource)) or "defaults",
             "mount_unit": mount_unit,
             "fsck_unit": f"systemd-fsck@{escape_path(what)}.service",
             "device_unit": f"{escape_path(res.device)}.device",

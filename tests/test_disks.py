@@ -374,3 +374,16 @@ def test_spec_340_output_keeps_disk_entries() -> None:
     frag = render({"swap": {"mode": "partition", "size_mib": 64}}, 8192, spec="3.4.0")
     assert frag["ignition"]["version"] == "3.4.0"
     assert {f["format"] for f in frag["storage"]["filesystems"]} == {"ext4", "swap"}
+
+
+def test_boot_only_mode_never_holds_up_the_boot() -> None:
+    """Without IMDS the disk may be missing: the mount is nofail, swap waits for nothing."""
+    boot = render({"swap": {"mode": "file", "size_mib": 64}}, None)
+    units = {u["name"]: u["contents"] for u in boot["systemd"]["units"]}
+    assert "Options=nofail\n" in units["mnt-resource.mount"]
+    assert "DefaultDependencies=no" in units["mnt-resource-swapfile.swap"]
+    declared = render({"resource": {"mount_options": ["noatime"]}}, 76800)
+    units = {u["name"]: u["contents"] for u in declared["systemd"]["units"]}
+    assert "Options=noatime\n" in units["mnt-resource.mount"]
+    rows = disks.explain(disks.plan_for(None, "c"))
+    assert any("nofail" in action for action, _ in rows)
