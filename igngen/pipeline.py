@@ -33,6 +33,9 @@ class RenderInputs(NamedTuple):
     template_dirs: tuple[str, ...] = ()
     # Extra template variable groups supplied by the edge (e.g. ``waagent`` from the image).
     extra_variables: Mapping[str, Mapping[str, Any]] = MappingProxyType({})
+    # The image's waagent.conf (its ResourceDisk.* settings apply under igngen's own).
+    waagent_conf: bytes | None = None
+    waagent_conf_source: str = "waagent.conf"
 
 
 class Rendered(NamedTuple):
@@ -63,7 +66,14 @@ def _disk_variables(inputs: RenderInputs, settings: Settings) -> Mapping[str, An
     if inputs.imds:
         instance = imds_parser.parse_instance(inputs.imds, source=inputs.imds_source)
         size = instance.resource_disk_size_mib
-    return variables(settings.sections.get("disks"), settings.source, resource_disk_mib=size)
+    waagent = None
+    if inputs.waagent_conf is not None:
+        from igngen.waagent_conf import parse
+
+        waagent = parse(inputs.waagent_conf, inputs.waagent_conf_source)
+    return variables(
+        settings.sections.get("disks"), settings.source, waagent=waagent, resource_disk_mib=size
+    )
 
 
 def render(inputs: RenderInputs, settings: Settings) -> Rendered:

@@ -18,7 +18,7 @@ from support.consumers import ignition_validate, require
 
 from igngen import disks, waagent_conf
 from igngen.butane.escape import escape_path
-from igngen.errors import DiskSettingsError
+from igngen.errors import DiskSettingsError, WaagentConfError
 from igngen.templates import render_fragment
 
 WAAGENT = """\
@@ -387,3 +387,19 @@ def test_boot_only_mode_never_holds_up_the_boot() -> None:
     assert "Options=noatime\n" in units["mnt-resource.mount"]
     rows = disks.explain(disks.plan_for(None, "c"))
     assert any("nofail" in action for action, _ in rows)
+
+
+def test_pipeline_uses_imds_size_and_image_waagent_conf() -> None:
+    from igngen.pipeline import RenderInputs, render
+    from igngen.settings import Settings
+
+    ovf = (Path(__file__).resolve().parent.parent / "examples/basic/ovf-env.xml").read_bytes()
+    imds = json.dumps({"compute": {"storageProfile": {"resourceDisk": {"size": "0"}}}}).encode()
+    out = render(RenderInputs(ovf=ovf, imds=imds), Settings())
+    assert out.variables["disk"]["resource"]["enabled"] is False  # IMDS: no resource disk
+    out = render(RenderInputs(ovf=ovf, waagent_conf=b"ResourceDisk.Filesystem=xfs\n"), Settings())
+    assert out.variables["disk"]["resource"]["fs_type"] == "xfs"
+    assert out.variables["disk"]["resource"]["storage_disk"] is None  # no IMDS: boot only
+    with pytest.raises(WaagentConfError) as exc:
+        render(RenderInputs(ovf=ovf, waagent_conf=b"ResourceDisk.Format=maybe\n"), Settings())
+    assert str(exc.value).startswith("waagent.conf:1: ")
