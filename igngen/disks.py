@@ -74,8 +74,11 @@ class ResourceSettings(NamedTuple):
     mount_options: tuple[str, ...] = ()
     label: str = DEFAULT_LABEL
     device: str = DEFAULT_RESOURCE_DEVICE
-    # An NTFS disk igngen cannot mount to look inside is left alone unless this is set.
-    format_unverifiable_ntfs: bool = False
+    # An NTFS disk the image has no driver to look inside (Flatcar ships neither ntfs3
+    # nor ntfs-3g): formatted when it also carries Azure's "Temporary Storage" label.
+    # An image that cannot mount NTFS cannot have put data on it either; cloud-init and
+    # azure-vm-utils make the same call. False keeps such disks.
+    format_unverifiable_ntfs: bool = True
 
 
 class SwapSettings(NamedTuple):
@@ -315,7 +318,7 @@ def resolve(
         mount_options=r.options("resource.mount_options"),
         label=label,
         device=r.path("resource.device", DEFAULT_RESOURCE_DEVICE),
-        format_unverifiable_ntfs=r.boolean("resource.format_unverifiable_ntfs", False),
+        format_unverifiable_ntfs=r.boolean("resource.format_unverifiable_ntfs", True),
     )
     _check_mount_point(resource.mount_point, "resource.mount_point", r, location)
 
@@ -731,8 +734,7 @@ def template_variables(disk_plan: DiskPlan) -> dict[str, Any]:
     command += ["--label", res.label]
     if swap_part:
         command += ["--swap-mib", str(swap.size_mib), "--swap-label", swap.label]
-    if res.format_unverifiable_ntfs:
-        command.append("--format-unverifiable-ntfs")
+    command += ["--unverifiable-ntfs", "format" if res.format_unverifiable_ntfs else "keep"]
 
     swap_path = f"{res.mount_point}/{DEFAULT_SWAP_FILE}"
     swap_what = swap_path if swap_file else f"/dev/disk/by-label/{swap.label}"

@@ -235,27 +235,40 @@ def test_ntfs_with_user_files_is_left_alone_and_reported(  # type: ignore[no-unt
             assert (root / name).read_bytes() == data
 
 
-def test_ntfs_that_cannot_be_inspected_is_kept_unless_allowed(
-    loopdev, run_script, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
-    dev = loopdev()
-    make_ntfs(dev, {"DATALOSS_WARNING_README.txt": README}, tmp=tmp_path)
-    # A mount(8) that knows no NTFS driver, as on an image without ntfs3 or ntfs-3g.
+def no_ntfs_driver(tmp_path: Path) -> str:
+    """A PATH whose mount(8) knows no NTFS driver, as on Flatcar (no ntfs3, no ntfs-3g)."""
     stub = tmp_path / "no-ntfs"
-    stub.mkdir()
+    stub.mkdir(exist_ok=True)
     (stub / "mount").write_text(
         '#!/bin/bash\nfor a in "$@"; do case $a in ntfs*) echo "unknown filesystem type" >&2; exit 32;; esac; done\n'
         'exec /usr/bin/mount "$@"\n'
     )
     (stub / "mount").chmod(0o755)
-    path = f"{stub}:/usr/sbin:/usr/bin:/sbin:/bin"
-    proc = resource(run_script, dev, path=path)
+    return f"{stub}:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def test_uninspectable_azure_ntfs_is_formatted_by_default(loopdev, run_script, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    dev = loopdev()
+    make_ntfs(dev, {"DATALOSS_WARNING_README.txt": README}, tmp=tmp_path)
+    path = no_ntfs_driver(tmp_path)
+    proc = resource(run_script, dev, "--unverifiable-ntfs", "keep", path=path)
     assert proc.returncode == EX_KEPT, proc.stderr
     assert "format_unverifiable_ntfs" in proc.stderr
     assert probe(partitions(dev)[0], "TYPE") == "ntfs"
-    proc = resource(run_script, dev, "--format-unverifiable-ntfs", path=path)
+    assert resource(run_script, dev, path=path).returncode == EX_KEPT  # the script's default
+    proc = resource(run_script, dev, "--unverifiable-ntfs", "format", path=path)
     assert proc.returncode == 0, proc.stderr
+    assert "no driver" in proc.stderr
     assert_ours(dev)
+
+
+def test_uninspectable_ntfs_without_azures_label_is_kept(loopdev, run_script, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    dev = loopdev()
+    part = make_ntfs(dev, {"DATALOSS_WARNING_README.txt": README}, tmp=tmp_path)
+    sh("ntfslabel", part, "Backups")
+    proc = resource(run_script, dev, "--unverifiable-ntfs", "format", path=no_ntfs_driver(tmp_path))
+    assert proc.returncode == EX_KEPT, proc.stderr
+    assert "label" in proc.stderr and probe(part, "TYPE") == "ntfs"
 
 
 def test_our_filesystem_is_kept(loopdev, run_script, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -15,17 +15,21 @@
 #     followed by an NTFS one, as on disks over 2 TiB) whose root holds nothing
 #     but DATALOSS_WARNING_README.txt and "System Volume Information" (names
 #     compared case-insensitively; NTFS metadata files such as $MFT ignored).
-#     That is what Azure, WALinuxAgent and cloud-init leave on it.
+#     That is what Azure, WALinuxAgent and cloud-init leave on it. When no NTFS
+#     driver can mount it read-only to look (Flatcar ships none), the disk is
+#     formatted only with --unverifiable-ntfs format and Azure's volume label
+#     "Temporary Storage": an image that cannot mount NTFS cannot have written
+#     to it (cloud-init and azure-vm-utils decide the same way).
 # A disk that already carries our filesystem (matched by label and type) is
 # kept as it is. Anything else (user files on the NTFS, another filesystem, a
-# partition table we did not write, an NTFS we cannot mount to inspect) is left
+# partition table we did not write, an NTFS we may not format unseen) is left
 # untouched: the reason goes to the journal at error priority and the script
 # exits 3, so the unit shows as failed (systemctl --failed) and its mount unit
 # does not start, while the rest of the boot goes on.
 #
 # Usage:
 #   igngen-disk-prepare resource --device DEV --fs ext4|xfs --label L
-#                       [--swap-mib N --swap-label S] [--format-unverifiable-ntfs]
+#                       [--swap-mib N --swap-label S] [--unverifiable-ntfs keep|format]
 #   igngen-disk-prepare whole    --device DEV --fs ext4|xfs --label L
 #   igngen-disk-prepare raid0    --name NAME --fs ext4|xfs --label L DEV...
 #   igngen-disk-prepare swapfile --path FILE --size-mib N
@@ -41,6 +45,7 @@ readonly LINUX_FS_GUID=0FC63DAF-8483-4772-8E79-3D69D8477DE4
 readonly LINUX_SWAP_GUID=0657FD6D-A4AB-43C4-84E5-0933C84B4F4F
 # Root entries of a stock Azure resource disk (lower case).
 readonly STOCK_NAMES=("dataloss_warning_readme.txt" "system volume information")
+readonly AZURE_NTFS_LABEL="Temporary Storage"
 STATE_DIR=${IGNGEN_DISK_STATE_DIR:-/run/igngen}
 
 # systemd reads "<N>" prefixes on stderr as syslog priorities.
@@ -204,7 +209,7 @@ partition_resource() { # partition_resource DISK SWAP_MIB SWAP_LABEL LABEL
 }
 
 cmd_resource() {
-    local device="" fs="" label="" swap_mib=0 swap_label="igngen-swap" unverifiable_ok=""
+    local device="" fs="" label="" swap_mib=0 swap_label="igngen-swap" unverifiable="keep"
     while (($#)); do
         case $1 in
             --device) need_value "$@"; device=$2; shift 2 ;;
@@ -212,13 +217,14 @@ cmd_resource() {
             --label) need_value "$@"; label=$2; shift 2 ;;
             --swap-mib) need_value "$@"; swap_mib=$2; shift 2 ;;
             --swap-label) need_value "$@"; swap_label=$2; shift 2 ;;
-            --format-unverifiable-ntfs) unverifiable_ok=1; shift ;;
+            --unverifiable-ntfs) need_value "$@"; unverifiable=$2; shift 2 ;;
             *) die "resource: unknown argument '$1'" ;;
         esac
     done
     [[ -n $device && -n $fs && -n $label ]] || die "resource: --device, --fs and --label are required"
     check_fs "$fs"
     [[ $swap_mib =~ ^[0-9]+$ ]] || die "resource: --swap-mib must be a number of MiB"
+    [[ $unverifiable == keep || $unverifiable == format ]] || die "resource: --unverifiable-ntfs is keep or format"
 
     if [[ ! -e $device ]]; then
         info "no resource disk at $device; nothing to do"
@@ -274,9 +280,11 @@ cmd_resource() {
                 stock) why="it is the NTFS disk Azure provides, with only its stock files" ;;
                 data:*) keep "$device" "the NTFS on $candidate holds ${verdict#data:}" ;;
                 unverifiable:*)
-                    [[ -n $unverifiable_ok ]] ||
-                        keep "$device" "${verdict#unverifiable:} to check it for files (set disks.resource.format_unverifiable_ntfs to format anyway)"
-                    why="it is NTFS that cannot be inspected here (${verdict#unverifiable:}), and formatting such disks is allowed"
+                    [[ $unverifiable == format ]] ||
+                        keep "$device" "${verdict#unverifiable:} to check it for files (disks.resource.format_unverifiable_ntfs is off)"
+                    [[ $(probe "$candidate" LABEL) == "$AZURE_NTFS_LABEL" ]] ||
+                        keep "$device" "${verdict#unverifiable:} to check it for files, and its label is not Azure's \"$AZURE_NTFS_LABEL\""
+                    why="it is Azure's \"$AZURE_NTFS_LABEL\" NTFS, which this image has no driver to read (${verdict#unverifiable:}) and so cannot have written"
                     ;;
             esac
         fi
