@@ -403,3 +403,28 @@ def test_pipeline_uses_imds_size_and_image_waagent_conf() -> None:
     with pytest.raises(WaagentConfError) as exc:
         render(RenderInputs(ovf=ovf, waagent_conf=b"ResourceDisk.Format=maybe\n"), Settings())
     assert str(exc.value).startswith("waagent.conf:1: ")
+
+
+@pytest.mark.consumer
+@pytest.mark.parametrize(
+    "mount_point",
+    ["/mnt/resource", "/mnt/my-disk", "/mnt/a.b/c_d", "/data/x@y:z", "/mnt/.hidden", "/mnt/a+b"],
+)
+def test_unit_names_match_systemd_escape(mount_point: str) -> None:
+    systemd_escape = require("systemd-escape")
+    s = disks.from_mapping(
+        {"resource": {"mount_point": mount_point}, "swap": {"mode": "file", "size_mib": 8}}, "c"
+    )
+    v = disks.template_variables(disks.plan(s, resource_disk_mib=1024))
+    expected = sh_out(systemd_escape, "--path", "--suffix=mount", mount_point)
+    assert v["resource"]["mount_unit"] == expected
+    swap = sh_out(systemd_escape, "--path", "--suffix=swap", f"{mount_point}/swapfile")
+    assert v["swap"]["unit"] == swap
+    label = sh_out(
+        systemd_escape, "--path", "--template=systemd-fsck@.service", v["resource"]["what"]
+    )
+    assert v["resource"]["fsck_unit"] == label
+
+
+def sh_out(*args: str) -> str:
+    return subprocess.run(list(args), capture_output=True, text=True, check=True).stdout.strip()

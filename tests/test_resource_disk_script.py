@@ -447,3 +447,11 @@ def test_ignition_disks_stage_formats_what_the_script_recognises(
     assert probe(partitions(dev)[0], "TYPE") == "swap"
     proc = resource(run_script, dev, "--swap-mib", "16")
     assert proc.returncode == 0 and "keeping it" in proc.stderr
+
+
+def test_script_passes_shellcheck() -> None:
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.skip("shellcheck is not installed (make test installs it)")
+    proc = sh(shellcheck, "-s", "bash", str(SCRIPT), check=False)
+    assert proc.returncode == 0, proc.stdout

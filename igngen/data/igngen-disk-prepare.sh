@@ -139,6 +139,7 @@ is_stock_name() {
         [[ $name == "$stock" ]] && return 0
     done
     # NTFS metadata files; some drivers list them, none holds user data.
+    # shellcheck disable=SC2016 # literal names starting with '$'
     case $1 in
         '$MFT' | '$MFTMirr' | '$LogFile' | '$Volume' | '$AttrDef' | '$Bitmap' | '$Boot' | \
             '$BadClus' | '$Secure' | '$UpCase' | '$Extend' | '.' | '..') return 0 ;;
