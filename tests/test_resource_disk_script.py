@@ -10,7 +10,6 @@ test fails.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import subprocess
@@ -405,48 +404,7 @@ def test_raid0_mode(loopdev, run_script) -> None:  # type: ignore[no-untyped-def
         sh("mdadm", "--stop", f"/dev/md/{name}", check=False)
 
 
-# --- Ignition's own disks stage ------------------------------------------------------------
-
-
-def test_ignition_disks_stage_formats_what_the_script_recognises(
-    loopdev, run_script, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
-    """Render with the device setting pointing at a loop device, run Ignition's disks stage.
-
-    Ignition waits for devices through systemd's private bus, so this needs a
-    machine booted with systemd (``/run/systemd/private``), e.g. a CI VM.
-    """
-    from support.consumers import IGNITION_BIN, run_ignition
-
-    if not IGNITION_BIN.exists():
-        pytest.skip("Debian's ignition package is not installed")
-    if not Path("/run/systemd/private").exists():
-        pytest.skip(
-            "Ignition's disks stage waits on devices via systemd (/run/systemd/private); PID 1 is not systemd here"
-        )
-    dev = loopdev()
-    make_ntfs(dev, {"DATALOSS_WARNING_README.txt": README}, tmp=tmp_path)
-    variables = disks.variables(
-        {"resource": {"device": dev}, "swap": {"mode": "partition", "size_mib": 16}},
-        "test",
-        resource_disk_mib=96,
-    )
-    from test_disks import base_variables
-
-    from igngen.templates import render_fragment
-
-    frag = render_fragment(base_variables(variables), system_dirs=())
-    config = {
-        "ignition": {"version": "3.3.0"},
-        "storage": {k: frag["storage"][k] for k in ("disks", "filesystems")},
-    }
-    run_ignition(
-        tmp_path / "ign", user_config=json.dumps(config).encode(), stages=("fetch-offline", "disks")
-    )
-    assert_ours(dev, number=2)
-    assert probe(partitions(dev)[0], "TYPE") == "swap"
-    proc = resource(run_script, dev, "--swap-mib", "16")
-    assert proc.returncode == 0 and "keeping it" in proc.stderr
+# Ignition's own disks stage on loop devices: tests/test_disks_ignition_stage.py
 
 
 def test_script_passes_shellcheck() -> None:
