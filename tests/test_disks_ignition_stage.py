@@ -14,6 +14,7 @@ The resource disk's device setting (``disks.resource.device``) points at the
 loop device, so no ``/dev/disk/azure`` link has to be faked on the host.
 """
 
+# ruff: noqa: F811  (pytest fixtures are imported from test_resource_disk_script)
 from __future__ import annotations
 
 import json
@@ -279,8 +280,10 @@ def main() -> None:
     """Run inside the test's mount namespace: serve the socket, then exec Ignition's stages."""
     log: list[str] = []
     threading.Thread(target=serve, args=("/run/systemd/private", log), daemon=True).start()
+    import time
+
     while not os.path.exists("/run/systemd/private"):
-        pass
+        time.sleep(0.01)
     env = dict(os.environ)
     rc = 0
     for stage in ("fetch-offline", "disks"):
@@ -295,25 +298,13 @@ def main() -> None:
 # --- the test ---------------------------------------------------------------------------------
 
 
-def test_ignition_disks_stage_then_boot_script(loopdev, run_script, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def run_disks_stage(config: dict[str, Any], tmp_path: Path) -> None:
+    """Ignition's fetch-offline and disks stages on ``config`` (real systemd or the stand-in)."""
     if not IGNITION_BIN.exists():
         pytest.skip("Debian's ignition package is not installed")
     for tool in ("unshare", "sgdisk", "mkfs.ext4", "mkswap"):
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} is not installed")
-    dev = loopdev(160)
-    # The disk as Azure hands it over on the first boot.
-    make_ntfs(dev, {"DATALOSS_WARNING_README.txt": README}, tmp=tmp_path)
-    variables = disks.variables(
-        {"resource": {"device": dev}, "swap": {"mode": "partition", "size_mib": 16}},
-        "test",
-        resource_disk_mib=160,
-    )
-    frag = render_fragment(base_variables(variables), system_dirs=())
-    config = {
-        "ignition": {"version": "3.3.0"},
-        "storage": {k: frag["storage"][k] for k in ("disks", "filesystems")},
-    }
     work = tmp_path / "ign"
     work.mkdir()
     (work / "user.ign").write_text(json.dumps(config))
@@ -352,6 +343,23 @@ def test_ignition_disks_stage_then_boot_script(loopdev, run_script, tmp_path: Pa
     else:
         proc = _stages_with_stand_in(ignition, env)
         assert "StartUnit" in proc.stdout  # Ignition really waited through the stand-in
+
+
+def test_ignition_disks_stage_then_boot_script(loopdev, run_script, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    dev = loopdev(160)
+    # The disk as Azure hands it over on the first boot.
+    make_ntfs(dev, {"DATALOSS_WARNING_README.txt": README}, tmp=tmp_path)
+    variables = disks.variables(
+        {"resource": {"device": dev}, "swap": {"mode": "partition", "size_mib": 16}},
+        "test",
+        resource_disk_mib=160,
+    )
+    frag = render_fragment(base_variables(variables), system_dirs=())
+    config = {
+        "ignition": {"version": "3.3.0"},
+        "storage": {k: frag["storage"][k] for k in ("disks", "filesystems")},
+    }
+    run_disks_stage(config, tmp_path)
     # What Ignition made is what the boot script recognises as ours: it keeps it.
     assert probe(partitions(dev)[0], "TYPE") == "swap"
     assert probe(partitions(dev)[0], "LABEL") == "igngen-swap"
@@ -400,3 +408,31 @@ def _stages_with_stand_in(
         pytest.skip(f"cannot make a private mount namespace here: {proc.stderr.strip()}")
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     return proc
+
+
+def test_ignition_formats_nvme_stand_ins_and_the_script_keeps_them(  # type: ignore[no-untyped-def]
+    loopdev, run_script, tmp_path: Path
+) -> None:
+    members = [loopdev(64), loopdev(64)]  # blank, as local NVMe disks arrive
+    variables = disks.variables(
+        {"resource": {"format": False}, "nvme": {"mode": "mounts", "disks": members}},
+        "test",
+        resource_disk_mib=0,
+    )
+    frag = render_fragment(base_variables(variables), system_dirs=())
+    config = {
+        "ignition": {"version": "3.3.0"},
+        "storage": {"filesystems": frag["storage"]["filesystems"]},
+    }
+    run_disks_stage(config, tmp_path)
+    units = {u["name"]: u["contents"] for u in frag["systemd"]["units"]}
+    for i, dev in enumerate(members, start=1):
+        assert probe(dev, "TYPE") == "ext4" and probe(dev, "LABEL") == f"igngen-nv{i}"
+        name = dev.rsplit("/", 1)[1]
+        prepare = units[f"igngen-nvme-{name}.service"]
+        command = prepare.split("ExecStart=", 1)[1].split("\n", 1)[0].split()
+        assert command[0] == disks.SCRIPT_PATH
+        uuid = probe(dev, "UUID")
+        proc = run_script(*command[1:])  # the unit's own command line
+        assert proc.returncode == 0 and "keeping it" in proc.stderr, proc.stderr
+        assert probe(dev, "UUID") == uuid
