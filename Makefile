@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench venv deps clean compile templates
+.PHONY: demo test lint bench venv deps clean compile templates dracut-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,3 +51,7 @@ bench: deps compile
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+# Build an initramfs with Debian's dracut and igngen's module; list its files and the size it adds.
+dracut-check: deps
+	tools/dracut-check
