@@ -33,6 +33,9 @@ class RenderInputs(NamedTuple):
     template_dirs: tuple[str, ...] = ()
     # Extra template variable groups supplied by the edge (e.g. ``waagent`` from the image).
     extra_variables: Mapping[str, Mapping[str, Any]] = MappingProxyType({})
+    # The image's waagent.conf (its ResourceDisk.* settings apply under igngen's own).
+    waagent_conf: bytes | None = None
+    waagent_conf_source: str = "waagent.conf"
 
 
 class Rendered(NamedTuple):
@@ -56,6 +59,23 @@ def parse_model(inputs: RenderInputs) -> Provisioning:
     return reconcile(env, instance, custom_data_override=override)
 
 
+def _disk_variables(inputs: RenderInputs, settings: Settings) -> Mapping[str, Any]:
+    from igngen.disks import variables
+
+    size = None
+    if inputs.imds:
+        instance = imds_parser.parse_instance(inputs.imds, source=inputs.imds_source)
+        size = instance.resource_disk_size_mib
+    waagent = None
+    if inputs.waagent_conf is not None:
+        from igngen.waagent_conf import parse
+
+        waagent = parse(inputs.waagent_conf, inputs.waagent_conf_source)
+    return variables(
+        settings.sections.get("disks"), settings.source, waagent=waagent, resource_disk_mib=size
+    )
+
+
 def render(inputs: RenderInputs, settings: Settings) -> Rendered:
     from igngen.ignition import customdata as customdata_intake
     from igngen.ignition import handin
@@ -72,6 +92,8 @@ def render(inputs: RenderInputs, settings: Settings) -> Rendered:
         "report": report_variables(settings.sections.get("report"), source=settings.source),
     }
     extra.update(inputs.extra_variables)
+    if "disk" not in extra:
+        extra["disk"] = _disk_variables(inputs, settings)
     variables = template_variables(
         model, settings, hashed_password=password_hash(model, settings), extra=extra
     )

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from igngen.disks import variables as disk_variables
 from igngen.errors import TemplateError
 from igngen.report import template_variables as report_variables
 from igngen.templates import discover, render_fragment, substitute
@@ -39,6 +40,7 @@ def variables(**over: Any) -> dict[str, Any]:
         "sudo": {"path": "/etc/sudoers.d/igngen", "rule": "azureuser ALL=(ALL) NOPASSWD: ALL"},
         "ovf": {"redacted": "<x/>"},
         "report": report_variables(None),
+        "disk": disk_variables(None, "test"),
     }
     for k, val in over.items():
         v[k] = val

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from support.consumers import ignition_validate, require, run_ignition
 
+from igngen.disks import variables as disk_variables
 from igngen.report import template_variables as report_variables
 from igngen.templates import render_fragment
 
@@ -52,6 +53,7 @@ def realistic(*, password: bool) -> dict[str, Any]:
         },
         "ovf": {"redacted": "<Environment><UserPassword>REDACTED</UserPassword></Environment>\n"},
         "report": report_variables(None),
+        "disk": disk_variables(None, "test", resource_disk_mib=76800),
     }
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from defusedxml.ElementTree import fromstring
+
 from sim.http import Reply, Request, ScriptedServer, Step
 
 GOAL_STATE = """<?xml version="1.0" encoding="utf-8"?>
