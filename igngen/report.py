@@ -95,7 +95,7 @@ _SETTINGS_KEYS = ("command", "state_dir", "wireserver", "protocol", "enabled")
 
 
 def template_variables(
-    section: dict[str, Any] | None, *, source: str = "settings"
+    section: Mapping[str, Any] | None, *, source: str = "settings"
 ) -> dict[str, Any]:
     """The ``report.*`` template variables from the settings' ``report:`` section."""
     from igngen.errors import SettingsError
