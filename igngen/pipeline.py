@@ -76,6 +76,21 @@ def _disk_variables(inputs: RenderInputs, settings: Settings) -> Mapping[str, An
     )
 
 
+def _waagent_variables(inputs: RenderInputs) -> Mapping[str, Any]:
+    """The ``/etc/waagent.conf`` igngen ships: the image's own, or Flatcar's shipped values."""
+    import os
+
+    from igngen.waagent_conf import derive_for_igngen, parse
+
+    if inputs.waagent_conf is not None:
+        conf = parse(inputs.waagent_conf, inputs.waagent_conf_source)
+    else:
+        baseline = os.path.join(os.path.dirname(__file__), "data", "waagent-flatcar.conf")
+        with open(baseline, "rb") as fh:
+            conf = parse(fh.read(), "built-in waagent baseline")
+    return {"enabled": True, "conf": derive_for_igngen(conf)}
+
+
 def render(inputs: RenderInputs, settings: Settings) -> Rendered:
     from igngen.ignition import customdata as customdata_intake
     from igngen.ignition import handin
@@ -92,6 +107,8 @@ def render(inputs: RenderInputs, settings: Settings) -> Rendered:
         "report": report_variables(settings.sections.get("report"), source=settings.source),
     }
     extra.update(inputs.extra_variables)
+    if "waagent" not in extra:
+        extra["waagent"] = _waagent_variables(inputs)
     if "disk" not in extra:
         extra["disk"] = _disk_variables(inputs, settings)
     variables = template_variables(

@@ -230,6 +230,10 @@ def base_variables(disk: dict[str, Any]) -> dict[str, Any]:
         "ovf": {"redacted": "<x/>"},
         # The report unit is verified in test_report.py; here only disk units are under test.
         "report": report_variables({"enabled": False}),
+        "waagent": {
+            "enabled": True,
+            "conf": "Provisioning.Agent=disabled\nResourceDisk.Format=n\n",
+        },
         "disk": disk,
     }
 

@@ -40,6 +40,10 @@ def variables(**over: Any) -> dict[str, Any]:
         "sudo": {"path": "/etc/sudoers.d/igngen", "rule": "azureuser ALL=(ALL) NOPASSWD: ALL"},
         "ovf": {"redacted": "<x/>"},
         "report": report_variables(None),
+        "waagent": {
+            "enabled": True,
+            "conf": "Provisioning.Agent=disabled\nResourceDisk.Format=n\n",
+        },
         "disk": disk_variables(None, "test"),
     }
     for k, val in over.items():

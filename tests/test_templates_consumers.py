@@ -53,6 +53,10 @@ def realistic(*, password: bool) -> dict[str, Any]:
         },
         "ovf": {"redacted": "<Environment><UserPassword>REDACTED</UserPassword></Environment>\n"},
         "report": report_variables(None),
+        "waagent": {
+            "enabled": True,
+            "conf": "Provisioning.Agent=disabled\nResourceDisk.Format=n\n",
+        },
         "disk": disk_variables(None, "test", resource_disk_mib=76800),
     }
 

@@ -34,6 +34,7 @@ STRING_VARS = [
     ("report", "command"),
     ("report", "marker"),
     ("report", "args"),
+    ("waagent", "conf"),
 ]
 LIST_VARS = [("user", "groups"), ("user", "ssh_keys")]
 HOSTILE = st.one_of(
