@@ -36,6 +36,8 @@ class ProvisionOptions(NamedTuple):
     kvp_pool: str | None = kvp.DEFAULT_POOL
     state_dir: str = DEFAULT_STATE_DIR
     template_dirs: tuple[str, ...] = ()
+    # The image's waagent.conf, if the image put one into the initramfs; first found wins.
+    waagent_conf: tuple[str, ...] = ("/etc/waagent.conf", "/usr/share/waagent/waagent.conf")
 
 
 def options_from_settings(settings: Settings, **overrides: Any) -> ProvisionOptions:
@@ -136,6 +138,20 @@ def _add_user_data(
     return json.dumps(doc).encode("utf-8")
 
 
+def _waagent_conf(candidates: tuple[str, ...]) -> dict[str, Any]:
+    for path in candidates:
+        try:
+            with open(path, "rb") as fh:
+                return {"waagent_conf": fh.read(), "waagent_conf_source": path}
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            log.warning(
+                "waagent", f"cannot read {path}: {exc.strerror}; using the built-in baseline"
+            )
+    return {}
+
+
 def provision(opts: ProvisionOptions, settings: Settings) -> list[str]:
     from igngen import handoff
     from igngen.azure.imds import parse_instance
@@ -162,6 +178,7 @@ def provision(opts: ProvisionOptions, settings: Settings) -> list[str]:
         customdata=custom,
         customdata_source=f"{contents.origin}:CustomData.bin",
         template_dirs=opts.template_dirs,
+        **_waagent_conf(opts.waagent_conf),
     )
     result = render(inputs, settings)
     for warning in result.warnings:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from igngen.jsonio import atomic_write, canonical_json
@@ -87,3 +88,44 @@ def record(
 def history(state_dir: str) -> list[dict[str, Any]]:
     data = read_json(os.path.join(state_dir, HISTORY))
     return [e for e in data if isinstance(e, dict)] if isinstance(data, list) else []
+
+
+DEFAULT_COMMAND = "/usr/bin/igngen"
+_SETTINGS_KEYS = ("command", "state_dir", "wireserver", "protocol", "enabled")
+
+
+def template_variables(
+    section: Mapping[str, Any] | None, *, source: str = "settings"
+) -> dict[str, Any]:
+    """The ``report.*`` template variables from the settings' ``report:`` section."""
+    from igngen.errors import SettingsError
+
+    section = dict(section or {})
+    for key in section:
+        if key not in _SETTINGS_KEYS:
+            raise SettingsError(
+                f"report.{key}: unknown key (known: {', '.join(_SETTINGS_KEYS)})", source
+            )
+    command = str(section.get("command", DEFAULT_COMMAND))
+    state_dir = str(section.get("state_dir", DEFAULT_STATE_DIR))
+    for key, value in (("command", command), ("state_dir", state_dir)):
+        if not value.startswith("/") or any(c.isspace() or ord(c) < 32 for c in value):
+            raise SettingsError(f"report.{key}: must be an absolute path without spaces", source)
+    args = [f"--state-dir {state_dir}"]
+    wireserver = section.get("wireserver")
+    if wireserver:
+        if any(c.isspace() for c in str(wireserver)):
+            raise SettingsError("report.wireserver: must be a URL without spaces", source)
+        args.append(f"--wireserver {wireserver}")
+    protocol = section.get("protocol")
+    if protocol:
+        if protocol not in ("auto", "goalstate", "json"):
+            raise SettingsError("report.protocol: one of auto, goalstate, json", source)
+        args.append(f"--protocol {protocol}")
+    return {
+        "enabled": bool(section.get("enabled", True)),
+        "command": command,
+        "state_dir": state_dir,
+        "marker": f"{state_dir}/{MARKER}",
+        "args": " ".join(args),
+    }

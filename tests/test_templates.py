@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from igngen.disks import variables as disk_variables
 from igngen.errors import TemplateError
+from igngen.report import template_variables as report_variables
 from igngen.templates import discover, render_fragment, substitute
 from igngen.yamlsrc import parse
 
@@ -37,6 +39,12 @@ def variables(**over: Any) -> dict[str, Any]:
         },
         "sudo": {"path": "/etc/sudoers.d/igngen", "rule": "azureuser ALL=(ALL) NOPASSWD: ALL"},
         "ovf": {"redacted": "<x/>"},
+        "report": report_variables(None),
+        "waagent": {
+            "enabled": True,
+            "conf": "Provisioning.Agent=disabled\nResourceDisk.Format=n\n",
+        },
+        "disk": disk_variables(None, "test"),
     }
     for k, val in over.items():
         v[k] = val

@@ -39,7 +39,7 @@ install() {
     printf '#!%s -IS\nimport sys\nsys.path.insert(0, "%s")\nfrom igngen.cli import main\nsys.exit(main())\n' \
         "$py" "$site" > "$initdir/usr/bin/igngen"
     chmod 0755 "$initdir/usr/bin/igngen"
-    inst_multiple mount umount blkid
+    inst_multiple mount umount blkid journalctl
 
     # Units and drop-ins: this module's own and those other parts of igngen put
     # beside it (tools/dracut-module copies dracut/*.service, dracut/*.conf and
@@ -68,7 +68,10 @@ install() {
         inst_simple "$conf" "$systemdsystemunitdir/$target.d/${conf##*/}"
     done
     # First boot only: ignition-complete.target is queued only when Ignition runs.
-    mkdir -p "$initdir/$systemdsystemunitdir/ignition-complete.target.requires"
+    mkdir -p "$initdir/$systemdsystemunitdir/ignition-complete.target.requires" \
+        "$initdir/$systemdsystemunitdir/ignition-complete.target.wants"
     ln_r "$systemdsystemunitdir/igngen-provision.service" \
         "$systemdsystemunitdir/ignition-complete.target.requires/igngen-provision.service"
+    ln_r "$systemdsystemunitdir/igngen-report-provisioning.service" \
+        "$systemdsystemunitdir/ignition-complete.target.wants/igngen-report-provisioning.service"
 }

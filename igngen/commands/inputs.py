@@ -18,6 +18,12 @@ def add_input_arguments(parser: argparse.ArgumentParser, *, templates: bool = Tr
         metavar="FILE|-",
         help="custom data to use instead of the OVF CustomData / IMDS userData ('-' reads stdin)",
     )
+    parser.add_argument(
+        "--waagent-conf",
+        metavar="FILE",
+        help="the image's waagent.conf (ResourceDisk.* settings; the shipped copy disables "
+        "the agent's provisioning); default: Flatcar's shipped values",
+    )
     if templates:
         parser.add_argument(
             "--templates",

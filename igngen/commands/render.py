@@ -46,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
         customdata=read_input(args.customdata, "custom data") if args.customdata else None,
         customdata_source="stdin" if args.customdata == "-" else (args.customdata or "customdata"),
         template_dirs=tuple(args.templates),
+        waagent_conf=read_input(args.waagent_conf, "waagent.conf") if args.waagent_conf else None,
+        waagent_conf_source=args.waagent_conf or "waagent.conf",
     )
     result = render(inputs, settings)
     for warning in result.warnings:
