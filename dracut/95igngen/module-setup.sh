@@ -6,6 +6,9 @@
 #   IGNGEN_PYTHON      the image's Python 3.11+ (default: python3 in PATH)
 #   IGNGEN_PYTHONPATH  where that Python finds igngen and its dependencies when they
 #                      are not installed for it (e.g. a source checkout)
+#   IGNGEN_WAAGENT_CONF a waagent.conf to install as the initramfs' /etc/waagent.conf
+#                      (default: the image's /etc/waagent.conf or
+#                      /usr/share/waagent/waagent.conf, whichever exist)
 
 check() {
     require_binaries "${IGNGEN_PYTHON:-python3}" mount umount blkid || return 1
@@ -40,6 +43,17 @@ install() {
         "$py" "$site" > "$initdir/usr/bin/igngen"
     chmod 0755 "$initdir/usr/bin/igngen"
     inst_multiple mount umount blkid journalctl
+
+    # The image's waagent.conf, so the kept /etc/waagent.conf derives from it (igngen
+    # provision looks at these paths; without one it uses Flatcar's shipped values).
+    local wa
+    if [[ -n "${IGNGEN_WAAGENT_CONF:-}" ]]; then
+        inst_simple "$IGNGEN_WAAGENT_CONF" /etc/waagent.conf
+    else
+        for wa in /etc/waagent.conf /usr/share/waagent/waagent.conf; do
+            [ -f "${dracutsysrootdir:-}$wa" ] && inst_simple "$wa"
+        done
+    fi
 
     # Units and drop-ins: this module's own and those other parts of igngen put
     # beside it (tools/dracut-module copies dracut/*.service, dracut/*.conf and
