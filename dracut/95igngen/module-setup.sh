@@ -38,6 +38,17 @@ install() {
         fi
     done < <(IGNGEN_PYTHONPATH="${IGNGEN_PYTHONPATH:-}" "$py" "$moddir/igngen-files.py" "$site") \
         || { derror "igngen: cannot list the Python files to install"; return 1; }
+    # Byte-compile what was installed and keep only the bytecode: every boot is a
+    # first run, and compiling the sources at start costs igngen about as long as it
+    # otherwise runs (measured: 0.42 s vs 0.19 s for igngen render). Sourceless
+    # .pyc files beside where the .py were are loaded directly; igngen reports
+    # errors as one line, so tracebacks without source lines lose nothing.
+    local stdlib
+    stdlib=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
+    "$py" -m compileall -q -b -j 0 -s "$initdir" -p / "$initdir$site" "$initdir$stdlib" >/dev/null \
+        || { derror "igngen: cannot byte-compile the installed Python files"; return 1; }
+    find "$initdir$site" "$initdir$stdlib" -name '*.py' -type f -exec sh -c \
+        'for f; do [ -f "${f}c" ] && rm -f "$f"; done' sh {} +
     # -I -S: no user site, no environment, no site-packages: only what was installed above.
     printf '#!%s -IS\nimport sys\nsys.path.insert(0, "%s")\nfrom igngen.cli import main\nsys.exit(main())\n' \
         "$py" "$site" > "$initdir/usr/bin/igngen"
