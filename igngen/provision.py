@@ -60,8 +60,21 @@ def options_from_settings(settings: Settings, **overrides: Any) -> ProvisionOpti
                 raise SettingsError(
                     f"{section}.{key}: unknown key (known: {', '.join(mapping)})", settings.source
                 )
-            values[mapping[key]] = value
+            field = mapping[key]
+            wanted: tuple[type, ...] = (
+                (int, float) if field in ("imds_timeout", "media_wait") else (str,)
+            )
+            if not isinstance(value, wanted) or isinstance(value, bool):
+                kind = "a number of seconds" if wanted != (str,) else "a string"
+                raise SettingsError(f"{section}.{key}: expected {kind}", settings.source)
+            values[field] = value
     values.update({k: v for k, v in overrides.items() if v is not None})
+    if values.get("layout", "sysdir") not in ("sysdir", "runtime"):
+        raise SettingsError("provision.layout: expected sysdir or runtime", settings.source)
+    if "handoff_dir" not in values and values.get("layout") == "runtime":
+        from igngen.handoff import RUNTIME_DIR
+
+        values["handoff_dir"] = RUNTIME_DIR  # Ignition >= 2.27 looks there itself
     return ProvisionOptions(**values)
 
 

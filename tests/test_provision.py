@@ -360,3 +360,30 @@ def test_real_udf_image(tmp_path: Path) -> None:
     run = run_ignition(tmp_path / "ign", system_dir=handoff, platform="azure")
     check_root(run.root, user="azureuser", keys=[ED25519], host="testhost", password=PASSWORD)
     assert (run.root / "etc/from-customdata").read_text() == "custom\n"
+
+
+def test_runtime_layout_defaults_to_run_ignition() -> None:
+    from igngen.provision import options_from_settings
+    from igngen.settings import Settings
+
+    opts = options_from_settings(Settings(), layout="runtime")
+    assert opts.handoff_dir == "/run/ignition"
+    assert options_from_settings(Settings()).handoff_dir == "/run/igngen/ignition"
+    assert options_from_settings(Settings(), layout="runtime", handoff_dir="/x").handoff_dir == "/x"
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("imds:\n  timeout: soon\n", "imds.timeout: expected a number of seconds"),
+        ("provision:\n  layout: new\n", "provision.layout: expected sysdir or runtime"),
+        ("provision:\n  media: [a]\n", "provision.media: expected a string"),
+        ("provision:\n  mdia: auto\n", "provision.mdia: unknown key"),
+    ],
+)
+def test_bad_provision_settings_are_located(tmp_path: Path, text: str, needle: str) -> None:
+    config = tmp_path / "igngen.yaml"
+    config.write_text(text)
+    proc = provision("--config", str(config), "--media", str(tmp_path), "--kvp-pool", "")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert needle in proc.stderr and str(config) in proc.stderr

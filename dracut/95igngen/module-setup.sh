@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2154  # moddir, initdir, systemdsystemunitdir: set by dracut
 # igngen dracut module: provision from the Azure provisioning media and IMDS
 # before Ignition fetches its config (first boot only).
 #
