@@ -92,7 +92,6 @@ def _fetch_imds(opts: ProvisionOptions) -> bytes | None:
     if opts.imds_url == "":
         log.info("imds", "disabled; provisioning from ovf-env.xml only")
         return None
-    import dataclasses
     import time
 
     from igngen.azure.imds_client import (
@@ -113,9 +112,7 @@ def _fetch_imds(opts: ProvisionOptions) -> bytes | None:
     log.info("imds", "instance document received", bytes=len(data))
     data = _add_user_data(
         data,
-        dataclasses.replace(
-            settings, total_timeout=max(0.0, opts.imds_timeout - (time.monotonic() - started))
-        ),
+        settings._replace(total_timeout=max(0.0, opts.imds_timeout - (time.monotonic() - started))),
         fetch_user_data,
         opts,
     )

@@ -20,8 +20,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from igngen import log
 from igngen.errors import ImdsDataError, ImdsUnavailableError
@@ -38,18 +37,49 @@ MAX_BODY = 1024 * 1024
 RETRIED_STATUSES = frozenset({404, 410, 429, 500, 502, 503, 504})
 
 
-@dataclass(frozen=True, kw_only=True)
-class ImdsSettings:
-    """Endpoint and time limits; keyword-only so no timeout is ever passed by position."""
+class _ImdsFields(NamedTuple):
+    url: str
+    api_version: str
+    total_timeout: float
+    connect_timeout: float
+    read_timeout: float
+    backoff_initial: float
+    backoff_max: float
+    max_body: int
 
-    url: str = DEFAULT_IMDS_URL
-    api_version: str = DEFAULT_API_VERSION
-    total_timeout: float = DEFAULT_TOTAL_TIMEOUT
-    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
-    read_timeout: float = DEFAULT_READ_TIMEOUT
-    backoff_initial: float = DEFAULT_BACKOFF_INITIAL
-    backoff_max: float = DEFAULT_BACKOFF_MAX
-    max_body: int = MAX_BODY
+
+class ImdsSettings(_ImdsFields):
+    """Endpoint and time limits; keyword-only so no timeout is ever passed by position.
+
+    A NamedTuple, not a dataclass: ``dataclasses`` imports ``inspect`` on the boot path
+    (docs/ARCHITECTURE.md, records on the boot path).
+    """
+
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        *,
+        url: str = DEFAULT_IMDS_URL,
+        api_version: str = DEFAULT_API_VERSION,
+        total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        read_timeout: float = DEFAULT_READ_TIMEOUT,
+        backoff_initial: float = DEFAULT_BACKOFF_INITIAL,
+        backoff_max: float = DEFAULT_BACKOFF_MAX,
+        max_body: int = MAX_BODY,
+    ) -> ImdsSettings:
+        return super().__new__(
+            cls,
+            url,
+            api_version,
+            total_timeout,
+            connect_timeout,
+            read_timeout,
+            backoff_initial,
+            backoff_max,
+            max_body,
+        )
 
     @property
     def instance_url(self) -> str:
