@@ -33,7 +33,7 @@ class ProvisionOptions(NamedTuple):
     handoff_dir: str = "/run/igngen/ignition"
     layout: str = "sysdir"
     image_dir: str | None = "/usr/lib/ignition"
-    kvp_pool: str | None = kvp.DEFAULT_POOL
+    kvp_pool: str | None = kvp.default_pool()  # inside the initramfs: /run, flushed later
     state_dir: str = DEFAULT_STATE_DIR
     template_dirs: tuple[str, ...] = ()
     # The image's waagent.conf, if the image put one into the initramfs; first found wins.
