@@ -159,7 +159,7 @@ def _get(
     backoff = settings.backoff_initial
     attempt = 0
     last = "no attempt made"
-    reasons_seen: set[str] = set()
+    reasons_seen: dict[str, None] = {}  # kinds in the order first seen
     while True:
         attempt += 1
         remaining = deadline - clock()
@@ -187,14 +187,18 @@ def _get(
             url=url,
             remaining=f"{max(0.0, deadline - clock()):.1f}s",
         )
-        reasons_seen.add(kind)
+        reasons_seen.setdefault(kind)
         pause = min(backoff, settings.backoff_max) * (0.5 + random.random() / 2)
         if clock() + pause >= deadline:
             break
         sleep(pause)
         backoff *= 2
+    # The last attempt is often cut short by the deadline itself; earlier kinds say more.
+    earlier = [k for k in reasons_seen if k != last.split(" (")[0]]
+    also = f" (earlier: {', '.join(earlier)})" if earlier else ""
     raise ImdsUnavailableError(
-        f"no usable answer within {settings.total_timeout:g}s after {attempt} attempt(s); last: {last}",
+        f"no usable answer within {settings.total_timeout:g}s after {attempt} attempt(s); "
+        f"last: {last}{also}",
         url,
     )
 
