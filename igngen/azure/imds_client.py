@@ -160,6 +160,7 @@ def _get(
     attempt = 0
     last = "no attempt made"
     reasons_seen: dict[str, None] = {}  # kinds in the order first seen
+    log.info("imds", "requesting", url=url, budget=f"{settings.total_timeout:g}s")
     while True:
         attempt += 1
         remaining = deadline - clock()
