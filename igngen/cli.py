@@ -36,6 +36,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "igngen.commands.templates",
         "list the Butane templates and where each comes from",
     ),
+    "report": (
+        "igngen.commands.report",
+        "report ready/provisioning/failure to the Azure Wireserver",
+    ),
+    "status": ("igngen.commands.status", "show what igngen reported to Azure and the Ready marker"),
 }
 # (The explain/render modules share option handling in igngen.commands.inputs.)
 
