@@ -24,19 +24,21 @@ import json
 import os
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from igngen import log
-from igngen.azure.wireserver_client import (
-    DEFAULT_AGENT_NAME,
-    DEFAULT_TOTAL_TIMEOUT,
-    DEFAULT_WIRESERVER,
-    PROTOCOLS,
-    ReportResult,
-    ReportSettings,
-)
 from igngen.errors import IgngenError, SettingsError, UsageError
 
+if TYPE_CHECKING:  # the HTTP client (and requests) is imported only when reporting
+    from igngen.azure.wireserver_client import ReportResult
+
+# Same values as igngen.azure.wireserver's (a test keeps them equal); repeated so that
+# `igngen render`, which asks template_variables() for the unit's values, does not
+# load the Wireserver modules.
+DEFAULT_WIRESERVER = "http://168.63.129.16"
+DEFAULT_AGENT_NAME = "igngen"
+PROTOCOLS = ("auto", "goalstate", "json")
+DEFAULT_READY_TIMEOUT = 1200.0
 DEFAULT_STATE_DIR = "/var/lib/igngen"
 INITRD_STATE_DIR = "/run/igngen"
 READY_MARKER = "ready.json"
@@ -46,7 +48,7 @@ DEFAULT_REASON_FILE = "/run/igngen/failure-reason"  # written by `igngen provisi
 DEFAULT_KVP_POOL = "/var/lib/hyperv/.kvp_pool_1"
 DEFAULT_COMMAND = "/usr/bin/igngen"
 # In-progress and failure reports must not hold the boot for 20 minutes.
-DEFAULT_TIMEOUTS = {"ready": DEFAULT_TOTAL_TIMEOUT, "provisioning": 60.0, "failure": 300.0}
+DEFAULT_TIMEOUTS = {"ready": DEFAULT_READY_TIMEOUT, "provisioning": 60.0, "failure": 300.0}
 WIRESERVER_AUTO = "auto"
 DOCUMENTATION_URL = "https://aka.ms/linuxprovisioningerror"
 
@@ -176,38 +178,41 @@ def resolve_wireserver(
     return DEFAULT_WIRESERVER, "default"
 
 
-def _journal_error(invocation: str) -> str | None:
+JournalReader = Callable[[list[str]], "tuple[str, str] | None"]
+
+
+def _journal_last_error(matches: list[str]) -> tuple[str, str] | None:
+    """(unit, message) of the newest error-or-worse journal entry matching ``matches``."""
     import subprocess
 
+    cmd = ["journalctl", "--no-pager", "-q", "-b", "-o", "json", "-p", "err", "-n", "50", *matches]
     try:
-        proc = subprocess.run(
-            [
-                "journalctl",
-                "--no-pager",
-                "-q",
-                "-o",
-                "cat",
-                "-p",
-                "err",
-                f"_SYSTEMD_INVOCATION_ID={invocation}",
-            ],
-            capture_output=True,
-            timeout=10,
-            check=False,
-        )
+        proc = subprocess.run(cmd, capture_output=True, timeout=10, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
-    lines = [ln for ln in proc.stdout.decode("utf-8", "replace").splitlines() if ln.strip()]
-    return lines[-1] if lines else None
+    for line in reversed(proc.stdout.splitlines()):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        message = entry.get("MESSAGE") if isinstance(entry, dict) else None
+        if isinstance(message, str) and message.strip():
+            unit = entry.get("_SYSTEMD_UNIT") or entry.get("UNIT") or ""
+            return (unit if isinstance(unit, str) else ""), message.strip()
+    return None
+
+
+# Units whose errors explain a failed provisioning boot when systemd did not name one.
+FAILURE_UNITS = ("ignition-*.service", "igngen-provision.service")
 
 
 def failure_text(
     opts: ReportOptions,
     env: Mapping[str, str],
     *,
-    journal: Callable[[str], str | None] = _journal_error,
+    journal: JournalReader = _journal_last_error,
 ) -> tuple[str, str]:
-    """(text, source) of a failure: --description, igngen's reason file, the failed unit's journal."""
+    """(text, source) of a failure: --description, igngen's reason file, the journal."""
     if opts.description:
         return opts.description, "command line"
     try:
@@ -219,14 +224,19 @@ def failure_text(
         pass
     # systemd (>= 251) tells an OnFailure= unit which unit failed and how.
     unit = env.get("MONITOR_UNIT")
+    invocation = env.get("MONITOR_INVOCATION_ID")
     if unit:
-        invocation = env.get("MONITOR_INVOCATION_ID")
-        line = journal(invocation) if invocation else None
-        if line:
-            return f"{unit}: {line}", "journal"
+        found = journal([f"_SYSTEMD_INVOCATION_ID={invocation}"]) if invocation else None
+        if found:
+            return f"{unit}: {found[1]}", "journal"
         result = env.get("MONITOR_SERVICE_RESULT", "failed")
         status = env.get("MONITOR_EXIT_STATUS")
         return f"{unit} failed ({result}{', status ' + status if status else ''})", "systemd"
+    # Started from emergency.target: the newest error of the provisioning units.
+    matches = [arg for u in FAILURE_UNITS for arg in ("-u", u)]
+    found = journal(matches)
+    if found:
+        return (f"{found[0]}: {found[1]}" if found[0] else found[1]), "journal"
     return "provisioning failed (no reason recorded)", "default"
 
 
@@ -292,11 +302,11 @@ def run(
     *,
     env: Mapping[str, str] | None = None,
     discover: Callable[[], tuple[str, str] | None] | None = None,
-    journal: Callable[[str], str | None] = _journal_error,
+    journal: JournalReader = _journal_last_error,
 ) -> Outcome:
     from igngen.azure import kvp
     from igngen.azure.wireserver import status_for
-    from igngen.azure.wireserver_client import report
+    from igngen.azure.wireserver_client import ReportSettings, report
 
     if opts.kind not in DEFAULT_TIMEOUTS:
         raise UsageError(f"unknown report kind {opts.kind!r}", "report")

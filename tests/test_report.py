@@ -149,13 +149,13 @@ def test_failure_from_failed_unit_journal(env: dict[str, Path]) -> None:
     monitor = {"MONITOR_UNIT": "ignition-files.service", "MONITOR_INVOCATION_ID": "abc123"}
     asked: list[str] = []
 
-    def journal(invocation: str) -> str | None:
-        asked.append(invocation)
-        return "CRITICAL : Ignition failed: failed to create users/groups: password=hunter2"
+    def journal(matches: list[str]) -> tuple[str, str] | None:
+        asked.extend(matches)
+        return "", "CRITICAL : Ignition failed: failed to create users/groups: password=hunter2"
 
     with WireserverSim() as sim:
         outcome = report.run(opts._replace(wireserver=sim.url), env=monitor, journal=journal)
-    assert outcome.reported and asked == ["abc123"]
+    assert outcome.reported and asked == ["_SYSTEMD_INVOCATION_ID=abc123"]
     desc = sim.json_docs()[0]["details"]["description"]
     assert "reason=ignition-files.service: CRITICAL : Ignition failed" in desc
     assert "hunter2" not in desc
@@ -170,6 +170,18 @@ def test_failure_from_failed_unit_journal(env: dict[str, Path]) -> None:
         journal=lambda _: None,
     )
     assert (text, origin) == ("ignition-disks.service failed (exit-code, status 1)", "systemd")
+
+    # From emergency.target: no MONITOR_*; the newest error of the provisioning units.
+    seen: list[str] = []
+
+    def boot_journal(matches: list[str]) -> tuple[str, str] | None:
+        seen.extend(matches)
+        return "ignition-files.service", "files: op(1): failed to write"
+
+    text, origin = report.failure_text(opts, {}, journal=boot_journal)
+    assert text == "ignition-files.service: files: op(1): failed to write" and origin == "journal"
+    assert seen == ["-u", "ignition-*.service", "-u", "igngen-provision.service"]
+    assert report.failure_text(opts, {}, journal=lambda _: None)[1] == "default"
 
 
 def test_provisioning_report(env: dict[str, Path]) -> None:
@@ -247,7 +259,7 @@ def test_settings_section(tmp_path: Path) -> None:
         "state_dir": "/var/lib/igngen",
         "wireserver": "auto",
     }
-    with pytest.raises(SettingsError, match="report.command"):
+    with pytest.raises(SettingsError, match=r"report\.command"):
         report.template_variables({"report": {"command": "igngen"}}, "igngen.yaml")
 
 
@@ -259,3 +271,16 @@ def test_config_file_unknown_key_is_one_line_error(
     assert main(["report", "ready", "--config", str(conf), "--state-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "report.protocl: unknown key" in err
+
+
+def test_report_defaults_match_the_wireserver_module() -> None:
+    from igngen.azure import wireserver
+
+    for name in ("DEFAULT_WIRESERVER", "DEFAULT_AGENT_NAME", "PROTOCOLS", "DEFAULT_READY_TIMEOUT"):
+        assert getattr(report, name) == getattr(wireserver, name), name
+
+
+def test_journal_reader_copes_without_a_journal() -> None:
+    # Real journalctl (or none at all): never raises, answers None or an entry.
+    found = report._journal_last_error(["-u", "igngen-no-such-unit.service"])
+    assert found is None

@@ -21,6 +21,10 @@ from typing import Any, NamedTuple
 from igngen.errors import WireserverDataError
 
 PROTOCOL_VERSION = "2012-11-30"
+DEFAULT_WIRESERVER = "http://168.63.129.16"
+DEFAULT_AGENT_NAME = "igngen"
+PROTOCOLS = ("auto", "goalstate", "json")
+DEFAULT_READY_TIMEOUT = 1200.0  # azure-init's and cloud-init's 20 minutes
 MAX_DESCRIPTION = 512
 MAX_DOCUMENT = 1024 * 1024  # a real goal state is a few KiB
 _MAX_ID = 256

@@ -34,7 +34,11 @@ from typing import Any, NamedTuple
 
 from igngen import log
 from igngen.azure.wireserver import (
+    DEFAULT_AGENT_NAME,
+    DEFAULT_READY_TIMEOUT,
+    DEFAULT_WIRESERVER,
     PROTOCOL_VERSION,
+    PROTOCOLS,
     GoalState,
     HealthStatus,
     health_json,
@@ -45,14 +49,11 @@ from igngen.azure.wireserver import (
 )
 from igngen.errors import UsageError, WireserverDataError, WireserverError
 
-DEFAULT_WIRESERVER = "http://168.63.129.16"
-DEFAULT_TOTAL_TIMEOUT = 1200.0  # azure-init's and cloud-init's 20 minutes
+DEFAULT_TOTAL_TIMEOUT = DEFAULT_READY_TIMEOUT
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 30.0
 DEFAULT_BACKOFF_INITIAL = 1.0
 DEFAULT_BACKOFF_MAX = 30.0
-DEFAULT_AGENT_NAME = "igngen"
-PROTOCOLS = ("auto", "goalstate", "json")
 RETRIED_STATUSES = frozenset({429, 500, 503})
 JSON_NOT_OFFERED = frozenset({400, 404, 405, 501})
 GONE = 410

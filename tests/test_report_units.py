@@ -1,0 +1,146 @@
+"""The reporting units: systemd-analyze verify on the initramfs units and the rendered Ready
+unit, and the Ready unit laid down and enabled by real Ignition on a scratch root."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from support.consumers import require, run_ignition
+from test_templates_consumers import realistic
+
+from igngen.templates import render_fragment
+
+REPO = Path(__file__).resolve().parent.parent
+MODULE = REPO / "dracut/95igngen"
+READY = "igngen-report-ready.service"
+
+
+def _analyze() -> str:
+    path = shutil.which("systemd-analyze")
+    if path is None:
+        pytest.skip("systemd-analyze is not installed")
+    return path
+
+
+def _stub(tmp: Path) -> Path:
+    """An executable standing in for igngen: verify wants ExecStart binaries to exist."""
+    stub = tmp / "bin/igngen"
+    stub.parent.mkdir(parents=True, exist_ok=True)
+    stub.write_text("#!/bin/sh\nexit 0\n")
+    stub.chmod(0o755)
+    return stub
+
+
+def _verify(unit_dir: Path, names: list[str]) -> list[str]:
+    proc = subprocess.run(
+        [_analyze(), "verify", "--man=no", *(str(unit_dir / n) for n in names)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SYSTEMD_UNIT_PATH": f"{unit_dir}:"},
+        timeout=120,
+    )
+    # Units of the real system that the host lacks are not ours to judge.
+    return [
+        ln
+        for ln in proc.stderr.splitlines()
+        if any(n in ln for n in names) and "igngen-provision" not in ln
+    ]
+
+
+def _ready_unit(vars_report: dict[str, str] | None = None) -> tuple[dict[str, object], str]:
+    variables = realistic(password=False)
+    if vars_report:
+        variables["report"] = vars_report
+    fragment = render_fragment(variables, system_dirs=())
+    (unit,) = [u for u in fragment["systemd"]["units"] if u["name"] == READY]
+    return fragment, unit["contents"]
+
+
+def test_ready_unit_text() -> None:
+    _, text = _ready_unit(
+        {"command": "/opt/bin/igngen", "state_dir": "/var/lib/igngen", "wireserver": "auto"}
+    )
+    lines = text.splitlines()
+    assert "ConditionPathExists=!/var/lib/igngen/ready.json" in lines
+    assert "After=network-online.target sshd.socket sshd.service" in lines
+    assert "Wants=network-online.target" in lines
+    assert (
+        "ExecStart=/opt/bin/igngen report ready --state-dir /var/lib/igngen --wireserver auto"
+        in lines
+    )
+    assert "Type=oneshot" in lines and "WantedBy=multi-user.target" in lines
+
+
+@pytest.mark.consumer
+def test_initrd_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
+    unit_dir = tmp_path / "units"
+    unit_dir.mkdir()
+    stub = _stub(tmp_path)
+    names = ["igngen-report-provisioning.service", "igngen-report-failure.service"]
+    for name in names:
+        text = (MODULE / name).read_text()
+        assert "/usr/bin/igngen report " in text
+        (unit_dir / name).write_text(text.replace("/usr/bin/igngen", str(stub)))
+    for conf in (MODULE / "dropins").glob("*/*.conf"):
+        target = unit_dir / conf.parent.name / conf.name
+        target.parent.mkdir(exist_ok=True)
+        target.write_text(conf.read_text())
+    assert _verify(unit_dir, names) == []
+
+
+def test_dropins_wire_the_reports() -> None:
+    emergency = (MODULE / "dropins/emergency.target.d/20-igngen-report-failure.conf").read_text()
+    assert "Wants=igngen-report-failure.service" in emergency.splitlines()
+    started = MODULE / "dropins/igngen-provision.service.d/20-igngen-report-provisioning.conf"
+    assert "Wants=igngen-report-provisioning.service" in started.read_text().splitlines()
+    # igngen provision's own unit reports its failure (provision branch).
+    assert "OnFailure=igngen-report-failure.service" in (
+        (MODULE / "igngen-provision.service").read_text().splitlines()
+    )
+    # Ignition's units keep their single isolating OnFailure=emergency.target:
+    # nothing of ours may add a second OnFailure= to them.
+    for conf in (MODULE / "dropins").glob("ignition-*/*.conf"):
+        assert "OnFailure" not in conf.read_text(), conf
+
+
+@pytest.mark.consumer
+def test_ready_unit_from_real_ignition_passes_verify(tmp_path: Path) -> None:
+    fragment, _ = _ready_unit()
+    run = run_ignition(tmp_path / "ign", user_config=json.dumps(fragment).encode())
+    unit = run.root / "etc/systemd/system" / READY
+    text = unit.read_text()
+    assert "ExecStart=/usr/bin/igngen report ready --state-dir /var/lib/igngen" in text
+    preset = (run.root / "etc/systemd/system-preset/20-ignition.preset").read_text()
+    assert f"enable {READY}" in preset.splitlines()
+
+    unit_dir = tmp_path / "units"
+    unit_dir.mkdir()
+    stub = _stub(tmp_path)
+    (unit_dir / READY).write_text(text.replace("/usr/bin/igngen", str(stub)))
+    assert _verify(unit_dir, [READY]) == []
+
+
+@pytest.mark.consumer
+def test_verify_catches_a_broken_unit(tmp_path: Path) -> None:
+    """The verify helper can fail: a typo'd directive is reported."""
+    unit_dir = tmp_path / "units"
+    unit_dir.mkdir()
+    stub = _stub(tmp_path)
+    _, text = _ready_unit()
+    broken = text.replace("/usr/bin/igngen", str(stub)).replace("Type=oneshot", "Typ=oneshot")
+    (unit_dir / READY).write_text(broken)
+    assert any("Typ" in ln for ln in _verify(unit_dir, [READY]))
+
+
+def test_ignition_validate_accepts_the_fragment(tmp_path: Path) -> None:
+    require("ignition-validate")
+    fragment, _ = _ready_unit()
+    path = tmp_path / "f.ign"
+    path.write_text(json.dumps(fragment))
+    proc = subprocess.run(["ignition-validate", str(path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
