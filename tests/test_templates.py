@@ -37,7 +37,11 @@ def variables(**over: Any) -> dict[str, Any]:
         },
         "sudo": {"path": "/etc/sudoers.d/igngen", "rule": "azureuser ALL=(ALL) NOPASSWD: ALL"},
         "ovf": {"redacted": "<x/>"},
-        "report": {"command": "/usr/bin/igngen", "state_dir": "/var/lib/igngen", "wireserver": "auto"},
+        "report": {
+            "command": "/usr/bin/igngen",
+            "state_dir": "/var/lib/igngen",
+            "wireserver": "auto",
+        },
     }
     for k, val in over.items():
         v[k] = val

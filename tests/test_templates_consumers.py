@@ -50,7 +50,11 @@ def realistic(*, password: bool) -> dict[str, Any]:
             "rule": f"{name} ALL=(ALL) ALL" if password else f"{name} ALL=(ALL) NOPASSWD: ALL",
         },
         "ovf": {"redacted": "<Environment><UserPassword>REDACTED</UserPassword></Environment>\n"},
-        "report": {"command": "/usr/bin/igngen", "state_dir": "/var/lib/igngen", "wireserver": "auto"},
+        "report": {
+            "command": "/usr/bin/igngen",
+            "state_dir": "/var/lib/igngen",
+            "wireserver": "auto",
+        },
     }
 
 
