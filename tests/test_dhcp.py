@@ -6,6 +6,8 @@ import calendar
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from support import corpus
 
 from igngen.azure import dhcp
@@ -72,3 +74,12 @@ def test_discover_prefers_networkd(tmp_path: Path) -> None:
         str(dhc),
     )
     assert dhcp.discover(networkd_dirs=[], dhclient_files=[], now=NOW) is None
+
+
+@given(st.text(max_size=400))
+def test_parsers_never_raise(text: str) -> None:
+    for candidate in (text, "lease {" + text + "}", "OPTION_245=" + text):
+        address = dhcp.from_networkd(candidate)
+        assert address is None or address.count(".") == 3
+        found = dhcp.from_dhclient(candidate, now=NOW)
+        assert found is None or found.count(".") == 3

@@ -151,6 +151,10 @@ def test_description_scrubs_known_secret_and_password_fields() -> None:
     out = clean_description(text, secrets=["Hunter2!"])
     assert "Hunter2" not in out and "s3cr3t" not in out
     assert "<UserPassword><redacted></UserPassword>" in out
+    # File names that merely contain the word stay readable.
+    assert clean_description("cannot write /etc/passwd: Permission denied") == (
+        "cannot write /etc/passwd: Permission denied"
+    )
 
 
 @given(st.text(max_size=3000))

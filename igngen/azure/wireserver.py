@@ -79,7 +79,7 @@ def status_for(
 # that slipped into a key=value or an XML element anyway.
 _PASSWORDISH = re.compile(
     r"(?i)(<(?:[\w.-]+:)?(?:User|Admin)Password>)[^<]*(</)"
-    r"|((?:user_?|admin_?)?pass(?:word|wd)?\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s|,;]+)"
+    r"|((?<![\w/.-])(?:user_?|admin_?)?pass(?:word|wd)?\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s|,;]+)"
 )
 # XML 1.0 refuses most C0 controls; C1 and the Unicode line separators would
 # break the one-line promise. All become spaces.
