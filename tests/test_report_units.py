@@ -3,6 +3,7 @@ unit, and the Ready unit laid down and enabled by real Ignition on a scratch roo
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -144,3 +145,77 @@ def test_ignition_validate_accepts_the_fragment(tmp_path: Path) -> None:
     path.write_text(json.dumps(fragment))
     proc = subprocess.run(["ignition-validate", str(path)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+PROBE = r"""
+import json, sys
+from igngen.cli import main
+code = main(["report", "ready", "--wireserver", sys.argv[1], "--state-dir", sys.argv[2],
+             "--vm-id", "x", "--kvp-pool", "", "--timeout", "0.5", "--protocol", "goalstate"])
+files = sorted({getattr(m, "__file__", None) or "" for m in list(sys.modules.values())})
+print(json.dumps({"code": code, "files": [f for f in files if f.endswith(".py") or ".so" in f]}))
+"""
+
+
+@pytest.mark.consumer
+def test_initramfs_file_list_covers_what_report_imports(tmp_path: Path) -> None:
+    """Every module `igngen report` loads (with the image's Python and its requests) is in
+    the list dracut/95igngen/igngen-files.py gives the initramfs."""
+    from sim.http import free_port_refusing
+
+    python = "/usr/bin/python3"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONDONTWRITEBYTECODE": "1"}
+    has_deps = subprocess.run(
+        [python, "-c", "import requests, defusedxml"], capture_output=True, env=env
+    )
+    if has_deps.returncode != 0:
+        pytest.skip("the system Python lacks requests/defusedxml (Debian python3-requests)")
+    probe = subprocess.run(
+        [
+            # -I -S like the initramfs wrapper: no site, explicit paths.
+            python,
+            "-I",
+            "-S",
+            "-c",
+            f"import sys; sys.path[:0] = [{str(REPO)!r}, '/usr/lib/python3/dist-packages']\n"
+            + PROBE,
+            free_port_refusing(),
+            str(tmp_path / "state"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert probe.returncode == 0, probe.stderr
+    result = json.loads(probe.stdout.splitlines()[-1])
+    assert result["code"] == 69  # nothing listens: the whole HTTP path was exercised
+    listed = subprocess.run(
+        [python, str(MODULE / "igngen-files.py"), "/usr/lib/igngen/site"],
+        capture_output=True,
+        text=True,
+        env={**env, "IGNGEN_PYTHONPATH": str(REPO)},
+        timeout=300,
+    )
+    assert listed.returncode == 0, listed.stderr
+    sources = {os.path.realpath(line.split("\t")[0]) for line in listed.stdout.splitlines()}
+    # Modules the list leaves out on purpose (optional imports that their users guard).
+    spec = importlib.util.spec_from_file_location("igngen_files", MODULE / "igngen-files.py")
+    assert spec is not None and spec.loader is not None
+    files_mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(files_mod)
+    excluded = tuple(files_mod.EXCLUDE)
+
+    def left_out_on_purpose(path: str) -> bool:
+        parts = Path(path).with_suffix("").parts
+        return any(
+            p.split(".")[0] in excluded or p.lstrip("_").split(".")[0] in excluded
+            for p in parts[-2:]
+        )
+
+    missing = [
+        f
+        for f in result["files"]
+        if os.path.realpath(f) not in sources and "/igngen/" not in f and not left_out_on_purpose(f)
+    ]
+    assert missing == []
