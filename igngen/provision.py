@@ -10,12 +10,16 @@ is required by the Ignition fetch stages).
 from __future__ import annotations
 
 import os
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from igngen import log
 from igngen.azure import kvp
 from igngen.errors import IgngenError, ImdsDataError, ImdsUnavailableError, SettingsError
 from igngen.settings import Settings
+
+if TYPE_CHECKING:
+    from igngen.azure.imds_client import ImdsSettings
 
 DEFAULT_STATE_DIR = "/run/igngen"
 FAILURE_REASON = "failure-reason"
@@ -75,8 +79,17 @@ def _fetch_imds(opts: ProvisionOptions) -> bytes | None:
     if opts.imds_url == "":
         log.info("imds", "disabled; provisioning from ovf-env.xml only")
         return None
-    from igngen.azure.imds_client import DEFAULT_IMDS_URL, ImdsSettings, fetch_instance
+    import dataclasses
+    import time
 
+    from igngen.azure.imds_client import (
+        DEFAULT_IMDS_URL,
+        ImdsSettings,
+        fetch_instance,
+        fetch_user_data,
+    )
+
+    started = time.monotonic()
     settings = ImdsSettings(url=opts.imds_url or DEFAULT_IMDS_URL, total_timeout=opts.imds_timeout)
     try:
         data = fetch_instance(settings)
@@ -85,7 +98,44 @@ def _fetch_imds(opts: ProvisionOptions) -> bytes | None:
         kvp.try_append(opts.kvp_pool, kvp.event_key("imds"), f"unavailable: {exc}")
         return None
     log.info("imds", "instance document received", bytes=len(data))
+    data = _add_user_data(
+        data,
+        dataclasses.replace(
+            settings, total_timeout=max(0.0, opts.imds_timeout - (time.monotonic() - started))
+        ),
+        fetch_user_data,
+        opts,
+    )
     return data
+
+
+def _add_user_data(
+    data: bytes,
+    settings: ImdsSettings,
+    fetch: Callable[[ImdsSettings], bytes],
+    opts: ProvisionOptions,
+) -> bytes:
+    """Documents without ``compute.userData`` (older or Azure Stack IMDS): ask the userData
+    endpoint Ignition's own Azure provider uses, within what is left of the budget."""
+    import base64
+    import json
+
+    try:
+        doc = json.loads(data)
+        compute = doc.get("compute") if isinstance(doc, dict) else None
+    except ValueError:
+        return data  # parse_instance reports it
+    if not isinstance(compute, dict) or "userData" in compute or settings.total_timeout <= 0:
+        return data
+    try:
+        user_data = fetch(settings)
+    except (ImdsUnavailableError, ImdsDataError) as exc:
+        log.warning("imds", f"no userData: {exc}")
+        kvp.try_append(opts.kvp_pool, kvp.event_key("imds"), f"userData unavailable: {exc}")
+        return data
+    log.info("imds", "userData received", bytes=len(user_data))
+    compute["userData"] = base64.b64encode(user_data).decode("ascii")
+    return json.dumps(doc).encode("utf-8")
 
 
 def _waagent_conf(candidates: tuple[str, ...]) -> dict[str, Any]:
