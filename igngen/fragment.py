@@ -66,10 +66,6 @@ def template_variables(
             "rule": f"{name} ALL=(ALL) ALL" if has_password else f"{name} ALL=(ALL) NOPASSWD: ALL",
         },
     }
-    # report.* (health reporting): the Ready unit's command, state dir and Wireserver.
-    from igngen.report import template_variables as report_variables
-
-    variables["report"] = report_variables(settings.sections, settings.source)
     for group, values in (extra or {}).items():
         if group in variables:
             raise ValueError(f"variable group {group!r} is reserved")

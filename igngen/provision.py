@@ -10,12 +10,16 @@ is required by the Ignition fetch stages).
 from __future__ import annotations
 
 import os
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from igngen import log
 from igngen.azure import kvp
 from igngen.errors import IgngenError, ImdsDataError, ImdsUnavailableError, SettingsError
 from igngen.settings import Settings
+
+if TYPE_CHECKING:
+    from igngen.azure.imds_client import ImdsSettings
 
 DEFAULT_STATE_DIR = "/run/igngen"
 FAILURE_REASON = "failure-reason"
@@ -32,6 +36,8 @@ class ProvisionOptions(NamedTuple):
     kvp_pool: str | None = kvp.DEFAULT_POOL
     state_dir: str = DEFAULT_STATE_DIR
     template_dirs: tuple[str, ...] = ()
+    # The image's waagent.conf, if the image put one into the initramfs; first found wins.
+    waagent_conf: tuple[str, ...] = ("/etc/waagent.conf", "/usr/share/waagent/waagent.conf")
 
 
 def options_from_settings(settings: Settings, **overrides: Any) -> ProvisionOptions:
@@ -73,8 +79,17 @@ def _fetch_imds(opts: ProvisionOptions) -> bytes | None:
     if opts.imds_url == "":
         log.info("imds", "disabled; provisioning from ovf-env.xml only")
         return None
-    from igngen.azure.imds_client import DEFAULT_IMDS_URL, ImdsSettings, fetch_instance
+    import dataclasses
+    import time
 
+    from igngen.azure.imds_client import (
+        DEFAULT_IMDS_URL,
+        ImdsSettings,
+        fetch_instance,
+        fetch_user_data,
+    )
+
+    started = time.monotonic()
     settings = ImdsSettings(url=opts.imds_url or DEFAULT_IMDS_URL, total_timeout=opts.imds_timeout)
     try:
         data = fetch_instance(settings)
@@ -83,7 +98,58 @@ def _fetch_imds(opts: ProvisionOptions) -> bytes | None:
         kvp.try_append(opts.kvp_pool, kvp.event_key("imds"), f"unavailable: {exc}")
         return None
     log.info("imds", "instance document received", bytes=len(data))
+    data = _add_user_data(
+        data,
+        dataclasses.replace(
+            settings, total_timeout=max(0.0, opts.imds_timeout - (time.monotonic() - started))
+        ),
+        fetch_user_data,
+        opts,
+    )
     return data
+
+
+def _add_user_data(
+    data: bytes,
+    settings: ImdsSettings,
+    fetch: Callable[[ImdsSettings], bytes],
+    opts: ProvisionOptions,
+) -> bytes:
+    """Documents without ``compute.userData`` (older or Azure Stack IMDS): ask the userData
+    endpoint Ignition's own Azure provider uses, within what is left of the budget."""
+    import base64
+    import json
+
+    try:
+        doc = json.loads(data)
+        compute = doc.get("compute") if isinstance(doc, dict) else None
+    except ValueError:
+        return data  # parse_instance reports it
+    if not isinstance(compute, dict) or "userData" in compute or settings.total_timeout <= 0:
+        return data
+    try:
+        user_data = fetch(settings)
+    except (ImdsUnavailableError, ImdsDataError) as exc:
+        log.warning("imds", f"no userData: {exc}")
+        kvp.try_append(opts.kvp_pool, kvp.event_key("imds"), f"userData unavailable: {exc}")
+        return data
+    log.info("imds", "userData received", bytes=len(user_data))
+    compute["userData"] = base64.b64encode(user_data).decode("ascii")
+    return json.dumps(doc).encode("utf-8")
+
+
+def _waagent_conf(candidates: tuple[str, ...]) -> dict[str, Any]:
+    for path in candidates:
+        try:
+            with open(path, "rb") as fh:
+                return {"waagent_conf": fh.read(), "waagent_conf_source": path}
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            log.warning(
+                "waagent", f"cannot read {path}: {exc.strerror}; using the built-in baseline"
+            )
+    return {}
 
 
 def provision(opts: ProvisionOptions, settings: Settings) -> list[str]:
@@ -112,6 +178,7 @@ def provision(opts: ProvisionOptions, settings: Settings) -> list[str]:
         customdata=custom,
         customdata_source=f"{contents.origin}:CustomData.bin",
         template_dirs=opts.template_dirs,
+        **_waagent_conf(opts.waagent_conf),
     )
     result = render(inputs, settings)
     for warning in result.warnings:

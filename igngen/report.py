@@ -53,6 +53,7 @@ WIRESERVER_AUTO = "auto"
 DOCUMENTATION_URL = "https://aka.ms/linuxprovisioningerror"
 
 SETTINGS_KEYS = (
+    "enabled",
     "wireserver",
     "protocol",
     "timeout",
@@ -119,7 +120,7 @@ def options_from_settings(
             )
     types = {"timeout": float}
     for key in SETTINGS_KEYS:
-        if key in section and key != "command":
+        if key in section and key not in ("command", "enabled"):
             values[key] = _typed(section, key, types.get(key, str), source)
     if values.get("protocol", "auto") not in PROTOCOLS:
         raise SettingsError(f"report.protocol: use one of {', '.join(PROTOCOLS)}", source)
@@ -131,21 +132,44 @@ def options_from_settings(
     return ReportOptions(kind=kind, **values)
 
 
-def template_variables(sections: Mapping[str, Mapping[str, Any]], source: str) -> dict[str, str]:
-    """The ``report.*`` template variables (for ``fragment.template_variables(extra=…)``)."""
-    section = sections.get("report") or {}
+def template_variables(
+    section: Mapping[str, Any] | None, *, source: str = "settings"
+) -> dict[str, Any]:
+    """The ``report.*`` template variables from the settings' ``report:`` section.
+
+    ``enabled`` (default true) renders the Ready unit; ``command``, ``state_dir``,
+    ``wireserver`` and ``marker`` are single values; ``args`` is what the unit passes
+    to ``igngen report ready``. Values end up in ``ExecStart=`` and
+    ``ConditionPathExists=``: whitespace, quotes, ``%``, ``$`` and ``\\`` are refused.
+    """
+    sections = {"report": dict(section or {})}
     opts = options_from_settings("ready", sections, source)
-    command = section.get("command", DEFAULT_COMMAND)
-    if (
-        not isinstance(command, str)
-        or not command.startswith("/")
-        or any(c.isspace() for c in command)
-    ):
-        raise SettingsError("report.command: expected an absolute path without spaces", source)
-    for key, value in (("state_dir", opts.state_dir), ("wireserver", opts.wireserver)):
-        if not value or any(c.isspace() or c in "\"'\\%$" for c in value):
-            raise SettingsError(f"report.{key}: spaces, quotes, % and $ are not allowed", source)
-    return {"command": command, "state_dir": opts.state_dir, "wireserver": opts.wireserver}
+    command = sections["report"].get("command", DEFAULT_COMMAND)
+    enabled = sections["report"].get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise SettingsError("report.enabled: expected true or false", source)
+    values = {"command": command, "state_dir": opts.state_dir, "wireserver": opts.wireserver}
+    for key, value in values.items():
+        if (
+            not isinstance(value, str)
+            or not value
+            or any(c.isspace() or c in "\"'\\%$" or ord(c) < 32 for c in value)
+        ):
+            raise SettingsError(
+                f"report.{key}: whitespace, quotes, % and $ are not allowed", source
+            )
+    for key in ("command", "state_dir"):
+        if not values[key].startswith("/"):
+            raise SettingsError(f"report.{key}: must be an absolute path", source)
+    args = [f"--state-dir {opts.state_dir}", f"--wireserver {opts.wireserver}"]
+    if opts.protocol != "auto":
+        args.append(f"--protocol {opts.protocol}")
+    return {
+        "enabled": enabled,
+        **values,
+        "marker": f"{opts.state_dir}/{READY_MARKER}",
+        "args": " ".join(args),
+    }
 
 
 # --- VM id, Wireserver address, failure text -------------------------------------

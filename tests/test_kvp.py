@@ -19,7 +19,7 @@ def independent_reader(data: bytes) -> list[tuple[str, str]]:
 
 def test_short_record(tmp_path: Path) -> None:
     pool = tmp_path / "hyperv" / ".kvp_pool_1"
-    kvp.append(str(pool), "igngen|start", "hello")
+    kvp.append(pool, "igngen|start", "hello")  # a Path or a str
     data = pool.read_bytes()
     assert len(data) == 2560
     assert independent_reader(data) == [("igngen|start", "hello")]

@@ -254,13 +254,27 @@ def test_settings_section(tmp_path: Path) -> None:
         report.options_from_settings("ready", {"report": {"wirserver": "x"}}, "igngen.yaml")
     with pytest.raises(SettingsError, match=r"report\.timeout: expected float"):
         report.options_from_settings("ready", {"report": {"timeout": "soon"}}, "igngen.yaml")
-    assert report.template_variables({}, "defaults") == {
+    assert report.template_variables(None) == {
+        "enabled": True,
         "command": "/usr/bin/igngen",
         "state_dir": "/var/lib/igngen",
         "wireserver": "auto",
+        "marker": "/var/lib/igngen/ready.json",
+        "args": "--state-dir /var/lib/igngen --wireserver auto",
     }
-    with pytest.raises(SettingsError, match=r"report\.command"):
-        report.template_variables({"report": {"command": "igngen"}}, "igngen.yaml")
+    custom = report.template_variables(
+        {"state_dir": "/srv/ig", "wireserver": "10.0.0.1", "protocol": "json", "enabled": False}
+    )
+    assert custom["args"] == "--state-dir /srv/ig --wireserver 10.0.0.1 --protocol json"
+    assert custom["marker"] == "/srv/ig/ready.json" and custom["enabled"] is False
+    for bad in ({"command": "igngen"}, {"command": "/usr/bin/igngen --force"}):
+        with pytest.raises(SettingsError, match=r"report\.command"):
+            report.template_variables(bad, source="igngen.yaml")
+    for bad in ({"state_dir": "/var/lib/%n"}, {"wireserver": "x $(y)"}):
+        with pytest.raises(SettingsError):
+            report.template_variables(bad)
+    with pytest.raises(SettingsError, match=r"report\.enabled"):
+        report.template_variables({"enabled": "yes"})
 
 
 def test_config_file_unknown_key_is_one_line_error(

@@ -9,11 +9,13 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.consumers import require, run_ignition
 from test_templates_consumers import realistic
 
+from igngen.report import template_variables as report_variables
 from igngen.templates import render_fragment
 
 REPO = Path(__file__).resolve().parent.parent
@@ -53,19 +55,16 @@ def _verify(unit_dir: Path, names: list[str]) -> list[str]:
     ]
 
 
-def _ready_unit(vars_report: dict[str, str] | None = None) -> tuple[dict[str, object], str]:
+def _ready_unit(section: dict[str, object] | None = None) -> tuple[dict[str, Any], str]:
     variables = realistic(password=False)
-    if vars_report:
-        variables["report"] = vars_report
+    variables["report"] = report_variables(section)
     fragment = render_fragment(variables, system_dirs=())
     (unit,) = [u for u in fragment["systemd"]["units"] if u["name"] == READY]
     return fragment, unit["contents"]
 
 
 def test_ready_unit_text() -> None:
-    _, text = _ready_unit(
-        {"command": "/opt/bin/igngen", "state_dir": "/var/lib/igngen", "wireserver": "auto"}
-    )
+    _, text = _ready_unit({"command": "/opt/bin/igngen"})
     lines = text.splitlines()
     assert "ConditionPathExists=!/var/lib/igngen/ready.json" in lines
     assert "After=network-online.target sshd.socket sshd.service" in lines
@@ -97,16 +96,62 @@ def test_initrd_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
 def test_dropins_wire_the_reports() -> None:
     emergency = (MODULE / "dropins/emergency.target.d/20-igngen-report-failure.conf").read_text()
     assert "Wants=igngen-report-failure.service" in emergency.splitlines()
-    started = MODULE / "dropins/igngen-provision.service.d/20-igngen-report-provisioning.conf"
-    assert "Wants=igngen-report-provisioning.service" in started.read_text().splitlines()
-    # igngen provision's own unit reports its failure (provision branch).
+    setup = (MODULE / "module-setup.sh").read_text()
+    assert "ignition-complete.target.wants/igngen-report-provisioning.service" in setup
+    # igngen provision's own unit reports its failure.
     assert "OnFailure=igngen-report-failure.service" in (
         (MODULE / "igngen-provision.service").read_text().splitlines()
     )
-    # Ignition's units keep their single isolating OnFailure=emergency.target:
-    # nothing of ours may add a second OnFailure= to them.
-    for conf in (MODULE / "dropins").glob("ignition-*/*.conf"):
-        assert "OnFailure" not in conf.read_text(), conf
+
+
+def test_disabled_ready_unit_is_left_out() -> None:
+    variables = realistic(password=False)
+    variables["report"] = report_variables({"enabled": False})
+    fragment = render_fragment(variables, system_dirs=())
+    units = [u["name"] for u in fragment.get("systemd", {}).get("units", [])]
+    assert READY not in units
+
+
+IGNITION_DRACUT = Path("/usr/lib/dracut/modules.d/30ignition")
+
+
+@pytest.mark.consumer
+def test_ignition_units_still_load_with_our_dropins(tmp_path: Path) -> None:
+    """Ignition's stages carry OnFailure=emergency.target with OnFailureJobMode=isolate,
+    which allows a single OnFailure= unit: systemd refuses to load a stage that gets a
+    second one from a drop-in. Ours must leave them loadable."""
+    if not IGNITION_DRACUT.is_dir():
+        pytest.skip("Debian's ignition dracut module is not installed")
+    unit_dir = tmp_path / "units"
+    unit_dir.mkdir()
+    stages = sorted(p.name for p in IGNITION_DRACUT.glob("ignition-*.service"))
+    assert stages
+    for name in stages:
+        text = (IGNITION_DRACUT / name).read_text()
+        lines = [
+            "ExecStart=/bin/true" if ln.startswith("ExecStart=") else ln
+            for ln in text.splitlines()
+            if not ln.startswith("ExecStartPre=")
+        ]
+        (unit_dir / name).write_text("\n".join(lines) + "\n")
+    stub = _stub(tmp_path)
+    for name in ("igngen-report-failure.service", "igngen-provision.service"):
+        (unit_dir / name).write_text(
+            (MODULE / name).read_text().replace("/usr/bin/igngen", str(stub))
+        )
+    for conf in (MODULE / "dropins").glob("*/*.conf"):
+        target = unit_dir / conf.parent.name / conf.name
+        target.parent.mkdir(exist_ok=True)
+        target.write_text(conf.read_text())
+    proc = subprocess.run(
+        [_analyze(), "verify", "--man=no", *(str(unit_dir / n) for n in stages)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SYSTEMD_UNIT_PATH": f"{unit_dir}:"},
+        timeout=120,
+    )
+    assert "OnFailureJobMode=isolate" not in proc.stderr, proc.stderr
+    assert "bad unit file setting" not in proc.stderr, proc.stderr
 
 
 @pytest.mark.consumer

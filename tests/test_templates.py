@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from template_vars import base_variables
 
 from igngen.errors import TemplateError
 from igngen.templates import discover, render_fragment, substitute
@@ -18,34 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def variables(**over: Any) -> dict[str, Any]:
-    v: dict[str, Any] = {
-        "user": {
-            "name": "azureuser",
-            "home": "/home/azureuser",
-            "groups": ["docker"],
-            "password_hash": None,
-            "has_password": False,
-            "ssh_keys": ["ssh-ed25519 AAAA k"],
-            "authorized_keys": "ssh-ed25519 AAAA k\n",
-            "authorized_keys_path": "/home/azureuser/.ssh/authorized_keys",
-        },
-        "host": {"name": "h", "hostname_file": "h\n"},
-        "ssh": {
-            "password_authentication": "no",
-            "client_alive_interval": 180,
-            "dropin_path": "/etc/ssh/sshd_config.d/10-igngen.conf",
-        },
-        "sudo": {"path": "/etc/sudoers.d/igngen", "rule": "azureuser ALL=(ALL) NOPASSWD: ALL"},
-        "ovf": {"redacted": "<x/>"},
-        "report": {
-            "command": "/usr/bin/igngen",
-            "state_dir": "/var/lib/igngen",
-            "wireserver": "auto",
-        },
-    }
-    for k, val in over.items():
-        v[k] = val
-    return v
+    return base_variables(**over)
 
 
 def test_compiled_builtins_are_up_to_date() -> None:

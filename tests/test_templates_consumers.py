@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 from support.consumers import ignition_validate, require, run_ignition
 
+from igngen.disks import variables as disk_variables
+from igngen.report import template_variables as report_variables
 from igngen.templates import render_fragment
 
 KEY = (Path(__file__).resolve().parent / "data" / "keys" / "ed25519.pub").read_text().strip()
@@ -50,11 +52,12 @@ def realistic(*, password: bool) -> dict[str, Any]:
             "rule": f"{name} ALL=(ALL) ALL" if password else f"{name} ALL=(ALL) NOPASSWD: ALL",
         },
         "ovf": {"redacted": "<Environment><UserPassword>REDACTED</UserPassword></Environment>\n"},
-        "report": {
-            "command": "/usr/bin/igngen",
-            "state_dir": "/var/lib/igngen",
-            "wireserver": "auto",
+        "report": report_variables(None),
+        "waagent": {
+            "enabled": True,
+            "conf": "Provisioning.Agent=disabled\nResourceDisk.Format=n\n",
         },
+        "disk": disk_variables(None, "test", resource_disk_mib=76800),
     }
 
 

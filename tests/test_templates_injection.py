@@ -31,6 +31,10 @@ STRING_VARS = [
     ("sudo", "path"),
     ("sudo", "rule"),
     ("ovf", "redacted"),
+    ("report", "command"),
+    ("report", "marker"),
+    ("report", "args"),
+    ("waagent", "conf"),
 ]
 LIST_VARS = [("user", "groups"), ("user", "ssh_keys")]
 HOSTILE = st.one_of(

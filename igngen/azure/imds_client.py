@@ -20,13 +20,15 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 from igngen import log
 from igngen.errors import ImdsDataError, ImdsUnavailableError
 
 DEFAULT_IMDS_URL = "http://169.254.169.254"
 DEFAULT_API_VERSION = "2021-08-01"
+USER_DATA_API_VERSION = "2021-01-01"  # what Ignition's Azure provider asks for
 DEFAULT_TOTAL_TIMEOUT = 300.0  # azure-init's and cloud-init's budget
 DEFAULT_CONNECT_TIMEOUT = 5.0  # link-local: a healthy IMDS answers in milliseconds
 DEFAULT_READ_TIMEOUT = 30.0
@@ -36,7 +38,10 @@ MAX_BODY = 1024 * 1024
 RETRIED_STATUSES = frozenset({404, 410, 429, 500, 502, 503, 504})
 
 
-class ImdsSettings(NamedTuple):
+@dataclass(frozen=True, kw_only=True)
+class ImdsSettings:
+    """Endpoint and time limits; keyword-only so no timeout is ever passed by position."""
+
     url: str = DEFAULT_IMDS_URL
     api_version: str = DEFAULT_API_VERSION
     total_timeout: float = DEFAULT_TOTAL_TIMEOUT
@@ -52,6 +57,13 @@ class ImdsSettings(NamedTuple):
             f"{self.url.rstrip('/')}/metadata/instance?api-version={self.api_version}&extended=true"
         )
 
+    @property
+    def user_data_url(self) -> str:
+        return (
+            f"{self.url.rstrip('/')}/metadata/instance/compute/userData"
+            f"?api-version={USER_DATA_API_VERSION}&format=text"
+        )
+
 
 class _Retry(Exception):
     """A failure worth another attempt; the text says why (no secrets in IMDS answers)."""
@@ -64,6 +76,51 @@ def fetch_instance(
     sleep: Callable[[float], None] = time.sleep,
 ) -> bytes:
     """Return the instance document bytes (valid JSON) or raise ImdsUnavailableError/ImdsDataError."""
+    return _get(settings, settings.instance_url, _check_json, clock=clock, sleep=sleep)
+
+
+def fetch_user_data(
+    settings: ImdsSettings,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> bytes:
+    """Return the decoded userData (b"" when unset), for IMDS documents that lack it."""
+    body = _get(settings, settings.user_data_url, _check_base64, clock=clock, sleep=sleep)
+    return _decode_base64(body)
+
+
+def _check_json(body: bytes) -> None:
+    import json
+
+    try:
+        json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise _Retry(f"answer is not complete JSON ({len(body)} bytes)") from None
+
+
+def _decode_base64(body: bytes) -> bytes:
+    import base64
+    import binascii
+
+    try:
+        return base64.b64decode(b"".join(body.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise _Retry(f"answer is not base64 ({len(body)} bytes)") from None
+
+
+def _check_base64(body: bytes) -> None:
+    _decode_base64(body)
+
+
+def _get(
+    settings: ImdsSettings,
+    url: str,
+    check: Callable[[bytes], None],
+    *,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> bytes:
     import requests
 
     deadline = clock() + settings.total_timeout
@@ -73,14 +130,15 @@ def fetch_instance(
     attempt = 0
     last = "no attempt made"
     reasons_seen: set[str] = set()
-    url = settings.instance_url
     while True:
         attempt += 1
         remaining = deadline - clock()
         if remaining <= 0:
             break
         try:
-            return _attempt(session, url, settings, deadline, clock)
+            body = _attempt(session, url, settings, deadline, clock)
+            check(body)
+            return body
         except _Retry as exc:
             last = str(exc)
         except requests.exceptions.ConnectionError as exc:
@@ -114,8 +172,6 @@ def fetch_instance(
 def _attempt(
     session: object, url: str, settings: ImdsSettings, deadline: float, clock: Callable[[], float]
 ) -> bytes:
-    import json
-
     import requests
 
     assert isinstance(session, requests.Session)
@@ -152,8 +208,4 @@ def _attempt(
                 raise ImdsDataError(f"answer is over the {settings.max_body}-byte limit", url)
             if clock() > deadline:
                 raise _Retry("answer still arriving at the deadline")
-    try:
-        json.loads(bytes(body).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise _Retry(f"answer is not complete JSON ({len(body)} bytes)") from None
     return bytes(body)

@@ -66,7 +66,7 @@ def decode(data: bytes) -> list[tuple[str, str]]:
     return out
 
 
-def append(pool: str, key: str, value: str) -> None:
+def append(pool: str | os.PathLike[str], key: str, value: str) -> None:
     """Append a key/value to the pool under an exclusive lock; raise KvpError on failure."""
     import fcntl
 
@@ -74,10 +74,10 @@ def append(pool: str, key: str, value: str) -> None:
 
     data = encode(key, value)
     try:
-        os.makedirs(os.path.dirname(pool) or ".", exist_ok=True)
+        os.makedirs(os.path.dirname(os.fspath(pool)) or ".", exist_ok=True)
         fd = os.open(pool, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except OSError as exc:
-        raise KvpError(f"cannot open KVP pool: {exc.strerror}", pool) from None
+        raise KvpError(f"cannot open KVP pool: {exc.strerror}", os.fspath(pool)) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
@@ -85,7 +85,7 @@ def append(pool: str, key: str, value: str) -> None:
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
     except OSError as exc:
-        raise KvpError(f"cannot write KVP pool: {exc.strerror}", pool) from None
+        raise KvpError(f"cannot write KVP pool: {exc.strerror}", os.fspath(pool)) from None
     finally:
         os.close(fd)
 
@@ -111,7 +111,7 @@ def report_value(
     return "|".join(fields)
 
 
-def try_append(pool: str | None, key: str, value: str) -> None:
+def try_append(pool: str | os.PathLike[str] | None, key: str, value: str) -> None:
     """Best effort: KVP is telemetry and must never fail provisioning."""
     if not pool:
         return
