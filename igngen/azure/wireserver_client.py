@@ -107,11 +107,6 @@ class _Call:
     """One run's HTTP state: session, deadline, headers."""
 
     def __init__(self, settings: ReportSettings, deadline: float, clock: Callable[[], float]):
-        # Debian's urllib3 1.26 imports `queue` through six.moves, which the initramfs
-        # file list (modulefinder, dracut/95igngen/igngen-files.py) cannot see; naming
-        # it here puts it in the initramfs.
-        import queue  # noqa: F401
-
         import requests
 
         self.requests = requests
