@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from support.consumers import ignition_validate, require
+from template_vars import base_variables as shared_variables
 
 from igngen import disks, waagent_conf
 from igngen.butane.escape import escape_path
@@ -209,33 +210,8 @@ def test_variables_by_state() -> None:
 
 
 def base_variables(disk: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "user": {
-            "name": "azureuser",
-            "home": "/home/azureuser",
-            "groups": ["docker"],
-            "password_hash": None,
-            "has_password": False,
-            "ssh_keys": [],
-            "authorized_keys": "",
-            "authorized_keys_path": "/home/azureuser/.ssh/authorized_keys",
-        },
-        "host": {"name": "h", "hostname_file": "h\n"},
-        "ssh": {
-            "password_authentication": "no",
-            "client_alive_interval": 180,
-            "dropin_path": "/etc/ssh/sshd_config.d/10-igngen.conf",
-        },
-        "sudo": {"path": "/etc/sudoers.d/igngen", "rule": "azureuser ALL=(ALL) NOPASSWD: ALL"},
-        "ovf": {"redacted": "<x/>"},
-        # The report unit is verified in test_report.py; here only disk units are under test.
-        "report": report_variables({"enabled": False}),
-        "waagent": {
-            "enabled": True,
-            "conf": "Provisioning.Agent=disabled\nResourceDisk.Format=n\n",
-        },
-        "disk": disk,
-    }
+    # The report unit is verified in test_report.py; here only disk units are under test.
+    return shared_variables(keys=[], disk=disk, report=report_variables({"enabled": False}))
 
 
 def render(data: dict[str, Any] | None, mib: int | None, spec: str = "3.3.0") -> dict[str, Any]:

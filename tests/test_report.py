@@ -1,317 +1,300 @@
-"""Health reporting against the loopback Wireserver simulator: protocols, faults, idempotency."""
+"""``igngen report`` / ``igngen status``: idempotent Ready, failure reasons, KVP, state files."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-from sim.http import Hang, Reply, Reset, free_port_refusing
+from sim.http import Reply, free_port_refusing
 from sim.wireserver import WireserverSim
-from support.corpus import corpus_file
 
-from igngen.azure import dhcp, kvp
-from igngen.azure import wireserver as ws
-from igngen.azure.wireserver_client import WireserverSettings, send_report
-from igngen.errors import WireserverDataError, WireserverError
+from igngen import report
+from igngen.azure import kvp
+from igngen.cli import main
+from igngen.errors import SettingsError
 
-REPO = Path(__file__).resolve().parent.parent
-SLACK = 3.0
-
-
-def fast(url: str, protocol: str = "auto", budget: float = 5.0) -> WireserverSettings:
-    return WireserverSettings(
-        url=url,
-        protocol=protocol,
-        total_timeout=budget,
-        connect_timeout=0.5,
-        read_timeout=0.5,
-        backoff_initial=0.05,
-        backoff_max=0.2,
-    )
+VM1 = "0f3e1b2a-1111-4c2d-9e8f-000000000001"
+VM2 = "0f3e1b2a-2222-4c2d-9e8f-000000000002"
 
 
-def test_goal_state_protocol_field_by_field() -> None:
-    with WireserverSim(json_enabled=False, incarnation=7) as sim:
-        done = send_report("failure", "disk <full> & more\nsecond line", fast(sim.url, "goalstate"))
-    assert done.protocol == "goalstate" and done.incarnation == "7"
-    (r,) = sim.reports
-    assert (r.state, r.substatus) == ("NotReady", "ProvisioningFailed")
-    assert r.description == "disk <full> & more second line"  # escaped on the wire, one line
-    assert (
-        r.container_id == sim.container and r.instance_id == sim.instance and r.incarnation == "7"
-    )
-    assert (
-        r.headers["x-ms-version"] == "2012-11-30"
-        and r.headers["content-type"] == "text/xml; charset=utf-8"
-    )
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, Path]:
+    vm_file = tmp_path / "product_uuid"
+    vm_file.write_text(VM1.upper() + "\n")
+    return {
+        "state": tmp_path / "state",
+        "vm": vm_file,
+        "pool": tmp_path / "kvp_pool_1",
+        "reason": tmp_path / "failure-reason",
+    }
 
 
-def test_json_protocol() -> None:
-    with WireserverSim() as sim:
-        send_report("provisioning", None, fast(sim.url))
-        send_report("ready", None, fast(sim.url))
-    assert [(r.protocol, r.state, r.substatus) for r in sim.reports] == [
-        ("json", "NotReady", "Provisioning"),
-        ("json", "Ready", None),
-    ]
-    assert sim.reports[0].headers["content-type"] == "application/json"
-
-
-def test_json_404_falls_back_to_goal_state() -> None:
-    with WireserverSim(json_enabled=False) as sim:
-        done = send_report("ready", None, fast(sim.url))
-    assert done.protocol == "goalstate" and sim.reports[0].state == "Ready"
-    assert [q.path for q in sim.requests][:2] == [
-        "/provisioning/health",
-        "/machine/?comp=goalstate",
-    ]
-
-
-@pytest.mark.parametrize("status", [429, 500, 503])
-def test_retryable_status_then_success(status: int) -> None:
-    with WireserverSim(faults={"json": [Reply(status), Reply(status)]}) as sim:
-        done = send_report("ready", None, fast(sim.url))
-    assert done.attempts == 3 and len(sim.reports) == 1
-
-
-def test_other_status_fails_fast() -> None:
-    with WireserverSim(faults={"json": [Reply(403, b"no")]}) as sim:
-        start = time.monotonic()
-        with pytest.raises(WireserverError) as exc:
-            send_report("ready", None, fast(sim.url, budget=30))
-    assert "HTTP 403" in str(exc.value) and time.monotonic() - start < 5
-
-
-def test_connection_refused_then_up() -> None:
-    # Nothing listens on the port for the first second (connections are refused), then the simulator does.
-    import threading
-
-    url = free_port_refusing()
-    port = int(url.rsplit(":", 1)[1])
-    started: list[WireserverSim] = []
-
-    def start() -> None:
-        sim = WireserverSim(port=port)
-        sim.__enter__()
-        started.append(sim)
-
-    timer = threading.Timer(1.0, start)
-    timer.start()
-    try:
-        done = send_report("ready", None, fast(url, budget=10))
-    finally:
-        timer.join()
-        for sim in started:
-            sim.__exit__(None, None, None)
-    assert done.attempts >= 2 and len(started[0].reports) == 1
-
-
-def test_dead_endpoint_gives_up_within_budget() -> None:
-    start = time.monotonic()
-    with pytest.raises(WireserverError) as exc:
-        send_report("ready", None, fast(free_port_refusing(), budget=1.5))
-    assert "connection failed" in str(exc.value) and "\n" not in str(exc.value)
-    assert time.monotonic() - start < 1.5 + SLACK
-
-
-def test_slow_responses_are_bounded() -> None:
-    with WireserverSim(faults={"json": [Hang(10), Hang(10)]}) as sim:
-        start = time.monotonic()
-        done = send_report("ready", None, fast(sim.url, budget=8))
-    assert done.attempts == 3 and time.monotonic() - start < 8 + SLACK
-
-
-def test_goal_state_garbage_then_good() -> None:
-    with WireserverSim(
-        json_enabled=False, faults={"goalstate": [Reply(200, b"<GoalState><oops"), Reset()]}
-    ) as sim:
-        done = send_report("ready", None, fast(sim.url))
-    assert done.protocol == "goalstate" and len(sim.reports) == 1
-
-
-def test_incarnation_changing_between_get_and_post_refetches() -> None:
-    with WireserverSim(json_enabled=False, incarnation=3, bump_on_get=1) as sim:
-        done = send_report("ready", None, fast(sim.url))
-    assert done.incarnation == "4" and sim.reports[0].incarnation == "4"
-    gets = [q for q in sim.requests if q.path == "/machine/?comp=goalstate"]
-    assert len(gets) == 2
-
-
-def test_goal_state_parsing_corpus_and_garbage() -> None:
-    goal = ws.parse_goal_state(corpus_file("WALinuxAgent/goal_state.xml").read_bytes())
-    assert goal == ws.GoalState(
-        "1",
-        "c6d5526c-5ac2-4200-b6e2-56f2b70c5ab2",
-        "b61f93d0-e1ed-40b2-b067-22c243233448.MachineRole_IN_0",
-    )
-    with pytest.raises(WireserverDataError):
-        ws.parse_goal_state(corpus_file("WALinuxAgent/goal_state_noop.xml").read_bytes())
-    for bad in [
-        b"",
-        b"<x/>",
-        b"<GoalState><Incarnation>x</Incarnation></GoalState>",
-        b'<!DOCTYPE a [<!ENTITY e "x">]><GoalState/>',
-    ]:
-        with pytest.raises(WireserverDataError):
-            ws.parse_goal_state(bad)
-
-
-def test_health_xml_matches_the_documented_shape() -> None:
-    from defusedxml.ElementTree import fromstring
-
-    doc = fromstring(ws.health_xml(ws.GoalState("2", "c", "i"), "failure", "x" * 600))
-    assert doc.findtext("GoalStateIncarnation") == "2"
-    assert doc.findtext("Container/RoleInstanceList/Role/Health/State") == "NotReady"
-    assert (
-        len(doc.findtext("Container/RoleInstanceList/Role/Health/Details/Description") or "") == 512
-    )
-    ready = fromstring(ws.health_xml(ws.GoalState("2", "c", "i"), "ready"))
-    assert ready.find("Container/RoleInstanceList/Role/Health/Details") is None
-    assert json.loads(ws.health_json("ready")) == {"state": "Ready"}
-
-
-def test_dhcp_option_245() -> None:
-    assert dhcp.from_networkd(corpus_file("WALinuxAgent/2").read_text()) == "168.63.129.16"
-    assert (
-        dhcp.from_dhclient(corpus_file("WALinuxAgent/dhcp.leases").read_text()) == "168.63.129.16"
-    )
-    assert (
-        dhcp.from_dhclient(corpus_file("WALinuxAgent/dhcp.leases.multi").read_text(), now=0)
-        == "168.63.129.3"
-    )
-    assert dhcp.from_dhclient("lease { option unknown-245 0:0:0:0; }") is None
-
-
-def test_dhcp_discover_from_directories(tmp_path: Path) -> None:
-    nd = tmp_path / "netif"
-    nd.mkdir()
-    (nd / "2").write_text("ADDRESS=10.0.0.4\nOPTION_245=0a000001\n")
-    assert dhcp.discover(networkd_dir=str(nd), dhclient_dirs=()) == "10.0.0.1"
-    assert dhcp.discover(networkd_dir=str(tmp_path / "none"), dhclient_dirs=()) is None
-
-
-def igngen(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "igngen", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=REPO,
-        env={**os.environ},
-    )
-
-
-def test_cli_ready_is_idempotent_per_vm(tmp_path: Path) -> None:
-    state = tmp_path / "state"
-    pool = tmp_path / "pool"
-    with WireserverSim(json_enabled=False) as sim:
-        common = [
-            "--wireserver",
-            sim.url,
-            "--state-dir",
-            str(state),
-            "--kvp-pool",
-            str(pool),
-            "--timeout",
-            "10",
-        ]
-        assert igngen("report", "ready", "--vm-id", "VM-A", *common).returncode == 0
-        again = igngen("report", "ready", "--vm-id", "vm-a", *common)
-        assert again.returncode == 0 and "already reported" in again.stderr
-        assert len(sim.reports) == 1
-        assert igngen("report", "ready", "--vm-id", "vm-b", *common).returncode == 0
-        assert igngen("report", "ready", "--vm-id", "vm-b", "--force", *common).returncode == 0
-    assert len(sim.reports) == 3
-    marker = json.loads((state / "reported-ready.json").read_text())
-    assert (
-        marker["vm_id"] == "vm-b"
-        and marker["protocol"] == "goalstate"
-        and marker["incarnation"] == "1"
-    )
-    status = igngen("status", "--state-dir", str(state))
-    assert "Ready: reported" in status.stdout and "vm-b" in status.stdout
-    assert any(
-        k == "PROVISIONING_REPORT" and v.startswith("result=success")
-        for k, v in kvp.decode(pool.read_bytes())
-    )
-
-
-def test_cli_failure_reads_the_recorded_reason(tmp_path: Path) -> None:
-    reason = tmp_path / "failure-reason"
-    reason.write_text("ovf-env.xml:/Environment/.../UserName: user name 'root' is reserved\n")
-    with WireserverSim() as sim:
-        proc = igngen(
+def cli(env: dict[str, Path], sim_url: str, *extra: str, kind: str = "ready") -> int:
+    return main(
+        [
             "report",
-            "failure",
-            "--description-file",
-            str(reason),
+            kind,
             "--wireserver",
-            sim.url,
+            sim_url,
             "--state-dir",
-            str(tmp_path / "s"),
+            str(env["state"]),
+            "--vm-id-file",
+            str(env["vm"]),
             "--kvp-pool",
-            "",
+            str(env["pool"]),
+            "--reason-file",
+            str(env["reason"]),
             "--timeout",
             "5",
+            *extra,
+        ]
+    )
+
+
+def test_ready_once_per_vm(env: dict[str, Path]) -> None:
+    with WireserverSim(json_enabled=False, incarnation=9) as sim:
+        assert cli(env, sim.url) == 0
+        assert cli(env, sim.url) == 0  # a reboot: marker found, nothing sent
+        assert len(sim.health) == 1 and sim.hits("goalstate") == 1
+    marker = json.loads((env["state"] / "ready.json").read_text())
+    assert marker["vm_id"] == VM1 and marker["incarnation"] == "9"
+    assert marker["protocol"] == "goalstate" and marker["wireserver"] == sim.url
+
+
+def test_new_vm_id_reports_again(env: dict[str, Path]) -> None:
+    with WireserverSim() as sim:
+        assert cli(env, sim.url) == 0
+        env["vm"].write_text(VM2)
+        assert cli(env, sim.url) == 0
+        assert cli(env, sim.url) == 0
+        assert len(sim.json) == 2
+    assert json.loads((env["state"] / "ready.json").read_text())["vm_id"] == VM2
+
+
+def test_vm_id_flag_overrides_file(env: dict[str, Path]) -> None:
+    with WireserverSim() as sim:
+        assert cli(env, sim.url) == 0
+        assert cli(env, sim.url, "--vm-id", VM2) == 0
+        assert len(sim.json) == 2
+
+
+def test_force_reports_again(env: dict[str, Path]) -> None:
+    with WireserverSim() as sim:
+        assert cli(env, sim.url) == 0
+        assert cli(env, sim.url, "--force") == 0
+        assert len(sim.json) == 2
+
+
+def test_failed_ready_leaves_no_marker_and_is_retried_next_time(
+    env: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with WireserverSim(faults={"json": [Reply(403)]}) as sim:
+        assert cli(env, sim.url) == 69
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err[-1].startswith("igngen: error: ") and "HTTP 403" in err[-1]
+        assert "Traceback" not in "\n".join(err)
+        assert not (env["state"] / "ready.json").exists()
+        assert cli(env, sim.url) == 0
+        assert len(sim.json) == 1
+    assert (env["state"] / "ready.json").exists()
+
+
+def test_unreachable_within_budget_exits_69(env: dict[str, Path]) -> None:
+    assert cli(env, free_port_refusing(), "--timeout", "1") == 69
+    assert not (env["state"] / "ready.json").exists()
+    events = [k for k, _ in kvp.decode(env["pool"].read_bytes())]
+    assert any(k.startswith("igngen|report-ready-failed|") for k in events)
+
+
+def test_failure_uses_provision_reason_file(env: dict[str, Path]) -> None:
+    env["reason"].write_text("media: no ovf-env.xml on /dev/sr0\n")
+    with WireserverSim(json_enabled=False) as sim:
+        assert cli(env, sim.url, kind="failure") == 0
+    (doc,) = sim.health_docs()
+    assert doc["state"] == "NotReady" and doc["substatus"] == "ProvisioningFailed"
+    desc = doc["description"]
+    assert desc.startswith("result=error|reason=media: no ovf-env.xml on /dev/sr0|agent=igngen/")
+    assert (
+        f"vm_id={VM1}" in desc and "documentation_url=https://aka.ms/linuxprovisioningerror" in desc
+    )
+    assert len(desc) <= 512
+    # igngen provision already wrote PROVISIONING_REPORT for its own failure.
+    keys = [k for k, _ in kvp.decode(env["pool"].read_bytes())]
+    assert kvp.REPORT_KEY not in keys and any(k.startswith("igngen|report-failure|") for k in keys)
+    # Failure reports do not create the Ready marker.
+    assert not (env["state"] / "ready.json").exists()
+    assert "failure" in json.loads((env["state"] / "reports.json").read_text())
+
+
+def test_failure_description_from_cli_goes_to_kvp_first(env: dict[str, Path]) -> None:
+    with WireserverSim() as sim:
+        assert cli(env, sim.url, "--description", "ignition-files: disk full", kind="failure") == 0
+    (doc,) = sim.json_docs()
+    records = dict(kvp.decode(env["pool"].read_bytes()))
+    assert records[kvp.REPORT_KEY] == doc["details"]["description"]
+    assert "reason=ignition-files: disk full" in records[kvp.REPORT_KEY]
+
+
+def test_failure_from_failed_unit_journal(env: dict[str, Path]) -> None:
+    opts = report.ReportOptions(
+        kind="failure",
+        wireserver="",
+        state_dir=str(env["state"]),
+        vm_id=VM1,
+        kvp_pool=None,
+        reason_file=str(env["reason"]),
+        timeout=5,
+    )
+    monitor = {"MONITOR_UNIT": "ignition-files.service", "MONITOR_INVOCATION_ID": "abc123"}
+    asked: list[str] = []
+
+    def journal(matches: list[str]) -> tuple[str, str] | None:
+        asked.extend(matches)
+        return "", "CRITICAL : Ignition failed: failed to create users/groups: password=hunter2"
+
+    with WireserverSim() as sim:
+        outcome = report.run(opts._replace(wireserver=sim.url), env=monitor, journal=journal)
+    assert outcome.reported and asked == ["_SYSTEMD_INVOCATION_ID=abc123"]
+    desc = sim.json_docs()[0]["details"]["description"]
+    assert "reason=ignition-files.service: CRITICAL : Ignition failed" in desc
+    assert "hunter2" not in desc
+
+    text, origin = report.failure_text(
+        opts,
+        {
+            "MONITOR_UNIT": "ignition-disks.service",
+            "MONITOR_SERVICE_RESULT": "exit-code",
+            "MONITOR_EXIT_STATUS": "1",
+        },
+        journal=lambda _: None,
+    )
+    assert (text, origin) == ("ignition-disks.service failed (exit-code, status 1)", "systemd")
+
+    # From emergency.target: no MONITOR_*; the newest error of the provisioning units.
+    seen: list[str] = []
+
+    def boot_journal(matches: list[str]) -> tuple[str, str] | None:
+        seen.extend(matches)
+        return "ignition-files.service", "files: op(1): failed to write"
+
+    text, origin = report.failure_text(opts, {}, journal=boot_journal)
+    assert text == "ignition-files.service: files: op(1): failed to write" and origin == "journal"
+    assert seen == ["-u", "ignition-*.service", "-u", "igngen-provision.service"]
+    assert report.failure_text(opts, {}, journal=lambda _: None)[1] == "default"
+
+
+def test_provisioning_report(env: dict[str, Path]) -> None:
+    with WireserverSim(json_enabled=False) as sim:
+        assert cli(env, sim.url, kind="provisioning") == 0
+        assert cli(env, sim.url, kind="provisioning") == 0  # not idempotent: each start is news
+    docs = sim.health_docs()
+    assert [d["substatus"] for d in docs] == ["Provisioning", "Provisioning"]
+    assert docs[0]["description"] == f"Provisioning in progress (igngen, vm_id={VM1})"
+
+
+def test_discovered_wireserver_is_used(env: dict[str, Path]) -> None:
+    with WireserverSim() as sim:
+        opts = report.ReportOptions(
+            kind="ready", state_dir=str(env["state"]), vm_id=VM1, kvp_pool=None, timeout=5
         )
-    assert proc.returncode == 0, proc.stderr
-    assert sim.reports[0].substatus == "ProvisioningFailed" and "reserved" in (
-        sim.reports[0].description or ""
+        outcome = report.run(opts, discover=lambda: (sim.url, "lease 2"))
+    assert outcome.reported and len(sim.json) == 1
+    assert report.resolve_wireserver("auto", discover=lambda: None) == (
+        "http://168.63.129.16",
+        "default",
     )
+    assert report.resolve_wireserver("10.0.0.1")[1] == "configured"
 
 
-def test_cli_failure_does_not_write_marker_when_unreachable(tmp_path: Path) -> None:
-    proc = igngen(
-        "report",
+def test_status_human_and_json(env: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    with WireserverSim(json_enabled=False, incarnation=4) as sim:
+        assert cli(env, sim.url, kind="provisioning") == 0
+        assert cli(env, sim.url) == 0
+    capsys.readouterr()
+    base = ["status", "--state-dir", str(env["state"]), "--vm-id-file", str(env["vm"])]
+    assert main([*base, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    entry = data["state_dirs"][str(env["state"])]
+    assert data["ready_marker"] == "current" and data["vm_id"] == VM1
+    assert entry["ready_marker"]["incarnation"] == "4"
+    assert set(entry["reports"]) == {"provisioning", "ready"}
+    assert entry["reports"]["ready"]["state"] == "Ready"
+    assert main(base) == 0
+    out = capsys.readouterr().out
+    assert "Ready marker: VM " + VM1 in out and "(current)" in out
+    assert "provisioning: NotReady/Provisioning" in out
+    assert main([*base, "--vm-id", VM2, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["ready_marker"] == "other-vm"
+
+
+def test_status_with_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status", "--state-dir", str(tmp_path / "none"), "--vm-id", VM1]) == 0
+    out = capsys.readouterr().out
+    assert "Ready marker: absent" in out and "reports: none recorded" in out
+
+
+def test_corrupt_marker_means_report(env: dict[str, Path]) -> None:
+    env["state"].mkdir()
+    (env["state"] / "ready.json").write_text("{not json")
+    with WireserverSim() as sim:
+        assert cli(env, sim.url) == 0
+        assert len(sim.json) == 1
+
+
+def test_settings_section(tmp_path: Path) -> None:
+    opts = report.options_from_settings(
         "ready",
-        "--wireserver",
-        free_port_refusing(),
-        "--state-dir",
-        str(tmp_path),
-        "--kvp-pool",
-        "",
-        "--timeout",
-        "1",
-        "--vm-id",
-        "x",
+        {"report": {"wireserver": "10.0.0.1", "timeout": 30, "kvp_pool": ""}},
+        "igngen.yaml",
+        timeout=7.0,
     )
-    assert proc.returncode == 69 and "Traceback" not in proc.stderr
-    assert not (tmp_path / "reported-ready.json").exists()
-    status = json.loads(igngen("status", "--state-dir", str(tmp_path), "--json").stdout)
-    assert status["ready_marker"] is None and status["reports"][0]["outcome"].startswith("failed")
-
-
-def test_report_ready_unit_on_real_ignition_and_systemd(tmp_path: Path) -> None:
-    import shutil
-
-    from ovf_builder import ovf_xml
-    from support.consumers import run_ignition
-
-    from igngen.jsonio import canonical_json
-    from igngen.pipeline import RenderInputs, render
-    from igngen.settings import parse as parse_settings
-
-    settings = parse_settings(b"report: {command: /bin/true, state_dir: /var/lib/igngen}\n")
-    result = render(RenderInputs(ovf=ovf_xml()), settings)
-    run = run_ignition(tmp_path / "ign", user_config=canonical_json(result.handin))
-    unit = run.root / "etc/systemd/system/igngen-report-ready.service"
-    text = unit.read_text()
-    assert "ConditionPathExists=!/var/lib/igngen/reported-ready.json" in text
-    assert "ExecStart=/bin/true report ready --state-dir /var/lib/igngen" in text
-    preset = (run.root / "etc/systemd/system-preset/20-ignition.preset").read_text()
-    assert "enable igngen-report-ready.service" in preset
-    analyze = shutil.which("systemd-analyze")
-    if analyze is None:
-        pytest.skip("systemd-analyze is not installed")
-    proc = subprocess.run(
-        [analyze, "verify", "--man=no", str(unit)], capture_output=True, text=True
+    assert opts.wireserver == "10.0.0.1" and opts.timeout == 7.0 and opts.kvp_pool is None
+    with pytest.raises(SettingsError, match=r"report\.wirserver: unknown key"):
+        report.options_from_settings("ready", {"report": {"wirserver": "x"}}, "igngen.yaml")
+    with pytest.raises(SettingsError, match=r"report\.timeout: expected float"):
+        report.options_from_settings("ready", {"report": {"timeout": "soon"}}, "igngen.yaml")
+    assert report.template_variables(None) == {
+        "enabled": True,
+        "command": "/usr/bin/igngen",
+        "state_dir": "/var/lib/igngen",
+        "wireserver": "auto",
+        "marker": "/var/lib/igngen/ready.json",
+        "args": "--state-dir /var/lib/igngen --wireserver auto",
+    }
+    custom = report.template_variables(
+        {"state_dir": "/srv/ig", "wireserver": "10.0.0.1", "protocol": "json", "enabled": False}
     )
-    problems = [
-        ln for ln in proc.stderr.splitlines() if "igngen-report-ready" in ln and "sshd" not in ln
-    ]
-    assert not problems, proc.stderr
+    assert custom["args"] == "--state-dir /srv/ig --wireserver 10.0.0.1 --protocol json"
+    assert custom["marker"] == "/srv/ig/ready.json" and custom["enabled"] is False
+    for bad in ({"command": "igngen"}, {"command": "/usr/bin/igngen --force"}):
+        with pytest.raises(SettingsError, match=r"report\.command"):
+            report.template_variables(bad, source="igngen.yaml")
+    for bad in ({"state_dir": "/var/lib/%n"}, {"wireserver": "x $(y)"}):
+        with pytest.raises(SettingsError):
+            report.template_variables(bad)
+    with pytest.raises(SettingsError, match=r"report\.enabled"):
+        report.template_variables({"enabled": "yes"})
+
+
+def test_config_file_unknown_key_is_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conf = tmp_path / "igngen.yaml"
+    conf.write_text("report:\n  protocl: json\n")
+    assert main(["report", "ready", "--config", str(conf), "--state-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "report.protocl: unknown key" in err
+
+
+def test_report_defaults_match_the_wireserver_module() -> None:
+    from igngen.azure import wireserver
+
+    for name in ("DEFAULT_WIRESERVER", "DEFAULT_AGENT_NAME", "PROTOCOLS", "DEFAULT_READY_TIMEOUT"):
+        assert getattr(report, name) == getattr(wireserver, name), name
+
+
+def test_journal_reader_copes_without_a_journal() -> None:
+    # Real journalctl (or none at all): never raises, answers None or an entry.
+    found = report._journal_last_error(["-u", "igngen-no-such-unit.service"])
+    assert found is None

@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from template_vars import base_variables
 
-from igngen.disks import variables as disk_variables
 from igngen.errors import TemplateError
-from igngen.report import template_variables as report_variables
 from igngen.templates import discover, render_fragment, substitute
 from igngen.yamlsrc import parse
 
@@ -20,35 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def variables(**over: Any) -> dict[str, Any]:
-    v: dict[str, Any] = {
-        "user": {
-            "name": "azureuser",
-            "home": "/home/azureuser",
-            "groups": ["docker"],
-            "password_hash": None,
-            "has_password": False,
-            "ssh_keys": ["ssh-ed25519 AAAA k"],
-            "authorized_keys": "ssh-ed25519 AAAA k\n",
-            "authorized_keys_path": "/home/azureuser/.ssh/authorized_keys",
-        },
-        "host": {"name": "h", "hostname_file": "h\n"},
-        "ssh": {
-            "password_authentication": "no",
-            "client_alive_interval": 180,
-            "dropin_path": "/etc/ssh/sshd_config.d/10-igngen.conf",
-        },
-        "sudo": {"path": "/etc/sudoers.d/igngen", "rule": "azureuser ALL=(ALL) NOPASSWD: ALL"},
-        "ovf": {"redacted": "<x/>"},
-        "report": report_variables(None),
-        "waagent": {
-            "enabled": True,
-            "conf": "Provisioning.Agent=disabled\nResourceDisk.Format=n\n",
-        },
-        "disk": disk_variables(None, "test"),
-    }
-    for k, val in over.items():
-        v[k] = val
-    return v
+    return base_variables(**over)
 
 
 def test_compiled_builtins_are_up_to_date() -> None:

@@ -23,7 +23,9 @@ ENTRY = [
 ]
 # Modules the interpreter loads before any script runs.
 STARTUP = ["encodings", "codecs", "io", "abc", "os", "stat", "posixpath", "genericpath", "_collections_abc",
-           "_sitebuiltins", "site", "runpy", "importlib", "importlib.util", "importlib.machinery"]
+           "_sitebuiltins", "site", "runpy", "importlib", "importlib.util", "importlib.machinery",
+           # Imported by Debian's urllib3 1.26 through six.moves, invisible to modulefinder.
+           "queue"]
 # Never needed at boot: optional command paths that would drag in large trees.
 EXCLUDE = ["jsonschema", "referencing", "rpds", "attrs", "attr", "tkinter", "unittest", "pydoc", "doctest",
            "test", "idlelib", "lib2to3", "ensurepip", "distutils", "setuptools", "pip", "pytest", "hypothesis",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from igngen.commands.inputs import add_input_arguments, read_input
+from igngen.commands.inputs import add_input_arguments, render_inputs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -14,19 +14,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from igngen.commands.inputs import load_settings
-    from igngen.pipeline import RenderInputs, parse_model
+    from igngen.pipeline import parse_model
 
     settings = load_settings(args)
-    inputs = RenderInputs(
-        ovf=read_input(args.ovf, "ovf-env.xml"),
-        ovf_source=args.ovf,
-        imds=read_input(args.imds, "IMDS document") if args.imds else None,
-        imds_source=args.imds or "imds",
-        customdata=read_input(args.customdata, "custom data") if args.customdata else None,
-        customdata_source="stdin" if args.customdata == "-" else (args.customdata or "customdata"),
-        waagent_conf=read_input(args.waagent_conf, "waagent.conf") if args.waagent_conf else None,
-        waagent_conf_source=args.waagent_conf or "waagent.conf",
-    )
+    inputs = render_inputs(args)
     model = parse_model(inputs)
     rows = model.explain()
     rows.append(("password hash scheme", settings.hashing.scheme, settings.source))

@@ -1,90 +1,112 @@
-"""Wireserver simulator on 127.0.0.1: versions, goal state, both health endpoints; records reports.
+"""A loopback Wireserver: versions, goal state, both health endpoints, scripted faults.
 
-Faults are scripted per endpoint: ``faults["json"]``, ``faults["goalstate"]``,
-``faults["health"]`` are lists of steps consumed one per request before the
-normal answer (``Reply``/``Reset``/``Hang``). ``json_enabled=False`` makes the
-JSON endpoint answer 404 like hosts that lack it. ``bump_on_get`` raises the
-incarnation after each goal-state GET (a goal state changing under the agent):
-a health POST carrying an older incarnation then gets 410 Gone.
+State follows the real protocol's shape (azure-protocol sheet §3): the goal
+state carries an incarnation; a health POST naming another incarnation gets
+410 Gone; requests without ``x-ms-version`` get 400. ``faults[endpoint]``
+holds steps (``sim.http`` Reply/Reset/Hang/Drip) served before the normal
+answer, per endpoint: ``versions``, ``goalstate``, ``health`` (XML), ``json``.
+``after_goalstate`` runs after each goal state is served (e.g. to bump the
+incarnation between the agent's GET and POST). Everything received is kept.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
-
-from defusedxml.ElementTree import fromstring
+from xml.etree import ElementTree
 
 from sim.http import Reply, Request, ScriptedServer, Step
 
-GOAL_STATE = """<?xml version="1.0" encoding="utf-8"?>
-<GoalState xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:noNamespaceSchemaLocation="goalstate10.xsd">
-  <Version>2012-11-30</Version>
-  <Incarnation>{incarnation}</Incarnation>
-  <Machine><ExpectedState>Started</ExpectedState><StopRolesDeadlineHint>300000</StopRolesDeadlineHint>
-    <LBProbePorts><Port>16001</Port></LBProbePorts><ExpectHealthReport>FALSE</ExpectHealthReport></Machine>
-  <Container>
-    <ContainerId>{container}</ContainerId>
-    <RoleInstanceList>
-      <RoleInstance>
-        <InstanceId>{instance}</InstanceId>
-        <State>Started</State>
-        <Configuration>
-          <Certificates>http://wireserver.invalid/machine/x?comp=certificates&amp;incarnation={incarnation}</Certificates>
-          <ConfigName>{instance}.1.xml</ConfigName>
-        </Configuration>
-      </RoleInstance>
-    </RoleInstanceList>
-  </Container>
-</GoalState>
-"""
-VERSIONS = """<?xml version="1.0" encoding="utf-8"?>
-<Versions><Preferred><Version>2015-04-05</Version></Preferred>
-<Supported><Version>2015-04-05</Version><Version>2012-11-30</Version></Supported></Versions>
-"""
+DATA = Path(__file__).resolve().parent.parent / "data" / "wireserver"
+CONTAINER = "6a1f5c3e-2b7d-4e90-9c18-3d4f5a6b7c8d"
+INSTANCE = "c0ffee00d15ea5e5b0a7f00dcafe1234.igngen-sim"
 
 
-@dataclass
-class HealthReport:
-    protocol: str
-    state: str
-    substatus: str | None
-    description: str | None
-    incarnation: str | None = None
-    container_id: str | None = None
-    instance_id: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+def goal_state_xml(incarnation: int, container: str = CONTAINER, instance: str = INSTANCE) -> bytes:
+    text = (DATA / "goalstate.xml").read_text()
+    text = text.replace("@INCARNATION@", str(incarnation))
+    return text.replace("@CONTAINER@", container).replace("@INSTANCE@", instance).encode()
 
 
 class WireserverSim:
     def __init__(
         self,
         *,
-        json_enabled: bool = True,
         incarnation: int = 1,
-        bump_on_get: int = 0,
+        json_enabled: bool = True,
         faults: dict[str, list[Step]] | None = None,
-        port: int = 0,
+        goal_state_body: bytes | None = None,
+        after_goalstate: Callable[[WireserverSim], None] | None = None,
     ) -> None:
-        self.json_enabled = json_enabled
         self.incarnation = incarnation
-        self.bump_on_get = bump_on_get
-        self.container = "c6d5526c-5ac2-4200-b6e2-56f2b70c5ab2"
-        self.instance = "b61f93d0-e1ed-40b2-b067-22c243233448.MachineRole_IN_0"
+        self.json_enabled = json_enabled
         self.faults = {k: list(v) for k, v in (faults or {}).items()}
-        self.reports: list[HealthReport] = []
-        self.lock = threading.Lock()
-        self.server = ScriptedServer(self._respond, port=port)
+        self.goal_state_body = goal_state_body
+        self.after_goalstate = after_goalstate
+        self.lock = threading.RLock()
+        self.health: list[Request] = []  # accepted XML reports
+        self.json: list[Request] = []  # accepted JSON reports
+        self.server = ScriptedServer(self._respond)
+
+    # --- what the agent sent, parsed field by field ---
+
+    def health_docs(self) -> list[dict[str, Any]]:
+        return [parse_health_xml(r.body) for r in self.health]
+
+    def json_docs(self) -> list[Any]:
+        return [json.loads(r.body) for r in self.json]
+
+    def hits(self, endpoint: str) -> int:
+        return sum(1 for r in self.server.requests if endpoint_of(r) == endpoint)
+
+    # --- the server ---
+
+    def _respond(self, req: Request) -> Step:
+        endpoint = endpoint_of(req)
+        with self.lock:
+            queue = self.faults.get(endpoint)
+            if queue:
+                return queue.pop(0)
+            if endpoint in ("versions", "goalstate", "health") and (
+                req.headers.get("x-ms-version") != "2012-11-30"
+                or not req.headers.get("x-ms-agent-name")
+            ):
+                return Reply(400, b"missing x-ms-version or x-ms-agent-name")
+            if endpoint == "versions" and req.method == "GET":
+                return Reply(
+                    200, (DATA / "versions.xml").read_bytes(), {"Content-Type": "text/xml"}
+                )
+            if endpoint == "goalstate" and req.method == "GET":
+                body = self.goal_state_body or goal_state_xml(self.incarnation)
+                if self.after_goalstate:
+                    self.after_goalstate(self)
+                return Reply(200, body, {"Content-Type": "text/xml; charset=utf-8"})
+            if endpoint == "health" and req.method == "POST":
+                if not req.headers.get("content-type", "").startswith("text/xml"):
+                    return Reply(400, b"content type")
+                try:
+                    doc = parse_health_xml(req.body)
+                except ElementTree.ParseError:
+                    return Reply(400, b"bad xml")
+                if doc["incarnation"] != str(self.incarnation):
+                    return Reply(410, b"")
+                self.health.append(req)
+                return Reply(200, b"")
+            if endpoint == "json" and req.method == "POST":
+                if not self.json_enabled:
+                    return Reply(404, b"")
+                if req.headers.get("content-type") != "application/json":
+                    return Reply(400, b"content type")
+                self.json.append(req)
+                return Reply(201, b"")
+            return Reply(404, b"")
 
     @property
     def url(self) -> str:
         return self.server.url
-
-    @property
-    def requests(self) -> list[Request]:
-        return self.server.requests
 
     def __enter__(self) -> WireserverSim:
         self.server.__enter__()
@@ -93,76 +115,41 @@ class WireserverSim:
     def __exit__(self, *exc: object) -> None:
         self.server.__exit__(*exc)
 
-    def _fault(self, name: str) -> Step | None:
-        queue = self.faults.get(name)
-        return queue.pop(0) if queue else None
 
-    def _respond(self, req: Request) -> Step:
-        with self.lock:
-            if req.method == "GET" and req.path == "/?comp=versions":
-                return Reply(200, VERSIONS.encode())
-            if req.method == "GET" and req.path == "/machine/?comp=goalstate":
-                if (
-                    req.headers.get("x-ms-version") != "2012-11-30"
-                    or "x-ms-agent-name" not in req.headers
-                ):
-                    return Reply(400, b"missing protocol headers")
-                fault = self._fault("goalstate")
-                if fault:
-                    return fault
-                body = GOAL_STATE.format(
-                    incarnation=self.incarnation, container=self.container, instance=self.instance
-                ).encode()
-                self.incarnation += self.bump_on_get
-                self.bump_on_get = max(0, self.bump_on_get - 1)
-                return Reply(200, body, {"Content-Type": "text/xml; charset=utf-8"})
-            if req.method == "POST" and req.path == "/machine?comp=health":
-                fault = self._fault("health")
-                if fault:
-                    return fault
-                return self._xml_health(req)
-            if req.method == "POST" and req.path == "/provisioning/health":
-                if not self.json_enabled:
-                    return Reply(404, b"Not Found")
-                fault = self._fault("json")
-                if fault:
-                    return fault
-                return self._json_health(req)
-            return Reply(404, b"no such endpoint")
+def endpoint_of(req: Request) -> str:
+    path = req.path
+    if path == "/?comp=versions":
+        return "versions"
+    if path in ("/machine/?comp=goalstate", "/machine?comp=goalstate"):
+        return "goalstate"
+    if path in ("/machine?comp=health", "/machine/?comp=health"):
+        return "health"
+    if path == "/provisioning/health":
+        return "json"
+    return "other"
 
-    def _xml_health(self, req: Request) -> Step:
-        if not req.headers.get("content-type", "").startswith("text/xml"):
-            return Reply(400, b"bad content type")
-        root = fromstring(req.body)
-        inc = root.findtext("GoalStateIncarnation")
-        if inc != str(self.incarnation):
-            return Reply(410, b"Gone: goal state changed")
-        role = root.find("Container/RoleInstanceList/Role")
-        assert role is not None
-        self.reports.append(
-            HealthReport(
-                protocol="goalstate",
-                state=role.findtext("Health/State") or "",
-                substatus=role.findtext("Health/Details/SubStatus"),
-                description=role.findtext("Health/Details/Description"),
-                incarnation=inc,
-                container_id=root.findtext("Container/ContainerId"),
-                instance_id=role.findtext("InstanceId"),
-                headers=req.headers,
-            )
-        )
-        return Reply(200, b"")
 
-    def _json_health(self, req: Request) -> Step:
-        body: dict[str, Any] = json.loads(req.body)
-        details = body.get("details") or {}
-        self.reports.append(
-            HealthReport(
-                protocol="json",
-                state=body["state"],
-                substatus=details.get("subStatus"),
-                description=details.get("description"),
-                headers=req.headers,
-            )
-        )
-        return Reply(200, b"")
+def parse_health_xml(body: bytes) -> dict[str, Any]:
+    """The health report's fields, checked for the exact element structure."""
+    root = ElementTree.fromstring(body)
+    assert root.tag == "Health", root.tag
+    assert [c.tag for c in root] == ["GoalStateIncarnation", "Container"]
+    container = root.find("Container")
+    assert container is not None
+    assert [c.tag for c in container] == ["ContainerId", "RoleInstanceList"]
+    roles = container.findall("RoleInstanceList/Role")
+    assert len(roles) == 1
+    role = roles[0]
+    assert [c.tag for c in role] == ["InstanceId", "Health"]
+    health = role.find("Health")
+    assert health is not None
+    details = health.find("Details")
+    return {
+        "incarnation": root.findtext("GoalStateIncarnation"),
+        "container_id": container.findtext("ContainerId"),
+        "instance_id": role.findtext("InstanceId"),
+        "state": health.findtext("State"),
+        "substatus": details.findtext("SubStatus") if details is not None else None,
+        "description": details.findtext("Description") if details is not None else None,
+        "has_details": details is not None,
+    }
