@@ -129,6 +129,12 @@ def options_from_settings(
     values.update({k: v for k, v in overrides.items() if v is not None})
     if values.get("kvp_pool") == "":
         values["kvp_pool"] = None
+    if "kvp_pool" not in values:
+        from igngen.azure import kvp
+
+        # In the initramfs no KVP daemon runs and /var is lost at switch-root:
+        # records wait in /run (kept across switch-root) until Ready flushes them.
+        values["kvp_pool"] = kvp.default_pool()
     return ReportOptions(kind=kind, **values)
 
 
@@ -336,6 +342,15 @@ def run(
         raise UsageError(f"unknown report kind {opts.kind!r}", "report")
     env = os.environ if env is None else env
     vm_id = read_vm_id(opts)
+    if opts.kvp_pool and os.fspath(opts.kvp_pool) != kvp.INITRD_POOL:
+        # Records written in the initramfs reach the host now, before the health report.
+        try:
+            moved = kvp.flush(kvp.INITRD_POOL, opts.kvp_pool)
+        except IgngenError as exc:
+            log.warning("kvp", f"initramfs records not flushed: {exc}")
+        else:
+            if moved:
+                log.info("kvp", "initramfs records flushed", records=moved)
     if opts.kind == "ready":
         needed, why = ready_needed(read_marker(opts.state_dir), vm_id, opts.force)
         if not needed:

@@ -298,3 +298,20 @@ def test_journal_reader_copes_without_a_journal() -> None:
     # Real journalctl (or none at all): never raises, answers None or an entry.
     found = report._journal_last_error(["-u", "igngen-no-such-unit.service"])
     assert found is None
+
+
+def test_ready_flushes_initramfs_kvp_records_first(
+    env: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pending = env["state"].parent / "initrd_kvp_pool_1"
+    monkeypatch.setattr(kvp, "INITRD_POOL", str(pending))
+    kvp.append(pending, "igngen|start", "provisioning started")
+    kvp.append(pending, kvp.REPORT_KEY, "result=success|agent=igngen")
+    with WireserverSim() as sim:
+        assert cli(env, sim.url) == 0
+    records = kvp.decode(env["pool"].read_bytes())
+    assert records[:2] == [
+        ("igngen|start", "provisioning started"),
+        (kvp.REPORT_KEY, "result=success|agent=igngen"),
+    ]
+    assert not pending.exists()
