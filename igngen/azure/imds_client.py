@@ -151,6 +151,9 @@ def _get(
     clock: Callable[[], float],
     sleep: Callable[[float], None],
 ) -> bytes:
+    from igngen.azure.http import load_requests
+
+    load_requests()
     import requests
 
     deadline = clock() + settings.total_timeout

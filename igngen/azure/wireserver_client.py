@@ -107,6 +107,9 @@ class _Call:
     """One run's HTTP state: session, deadline, headers."""
 
     def __init__(self, settings: ReportSettings, deadline: float, clock: Callable[[], float]):
+        from igngen.azure.http import load_requests
+
+        load_requests()
         import requests
 
         self.requests = requests
