@@ -24,6 +24,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "igngen.commands.provision",
         "early boot: read the Azure media and IMDS, hand the config to Ignition",
     ),
+    "report": (
+        "igngen.commands.report",
+        "report ready / provisioning / failure to the Azure Wireserver",
+    ),
+    "status": ("igngen.commands.status", "show what was reported to Azure and the Ready marker"),
     "render": ("igngen.commands.render", "render the Ignition config from ovf-env.xml (+ IMDS)"),
     "explain": ("igngen.commands.explain", "show each provisioning value and where it came from"),
     "validate": ("igngen.commands.validate", "validate Ignition configs (3.0.0-3.5.0)"),

@@ -214,3 +214,18 @@ class DiskError(IgngenError):
     """An ephemeral disk could not be checked or prepared."""
 
     exit_code = EX_IOERR
+
+
+class WaagentConfError(InputError):
+    """The image's waagent.conf has a line or value igngen cannot use (location ``file:line``)."""
+
+
+class DiskSettingsError(SettingsError):
+    """The ``disks`` settings are malformed (location ``file:disks.key``)."""
+
+    def __init__(self, message: str, location: str = "") -> None:
+        # Messages start with the key; when the location already ends with it, say it once.
+        key, sep, rest = message.partition(": ")
+        if sep and key.startswith("disks.") and location.endswith(":" + key):
+            message = rest
+        super().__init__(message, location)

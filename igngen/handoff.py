@@ -131,7 +131,11 @@ def write(target: str, handoff: HandoffPlan, *, image_dir: str | None = IMAGE_DI
         os.makedirs(staging, mode=0o700)
         for rel, data in sorted(files.items()):
             path = os.path.join(staging, rel)
-            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+            # One level at a time: makedirs gives intermediate directories the umask's mode.
+            parts = os.path.dirname(rel).split(os.sep) if os.path.dirname(rel) else []
+            for depth in range(1, len(parts) + 1):
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(os.path.join(staging, *parts[:depth]), 0o700)
             # user.ign may carry a password hash: owner-only, like Ignition's own cache.
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
             try:

@@ -33,6 +33,9 @@ class RenderInputs(NamedTuple):
     template_dirs: tuple[str, ...] = ()
     # Extra template variable groups supplied by the edge (e.g. ``waagent`` from the image).
     extra_variables: Mapping[str, Mapping[str, Any]] = MappingProxyType({})
+    # The image's waagent.conf (its ResourceDisk.* settings apply under igngen's own).
+    waagent_conf: bytes | None = None
+    waagent_conf_source: str = "waagent.conf"
 
 
 class Rendered(NamedTuple):
@@ -56,6 +59,38 @@ def parse_model(inputs: RenderInputs) -> Provisioning:
     return reconcile(env, instance, custom_data_override=override)
 
 
+def _disk_variables(inputs: RenderInputs, settings: Settings) -> Mapping[str, Any]:
+    from igngen.disks import variables
+
+    size = None
+    if inputs.imds:
+        instance = imds_parser.parse_instance(inputs.imds, source=inputs.imds_source)
+        size = instance.resource_disk_size_mib
+    waagent = None
+    if inputs.waagent_conf is not None:
+        from igngen.waagent_conf import parse
+
+        waagent = parse(inputs.waagent_conf, inputs.waagent_conf_source)
+    return variables(
+        settings.sections.get("disks"), settings.source, waagent=waagent, resource_disk_mib=size
+    )
+
+
+def _waagent_variables(inputs: RenderInputs) -> Mapping[str, Any]:
+    """The ``/etc/waagent.conf`` igngen ships: the image's own, or Flatcar's shipped values."""
+    import os
+
+    from igngen.waagent_conf import derive_for_igngen, parse
+
+    if inputs.waagent_conf is not None:
+        conf = parse(inputs.waagent_conf, inputs.waagent_conf_source)
+    else:
+        baseline = os.path.join(os.path.dirname(__file__), "data", "waagent-flatcar.conf")
+        with open(baseline, "rb") as fh:
+            conf = parse(fh.read(), "built-in waagent baseline")
+    return {"enabled": True, "conf": derive_for_igngen(conf)}
+
+
 def render(inputs: RenderInputs, settings: Settings) -> Rendered:
     from igngen.ignition import customdata as customdata_intake
     from igngen.ignition import handin
@@ -63,12 +98,19 @@ def render(inputs: RenderInputs, settings: Settings) -> Rendered:
 
     model = parse_model(inputs)
     warnings = list(model.warnings)
+    from igngen.report import template_variables as report_variables
+
     extra: dict[str, Mapping[str, Any]] = {
         "ovf": {
             "redacted": ovf_parser.redact(inputs.ovf, source=inputs.ovf_source).decode("utf-8")
         },
+        "report": report_variables(settings.sections.get("report"), source=settings.source),
     }
     extra.update(inputs.extra_variables)
+    if "waagent" not in extra:
+        extra["waagent"] = _waagent_variables(inputs)
+    if "disk" not in extra:
+        extra["disk"] = _disk_variables(inputs, settings)
     variables = template_variables(
         model, settings, hashed_password=password_hash(model, settings), extra=extra
     )

@@ -10,12 +10,16 @@ is required by the Ignition fetch stages).
 from __future__ import annotations
 
 import os
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from igngen import log
 from igngen.azure import kvp
 from igngen.errors import IgngenError, ImdsDataError, ImdsUnavailableError, SettingsError
 from igngen.settings import Settings
+
+if TYPE_CHECKING:
+    from igngen.azure.imds_client import ImdsSettings
 
 DEFAULT_STATE_DIR = "/run/igngen"
 FAILURE_REASON = "failure-reason"
@@ -29,9 +33,11 @@ class ProvisionOptions(NamedTuple):
     handoff_dir: str = "/run/igngen/ignition"
     layout: str = "sysdir"
     image_dir: str | None = "/usr/lib/ignition"
-    kvp_pool: str | None = kvp.DEFAULT_POOL
+    kvp_pool: str | None = kvp.default_pool()  # inside the initramfs: /run, flushed later
     state_dir: str = DEFAULT_STATE_DIR
     template_dirs: tuple[str, ...] = ()
+    # The image's waagent.conf, if the image put one into the initramfs; first found wins.
+    waagent_conf: tuple[str, ...] = ("/etc/waagent.conf", "/usr/share/waagent/waagent.conf")
 
 
 def options_from_settings(settings: Settings, **overrides: Any) -> ProvisionOptions:
@@ -54,8 +60,21 @@ def options_from_settings(settings: Settings, **overrides: Any) -> ProvisionOpti
                 raise SettingsError(
                     f"{section}.{key}: unknown key (known: {', '.join(mapping)})", settings.source
                 )
-            values[mapping[key]] = value
+            field = mapping[key]
+            wanted: tuple[type, ...] = (
+                (int, float) if field in ("imds_timeout", "media_wait") else (str,)
+            )
+            if not isinstance(value, wanted) or isinstance(value, bool):
+                kind = "a number of seconds" if wanted != (str,) else "a string"
+                raise SettingsError(f"{section}.{key}: expected {kind}", settings.source)
+            values[field] = value
     values.update({k: v for k, v in overrides.items() if v is not None})
+    if values.get("layout", "sysdir") not in ("sysdir", "runtime"):
+        raise SettingsError("provision.layout: expected sysdir or runtime", settings.source)
+    if "handoff_dir" not in values and values.get("layout") == "runtime":
+        from igngen.handoff import RUNTIME_DIR
+
+        values["handoff_dir"] = RUNTIME_DIR  # Ignition >= 2.27 looks there itself
     return ProvisionOptions(**values)
 
 
@@ -73,8 +92,16 @@ def _fetch_imds(opts: ProvisionOptions) -> bytes | None:
     if opts.imds_url == "":
         log.info("imds", "disabled; provisioning from ovf-env.xml only")
         return None
-    from igngen.azure.imds_client import DEFAULT_IMDS_URL, ImdsSettings, fetch_instance
+    import time
 
+    from igngen.azure.imds_client import (
+        DEFAULT_IMDS_URL,
+        ImdsSettings,
+        fetch_instance,
+        fetch_user_data,
+    )
+
+    started = time.monotonic()
     settings = ImdsSettings(url=opts.imds_url or DEFAULT_IMDS_URL, total_timeout=opts.imds_timeout)
     try:
         data = fetch_instance(settings)
@@ -83,7 +110,56 @@ def _fetch_imds(opts: ProvisionOptions) -> bytes | None:
         kvp.try_append(opts.kvp_pool, kvp.event_key("imds"), f"unavailable: {exc}")
         return None
     log.info("imds", "instance document received", bytes=len(data))
+    data = _add_user_data(
+        data,
+        settings._replace(total_timeout=max(0.0, opts.imds_timeout - (time.monotonic() - started))),
+        fetch_user_data,
+        opts,
+    )
     return data
+
+
+def _add_user_data(
+    data: bytes,
+    settings: ImdsSettings,
+    fetch: Callable[[ImdsSettings], bytes],
+    opts: ProvisionOptions,
+) -> bytes:
+    """Documents without ``compute.userData`` (older or Azure Stack IMDS): ask the userData
+    endpoint Ignition's own Azure provider uses, within what is left of the budget."""
+    import base64
+    import json
+
+    try:
+        doc = json.loads(data)
+        compute = doc.get("compute") if isinstance(doc, dict) else None
+    except ValueError:
+        return data  # parse_instance reports it
+    if not isinstance(compute, dict) or "userData" in compute or settings.total_timeout <= 0:
+        return data
+    try:
+        user_data = fetch(settings)
+    except (ImdsUnavailableError, ImdsDataError) as exc:
+        log.warning("imds", f"no userData: {exc}")
+        kvp.try_append(opts.kvp_pool, kvp.event_key("imds"), f"userData unavailable: {exc}")
+        return data
+    log.info("imds", "userData received", bytes=len(user_data))
+    compute["userData"] = base64.b64encode(user_data).decode("ascii")
+    return json.dumps(doc).encode("utf-8")
+
+
+def _waagent_conf(candidates: tuple[str, ...]) -> dict[str, Any]:
+    for path in candidates:
+        try:
+            with open(path, "rb") as fh:
+                return {"waagent_conf": fh.read(), "waagent_conf_source": path}
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            log.warning(
+                "waagent", f"cannot read {path}: {exc.strerror}; using the built-in baseline"
+            )
+    return {}
 
 
 def provision(opts: ProvisionOptions, settings: Settings) -> list[str]:
@@ -112,6 +188,7 @@ def provision(opts: ProvisionOptions, settings: Settings) -> list[str]:
         customdata=custom,
         customdata_source=f"{contents.origin}:CustomData.bin",
         template_dirs=opts.template_dirs,
+        **_waagent_conf(opts.waagent_conf),
     )
     result = render(inputs, settings)
     for warning in result.warnings:

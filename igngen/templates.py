@@ -8,10 +8,9 @@ then ``/run/igngen/templates``, ``/etc/igngen/templates``,
 ``butane-templates/`` directory, compiled at build time into
 ``igngen/data/templates.json`` so that a boot does not import PyYAML).
 
-A template is disabled by naming it in ``templates.disabled`` (or
-``--disable-template``), by an empty file of the same name in a directory
-searched earlier, or by a marker file ``NAME.disabled`` (e.g.
-``40-sshd.bu.disabled``) there. A marker counts as that directory holding the
+A template is disabled by naming it in ``templates.disabled``, by an empty
+file of the same name in a directory searched earlier, or by a marker file
+``NAME.disabled`` (e.g. ``40-sshd.bu.disabled``) there. A marker counts as that directory holding the
 name, so a directory searched even earlier can still bring the template back.
 
 Substitution happens on parsed YAML scalars, never on text, so a value cannot
@@ -43,9 +42,10 @@ MARKER = ".disabled"
 BUILTIN = "built-in"
 _DATA = os.path.join(os.path.dirname(__file__), "data", "templates.json")
 _VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
+_ANY_PLACEHOLDER = re.compile(r"\{\{.*?\}\}", re.DOTALL)
 _WHEN = re.compile(r"#\s*igngen:when=(!?)([A-Za-z_][A-Za-z0-9_.]*)\s*$")
 _DESCRIPTION = re.compile(r"#\s*igngen:description=(.*)$")
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1 and Unicode line breaks
 
 
 class Template(NamedTuple):
@@ -178,6 +178,11 @@ def substitute(node: Node, variables: Mapping[str, Any]) -> Any:
     if not isinstance(node.value, str) or "{{" not in node.value:
         return node
     text = node.value
+    for placeholder in _ANY_PLACEHOLDER.findall(text):
+        if not _VAR.fullmatch(placeholder):
+            raise TemplateError(
+                f"malformed placeholder {placeholder!r} (expected {{{{ group.name }}}})", node.where
+            )
     whole = _VAR.fullmatch(text.strip())
     if whole:
         value = _lookup(variables, whole.group(1), node)
@@ -227,40 +232,48 @@ _NODE_LISTS = {("storage", "files"), ("storage", "directories"), ("storage", "li
 def _combine(
     into: dict[str, Any], config: dict[str, Any], name: str, owners: dict[tuple[str, Any], str]
 ) -> None:
-    """Add one template's config; the same path/unit/user from two templates is a conflict."""
-    for section, value in config.items():
-        if section == "ignition":
-            continue
-        if not isinstance(value, dict):
-            into[section] = value
-            continue
-        target = into.setdefault(section, {})
-        for listname, entries in value.items():
-            key_field = _KEYED.get((section, listname))
-            if key_field is not None and isinstance(entries, list):
-                namespace = (
-                    "node" if (section, listname) in _NODE_LISTS else f"{section}.{listname}"
-                )
-                for entry in entries:
-                    ident = (namespace, entry.get(key_field))
-                    if ident in owners:
-                        raise TemplateError(
-                            f"{section}.{listname} {entry.get(key_field)!r} is also defined by template "
-                            f"{owners[ident]}",
-                            name,
-                        )
-                    owners[ident] = name
-            if isinstance(entries, list):
-                target.setdefault(listname, []).extend(entries)
-            elif isinstance(entries, dict):
-                merged = target.setdefault(listname, {})
-                for k, v in entries.items():
-                    if isinstance(v, list):
-                        merged.setdefault(k, []).extend(v)
-                    else:
-                        merged[k] = v
-            else:
-                target[listname] = entries
+    """Add one template's config; the same path/unit/user from two templates is a conflict.
+
+    Lists are concatenated; a keyed entry (file path, unit name, user name, …)
+    and a single value (e.g. ``ignition.timeouts.httpTotal``) may come from one
+    template only, so two templates never silently fight over a thing.
+    """
+    config = {k: v for k, v in config.items() if k != "ignition"} | {
+        "ignition": {k: v for k, v in config.get("ignition", {}).items() if k != "version"}
+    }
+    _combine_obj(into, config, (), name, owners)
+
+
+def _combine_obj(
+    into: dict[str, Any],
+    obj: dict[str, Any],
+    at: tuple[str, ...],
+    name: str,
+    owners: dict[tuple[str, Any], str],
+) -> None:
+    for key, value in obj.items():
+        here = (*at, key)
+        if isinstance(value, dict):
+            _combine_obj(into.setdefault(key, {}), value, here, name, owners)
+        elif isinstance(value, list):
+            key_field = _KEYED.get(here) if len(here) == 2 else None
+            if key_field is not None:
+                namespace = "node" if here in _NODE_LISTS else ".".join(here)
+                for entry in value:
+                    _claim(owners, (namespace, entry.get(key_field)), name, ".".join(here))
+            into.setdefault(key, []).extend(value)
+        else:
+            _claim(owners, ("value", ".".join(here)), name, ".".join(here))
+            into[key] = value
+
+
+def _claim(
+    owners: dict[tuple[str, Any], str], ident: tuple[str, Any], name: str, what: str
+) -> None:
+    if ident in owners:
+        shown = f"{what} {ident[1]!r}" if ident[0] != "value" else what
+        raise TemplateError(f"{shown} is also defined by template {owners[ident]}", name)
+    owners[ident] = name
 
 
 def _truthy(variables: Mapping[str, Any], dotted: str, template: Template) -> bool:
@@ -286,7 +299,8 @@ def render_template(
             return None
     try:
         tree = substitute(template.tree(), variables)
-        translation = translate(tree)
+        # strict: a template warning (e.g. mode 644 meant as 0644) is a bug to stop at
+        translation = translate(tree, strict=True)
     except ButaneError as exc:
         raise TemplateError(exc.message, exc.location or template.location) from None
     try:
@@ -296,7 +310,24 @@ def render_template(
         raise TemplateError(
             f"renders an invalid Ignition config: {exc.message} (at {exc.pointer})", where
         ) from None
+    if translation.spec != spec:
+        # The fragment only changes its version: every field the template used
+        # must exist in the output spec (always true going up from 3.3.0).
+        _check_fits(translation, spec, template)
     return translation.config
+
+
+def _check_fits(translation: Any, spec: str, template: Template) -> None:
+    from igngen.ignition.validate import check
+
+    config = dict(translation.config, ignition=dict(translation.config["ignition"], version=spec))
+    try:
+        check(config, source=template.location, version=spec)
+    except IgnitionConfigError as exc:
+        where = translation.locate(exc.pointer) or template.location
+        raise TemplateError(
+            f"uses something spec {spec} does not have: {exc.message} (at {exc.pointer})", where
+        ) from None
 
 
 def render_fragment(
@@ -322,7 +353,7 @@ def render_fragment(
         config = render_template(template, variables, spec=spec)
         if config is not None:
             _combine(fragment, config, template.location, owners)
-    fragment["ignition"] = {"version": spec}
+    fragment.setdefault("ignition", {})["version"] = spec
     try:
         check(fragment, source="fragment", version=spec)
     except IgnitionConfigError as exc:

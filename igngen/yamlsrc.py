@@ -18,7 +18,7 @@ importing PyYAML at all.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from igngen.errors import ButaneError
 
@@ -126,6 +126,35 @@ def resolve_scalar(text: str, plain: bool) -> Any:
     return text
 
 
+_PLAIN_TAG = "!igngen-plain"  # an untagged plain scalar: resolved here, the go-yaml way
+_YAML_TAG = "tag:yaml.org,2002:"
+_LOADER: Any = None
+
+
+def _loader_class() -> Any:
+    """A safe loader (libyaml when present) that leaves untagged plain scalars unresolved.
+
+    PyYAML's resolver applies YAML 1.1 rules; with it out of the way, an
+    explicit tag (``!!str 0644``) can still be told apart from a plain scalar.
+    """
+    global _LOADER
+    if _LOADER is None:
+        import yaml
+
+        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+        class Loader(base):  # type: ignore[valid-type,misc]
+            yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {}
+
+            def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+                if kind is yaml.ScalarNode and implicit[0]:
+                    return _PLAIN_TAG
+                return super().resolve(kind, value, implicit)
+
+        _LOADER = Loader
+    return _LOADER
+
+
 def parse(text: str | bytes, *, source: str) -> Node:
     """Parse one YAML document into located nodes; raise :class:`ButaneError` with line:column."""
     import yaml
@@ -136,7 +165,7 @@ def parse(text: str | bytes, *, source: str) -> Node:
         except UnicodeDecodeError as exc:
             raise ButaneError(f"not valid UTF-8 at byte {exc.start}", source) from None
     try:
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+        loader = _loader_class()(text)
         try:
             root = loader.get_single_node()
         finally:
@@ -169,7 +198,9 @@ def _convert(node: Any, source: str, budget: list[int], depth: int) -> Node:
         marks: dict[str, tuple[int, int]] = {}
         for key_node, value_node in node.value:
             kl, kc = key_node.start_mark.line + 1, key_node.start_mark.column + 1
-            if key_node.tag == "tag:yaml.org,2002:merge":
+            if key_node.tag == _YAML_TAG + "merge" or (
+                key_node.tag == _PLAIN_TAG and key_node.value == "<<"
+            ):
                 raise ButaneError("YAML merge keys ('<<') are not supported", source, kl, kc)
             if not isinstance(key_node, yaml.ScalarNode):
                 raise ButaneError("mapping keys must be strings", source, kl, kc)
@@ -181,13 +212,45 @@ def _convert(node: Any, source: str, budget: list[int], depth: int) -> Node:
         return Node(items, source, line, col, marks)
     if isinstance(node, yaml.SequenceNode):
         return Node([_convert(n, source, budget, depth + 1) for n in node.value], source, line, col)
-    if not node.tag.startswith("tag:yaml.org,2002:"):
-        raise ButaneError(f"unsupported YAML tag {node.tag!r}", source, line, col)
-    # PyYAML's own (YAML 1.1) tag is ignored: only quoting decides, as in go-yaml v3.
-    plain = node.style is None or node.style == ""
-    value = resolve_scalar(node.value, plain)
+    value = _scalar(node.tag, node.value, source, line, col)
     raw = node.value if value is not None and not isinstance(value, str) else None
     return Node(value, source, line, col, None, raw)
+
+
+_TAG_TYPES: dict[str, tuple[type, ...]] = {
+    "int": (int,),
+    "float": (float, int),
+    "bool": (bool,),
+    "null": (type(None),),
+}
+
+
+def _scalar(tag: str, text: str, source: str, line: int, col: int) -> Any:
+    """A scalar's value: untagged plain ones by go-yaml's rules, quoted ones are strings."""
+    if tag == _PLAIN_TAG:
+        return resolve_scalar(text, True)
+    if not tag.startswith(_YAML_TAG):
+        raise ButaneError(f"unsupported YAML tag {tag!r}", source, line, col)
+    kind = tag[len(_YAML_TAG) :]
+    if kind in ("str", "timestamp"):
+        return text
+    if kind == "binary":
+        import base64
+        import binascii
+
+        try:
+            return base64.b64decode("".join(text.split()), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise ButaneError(
+                "!!binary value is not base64 of UTF-8 text", source, line, col
+            ) from None
+    wanted = _TAG_TYPES.get(kind)
+    value = resolve_scalar(text, True)
+    if wanted is None or isinstance(value, bool) is not (bool in wanted):
+        raise ButaneError(f"cannot read {text!r} as !!{kind}", source, line, col)
+    if not isinstance(value, wanted):
+        raise ButaneError(f"cannot read {text!r} as !!{kind}", source, line, col)
+    return value
 
 
 def dump(node: Node) -> Any:

@@ -21,7 +21,11 @@ REFUSED = [
         "6:13",
         "expected an integer",
     ),
-    (HEAD + "storage:\n  files:\n    - path: /a\n      overwrite: yes\n", "6:18", "true or false"),
+    (
+        HEAD + "storage:\n  files:\n    - path: /a\n      overwrite: maybe\n",
+        "6:18",
+        "true or false",
+    ),
     (HEAD + "storage:\n  files: {}\n", "4:10", "expected a list"),
     (
         HEAD
@@ -54,6 +58,7 @@ REFUSED = [
     ),
     (HEAD + "storage:\n  files:\n    - path: relative\n", "5:13", "absolute"),
     (HEAD + "a: 1\na: 2\n", "4:1", "duplicate key 'a'"),
+    (HEAD + "ignition:\n  version: 3.4.0\n", "4:3", "unknown key 'version'"),
     (HEAD + "storage:\n  files:\n    - path: /a\n    - path: /a\n", "6:7", "duplicate"),
     ("variant: flatcar\nversion: 9.9.9\n", "1:10", "unsupported variant/version flatcar 9.9.9"),
     ("version: 1.0.0\n", "1:1", "missing 'variant'"),
@@ -167,7 +172,37 @@ def test_decimal_mode_warning_and_strict(mode: str, directory: bool, warned: boo
     assert bool(found) == warned
     if warned:
         assert found[0].startswith("in.bu:6:13:")
-        with pytest.raises(ButaneError, match="--strict"):
+        with pytest.raises(ButaneError, match=r"^in.bu:6:13: .*strict mode"):
             translate_bytes(doc, source="in.bu", strict=True)
     elif not result.warnings:
+        translate_bytes(doc, source="in.bu", strict=True)
+
+
+def test_fcos_partition_layout_warnings() -> None:
+    doc = (
+        "variant: fcos\nversion: 1.4.0\nstorage:\n  disks:\n    - device: /dev/disk/by-id/coreos-boot-disk\n"
+        "      partitions:\n        - label: root\n          number: 4\n          size_mib: 4096\n"
+        "        - label: boot\n          number: 5\n"
+    )
+    warnings = translate_bytes(doc, source="in.bu").warnings
+    assert any(w.startswith("in.bu:9:21:") and "8 GiB" in w for w in warnings)
+    assert any(w.startswith("in.bu:10:18:") and "reserved for partition 3" in w for w in warnings)
+    with pytest.raises(ButaneError, match=r"^in.bu:9:21: .*8 GiB.*strict mode"):
+        translate_bytes(doc, source="in.bu", strict=True)
+    flatcar = doc.replace("variant: fcos\nversion: 1.4.0", "variant: flatcar\nversion: 1.0.0")
+    assert translate_bytes(flatcar, source="in.bu").warnings == []
+
+
+def test_embedded_config_of_unknown_version_is_a_warning() -> None:
+    doc = (
+        HEAD
+        + 'ignition:\n  config:\n    replace:\n      inline: \'{"ignition":{"version":"3.9.0"}}\'\n'
+    )
+    result = translate_bytes(doc, source="in.bu")
+    assert (
+        result.warnings
+        and result.warnings[0].startswith("in.bu:6:15:")
+        and "3.9.0" in result.warnings[0]
+    )
+    with pytest.raises(ButaneError, match="strict mode"):
         translate_bytes(doc, source="in.bu", strict=True)

@@ -126,3 +126,22 @@ def test_missing_file_and_usage_errors(tmp_path: Path) -> None:
 def test_unwritable_output_is_a_clean_error(ovf_file: Path, tmp_path: Path) -> None:
     proc = igngen("render", "--ovf", str(ovf_file), "-o", str(tmp_path / "missing-dir" / "x.ign"))
     assert_one_line_error(proc, 73, "missing-dir")
+
+
+def test_explain_says_why_disk_actions_are_there(tmp_path: Path) -> None:
+    ovf = tmp_path / "ovf-env.xml"
+    ovf.write_bytes(ovf_xml())
+    cfg = tmp_path / "igngen.yaml"
+    cfg.write_text("disks:\n  swap: {mode: file, size_mib: 512}\n")
+    proc = igngen(
+        "explain",
+        "--ovf",
+        str(ovf),
+        "--imds",
+        str(REPO / "examples/basic/imds.json"),
+        "--config",
+        str(cfg),
+    )
+    text = proc.stdout.decode()
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert "disks:" in text and "/mnt/resource" in text and "swap" in text.lower()

@@ -19,13 +19,32 @@ def test_dracut_check(tmp_path: Path) -> None:
         pytest.skip("dracut and Debian's ignition module are needed (make test installs them)")
     if os.geteuid() != 0:
         pytest.skip("running igngen inside the unpacked initramfs needs chroot (root)")
+    # A copy of the repo where another part of igngen added units beside the module
+    # (dracut/*.service, a <unit>.d/ drop-in, a flat *.conf): they are installed by glob.
+    repo = tmp_path / "repo"
+    for part in ("dracut", "tools", "igngen", "examples"):
+        shutil.copytree(REPO / part, repo / part, ignore=shutil.ignore_patterns("__pycache__"))
+    (repo / "dracut/igngen-extra-check.service").write_text(
+        "[Unit]\nDescription=extra\n[Service]\nType=oneshot\nExecStart=/bin/true\n"
+    )
+    (repo / "dracut/igngen-extra-check.service.d").mkdir()
+    (repo / "dracut/igngen-extra-check.service.d/10-dir.conf").write_text("[Unit]\n")
+    (repo / "dracut/20-flat-check.conf").write_text(
+        "# igngen-dropin-for: ignition-files.service\n[Unit]\n"
+    )
     proc = subprocess.run(
-        [str(REPO / "tools/dracut-check")],
+        [str(repo / "tools/dracut-check")],
         capture_output=True,
         text=True,
         timeout=900,
         env={**os.environ, "DRACUT_CHECK_DIR": str(tmp_path / "dracut")},
     )
+    for unit in (
+        "igngen-extra-check.service",
+        "igngen-extra-check.service.d/10-dir.conf",
+        "ignition-files.service.d/20-flat-check.conf",
+    ):
+        assert f"unit file: usr/lib/systemd/system/{unit}\n" in proc.stdout, proc.stdout
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "usr/bin/igngen" in proc.stdout
     assert "igngen render and provision run inside the unpacked initramfs: ok" in proc.stdout

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 
 import pytest
 from sim.http import Drip, Hang, Reply, Reset, free_port_refusing
-from sim.imds import imds_server, instance_document, ok
+from sim.imds import imds_routes, imds_server, instance_document, ok
 
 from igngen.azure.imds import parse_instance
-from igngen.azure.imds_client import ImdsSettings, fetch_instance
+from igngen.azure.imds_client import ImdsSettings, fetch_instance, fetch_user_data
 from igngen.errors import ImdsDataError, ImdsUnavailableError
 
 DOC = instance_document(
@@ -112,3 +113,40 @@ def test_client_errors_are_not_retried(status: int) -> None:
         result, _ = run(srv.url)
     assert isinstance(result, ImdsUnavailableError) and f"HTTP {status}" in str(result)
     assert len(srv.requests) == 1
+
+
+def test_settings_are_keyword_only() -> None:
+    with pytest.raises(TypeError):
+        ImdsSettings("http://127.0.0.1:1", "2021-08-01", 5.0)  # type: ignore[misc]
+
+
+USER_DATA_PATH = "/metadata/instance/compute/userData"
+
+
+def test_user_data_endpoint_is_decoded() -> None:
+    encoded = base64.b64encode(b'{"ignition":{"version":"3.3.0"}}')
+    body = encoded[:10] + b"\n" + encoded[10:] + b"\n"  # whitespace is not part of base64
+    with imds_routes({USER_DATA_PATH: [Reply(503, b""), Reply(200, body)]}) as srv:
+        got = fetch_user_data(settings(srv.url))
+    assert got == b'{"ignition":{"version":"3.3.0"}}'
+    assert srv.requests[-1].path == USER_DATA_PATH + "?api-version=2021-01-01&format=text"
+    assert srv.requests[-1].headers["metadata"] == "true"
+
+
+def test_user_data_unset_is_empty() -> None:
+    with imds_routes({USER_DATA_PATH: [Reply(200, b"")]}) as srv:
+        assert fetch_user_data(settings(srv.url)) == b""
+
+
+def test_user_data_garbage_is_retried_then_a_typed_error() -> None:
+    start = time.monotonic()
+    with (
+        imds_routes({USER_DATA_PATH: [Reply(200, b"not*base64!")]}) as srv,
+        pytest.raises(ImdsUnavailableError, match="not base64"),
+    ):
+        # Generous socket timeouts: a loaded machine must not turn "garbage" into "timed out".
+        fetch_user_data(
+            ImdsSettings(url=srv.url, total_timeout=3.0, read_timeout=2.5, backoff_initial=0.05)
+        )
+    assert len(srv.requests) >= 2
+    assert time.monotonic() - start < 3.0 + SLACK

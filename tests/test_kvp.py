@@ -19,7 +19,7 @@ def independent_reader(data: bytes) -> list[tuple[str, str]]:
 
 def test_short_record(tmp_path: Path) -> None:
     pool = tmp_path / "hyperv" / ".kvp_pool_1"
-    kvp.append(str(pool), "igngen|start", "hello")
+    kvp.append(pool, "igngen|start", "hello")  # a Path or a str
     data = pool.read_bytes()
     assert len(data) == 2560
     assert independent_reader(data) == [("igngen|start", "hello")]
@@ -65,3 +65,30 @@ def test_unwritable_pool_is_reported_not_raised(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
     kvp.try_append(str(blocker / "pool"), "k", "v")  # logs a warning, never raises
+
+
+def test_initramfs_records_are_flushed_into_the_real_pool(tmp_path: Path) -> None:
+    pending = tmp_path / "run/igngen/kvp_pool_1"
+    pool = tmp_path / "var/lib/hyperv/.kvp_pool_1"
+    kvp.append(pool, "host", "earlier")  # what the daemon/other agents already wrote
+    kvp.append(pending, "igngen|start", "provisioning started")
+    kvp.append(pending, "PROVISIONING_REPORT", "result=success|" + "v" * 2500)
+    with open(pending, "ab") as fh:
+        fh.write(b"torn")  # an interrupted write: never copied as a record
+    assert kvp.flush(pending, pool) == 3
+    assert not pending.exists()
+    records = independent_reader(pool.read_bytes())
+    assert [k for k, _ in records] == [
+        "host",
+        "igngen|start",
+        "PROVISIONING_REPORT|0",
+        "PROVISIONING_REPORT|1",
+    ]
+    assert kvp.flush(pending, pool) == 0  # nothing pending: nothing to do
+
+
+def test_default_pool_inside_the_initramfs(tmp_path: Path) -> None:
+    marker = tmp_path / "initrd-release"
+    assert kvp.default_pool(marker=str(marker)) == "/var/lib/hyperv/.kvp_pool_1"
+    marker.write_text("")
+    assert kvp.default_pool(marker=str(marker)) == "/run/igngen/kvp_pool_1"

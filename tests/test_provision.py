@@ -3,6 +3,7 @@ directory → the real Ignition (fetch-offline + files with IGNITION_SYSTEM_CONF
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -15,7 +16,8 @@ from pathlib import Path
 import bcrypt
 import pytest
 from ovf_builder import ED25519, RSA3072, ovf_xml
-from sim.imds import imds_server, instance_document, ok
+from sim.http import Reply
+from sim.imds import imds_routes, imds_server, instance_document, ok
 from support.consumers import run_ignition
 
 from igngen.azure import kvp
@@ -115,6 +117,50 @@ def test_directory_media_with_imds_to_real_ignition(tmp_path: Path) -> None:
     records = kvp.decode(pool.read_bytes())
     assert any(k == "PROVISIONING_REPORT" and v.startswith("result=success") for k, v in records)
     assert not any(PASSWORD in v for _, v in records)
+
+
+def test_imds_without_user_data_asks_the_user_data_endpoint(tmp_path: Path) -> None:
+    media = media_dir(tmp_path)  # CustomData.bin is there, but IMDS userData wins (as in Ignition)
+    doc = instance_document(user="azureuser", host="imdshost", keys=[RSA3072])
+    del doc["compute"]["userData"]  # an IMDS (Azure Stack, older) that leaves it out
+    user_data = json.dumps(
+        {
+            "ignition": {"version": "3.3.0"},
+            "storage": {
+                "files": [{"path": "/etc/from-userdata", "contents": {"source": "data:,ud"}}]
+            },
+        }
+    ).encode()
+    routes = {
+        "/metadata/instance": [ok(doc)],
+        "/metadata/instance/compute/userData": [
+            Reply(500, b""),
+            Reply(200, base64.b64encode(user_data)),
+        ],
+    }
+    handoff = tmp_path / "handoff"
+    with imds_routes(routes) as srv:
+        proc = provision(
+            "--media",
+            str(media),
+            "--imds-url",
+            srv.url,
+            "--imds-timeout",
+            "20",
+            "--handoff-dir",
+            str(handoff),
+            "--image-dir",
+            str(tmp_path / "none"),
+            "--kvp-pool",
+            "",
+            "--state-dir",
+            str(tmp_path / "state"),
+        )
+    assert proc.returncode == 0, proc.stderr
+    assert "userData received" in proc.stderr
+    run = run_ignition(tmp_path / "ign", system_dir=handoff, platform="azure")
+    assert (run.root / "etc/from-userdata").read_text() == "ud"
+    assert not (run.root / "etc/from-customdata").exists()
 
 
 def test_imds_down_continues_from_ovf_and_carries_image_base(tmp_path: Path) -> None:
@@ -258,14 +304,30 @@ def make_udf_image(tmp: Path, files: dict[str, bytes]) -> Path:
     return img
 
 
+def read_udf_image(img: Path, names: list[str], dest: Path) -> Path:
+    """The files of a UDF image, read by udfclient (user space), into a directory."""
+    dest.mkdir()
+    script = "cd 0000000000000001LinuxUDF:OVFENV:OVFENV:LinuxUDF\n"
+    script += "".join(f"get {name}\n" for name in names) + "quit\n"
+    subprocess.run(
+        ["udfclient", "-b", "2048", str(img)],
+        input=script,
+        text=True,
+        cwd=dest,
+        capture_output=True,
+        timeout=60,
+    )
+    return dest
+
+
 @contextlib.contextmanager
-def loop_device(img: Path) -> Iterator[str]:
-    if "udf" not in Path("/proc/filesystems").read_text():
-        pytest.skip(
-            "this kernel has no UDF filesystem; the QEMU end-to-end test reads real UDF media"
-        )
+def loop_device(img: Path) -> Iterator[str | None]:
+    """A read-only loop device for the image, or None where the kernel cannot mount UDF."""
     if os.geteuid() != 0 or not shutil.which("losetup"):
         pytest.skip("needs root and losetup")
+    if "udf" not in Path("/proc/filesystems").read_text():
+        yield None
+        return
     loop = subprocess.run(
         ["losetup", "--find", "--show", "--read-only", str(img)], capture_output=True, text=True
     )
@@ -281,23 +343,47 @@ def loop_device(img: Path) -> Iterator[str]:
 def test_real_udf_image(tmp_path: Path) -> None:
     ovf = ovf_xml(password=PASSWORD, disable_pw="false", custom_data=CUSTOM)
     img = make_udf_image(tmp_path, {"ovf-env.xml": ovf, "CustomData.bin": CUSTOM})
+    handoff = tmp_path / "handoff"
+    args = ["--imds-url", "", "--handoff-dir", str(handoff), "--kvp-pool", ""]
+    args += ["--image-dir", str(tmp_path / "none"), "--state-dir", str(tmp_path / "state")]
     with loop_device(img) as dev:
-        handoff = tmp_path / "handoff"
-        proc = provision(
-            "--media",
-            dev,
-            "--imds-url",
-            "",
-            "--handoff-dir",
-            str(handoff),
-            "--image-dir",
-            str(tmp_path / "none"),
-            "--kvp-pool",
-            "",
-        )
+        if dev is None:
+            # This kernel has no UDF driver (the QEMU end-to-end test mounts real UDF
+            # media): the same image, read in user space, is provisioned as a directory.
+            media = read_udf_image(img, ["ovf-env.xml", "CustomData.bin"], tmp_path / "udf")
+            assert (media / "ovf-env.xml").read_bytes() == ovf
+            proc = provision("--media", str(media), *args)
+        else:
+            proc = provision("--media", dev, *args)
+            assert dev not in Path("/proc/mounts").read_text(), "the media must be unmounted"
         assert proc.returncode == 0, proc.stderr
-        mounts = Path("/proc/mounts").read_text()
-        assert dev not in mounts, "the media must be unmounted after reading"
     run = run_ignition(tmp_path / "ign", system_dir=handoff, platform="azure")
     check_root(run.root, user="azureuser", keys=[ED25519], host="testhost", password=PASSWORD)
     assert (run.root / "etc/from-customdata").read_text() == "custom\n"
+
+
+def test_runtime_layout_defaults_to_run_ignition() -> None:
+    from igngen.provision import options_from_settings
+    from igngen.settings import Settings
+
+    opts = options_from_settings(Settings(), layout="runtime")
+    assert opts.handoff_dir == "/run/ignition"
+    assert options_from_settings(Settings()).handoff_dir == "/run/igngen/ignition"
+    assert options_from_settings(Settings(), layout="runtime", handoff_dir="/x").handoff_dir == "/x"
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("imds:\n  timeout: soon\n", "imds.timeout: expected a number of seconds"),
+        ("provision:\n  layout: new\n", "provision.layout: expected sysdir or runtime"),
+        ("provision:\n  media: [a]\n", "provision.media: expected a string"),
+        ("provision:\n  mdia: auto\n", "provision.mdia: unknown key"),
+    ],
+)
+def test_bad_provision_settings_are_located(tmp_path: Path, text: str, needle: str) -> None:
+    config = tmp_path / "igngen.yaml"
+    config.write_text(text)
+    proc = provision("--config", str(config), "--media", str(tmp_path), "--kvp-pool", "")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert needle in proc.stderr and str(config) in proc.stderr

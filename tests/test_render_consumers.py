@@ -130,6 +130,14 @@ def test_example_on_real_ignition(example: Path, tmp_path: Path) -> None:
     )
     _sshd_accepts(dropin, tmp_path)
 
+    waagent = (root / "etc/waagent.conf").read_text()
+    assert "Provisioning.Agent=disabled" in waagent and "ResourceDisk.Format=n" in waagent
+    assert "OS.EnableFirewall=y" in waagent  # the rest of the image's settings are kept
+    kept = (root / "var/lib/waagent/ovf-env.xml").read_bytes()
+    assert (root / "var/lib/waagent/ovf-env.xml").stat().st_mode & 0o777 == 0o600
+    if password:
+        assert password.encode() not in kept and b"REDACTED" in kept
+
     result_file = json.loads((root / "etc/.ignition-result.json").read_text())
     assert result_file["userConfigProvided"] is True
 

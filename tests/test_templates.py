@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from template_vars import base_variables
 
 from igngen.errors import TemplateError
 from igngen.templates import discover, render_fragment, substitute
@@ -18,29 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def variables(**over: Any) -> dict[str, Any]:
-    v: dict[str, Any] = {
-        "user": {
-            "name": "azureuser",
-            "home": "/home/azureuser",
-            "groups": ["docker"],
-            "password_hash": None,
-            "has_password": False,
-            "ssh_keys": ["ssh-ed25519 AAAA k"],
-            "authorized_keys": "ssh-ed25519 AAAA k\n",
-            "authorized_keys_path": "/home/azureuser/.ssh/authorized_keys",
-        },
-        "host": {"name": "h", "hostname_file": "h\n"},
-        "ssh": {
-            "password_authentication": "no",
-            "client_alive_interval": 180,
-            "dropin_path": "/etc/ssh/sshd_config.d/10-igngen.conf",
-        },
-        "sudo": {"path": "/etc/sudoers.d/igngen", "rule": "azureuser ALL=(ALL) NOPASSWD: ALL"},
-        "ovf": {"redacted": "<x/>"},
-    }
-    for k, val in over.items():
-        v[k] = val
-    return v
+    return base_variables(**over)
 
 
 def test_compiled_builtins_are_up_to_date() -> None:
@@ -100,7 +79,7 @@ def test_hostile_values_never_change_structure(value: str) -> None:
     try:
         out = substitute(node, {"v": value, "w": value}).plain()
     except TemplateError:
-        assert any(ord(c) < 0x20 or c == "\x7f" for c in value)
+        assert any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c in "\u2028\u2029" for c in value)
         return
     assert out == {"a": value, "b": {"c": f"x {value} y"}}
 
@@ -175,3 +154,95 @@ def test_unknown_disabled_name_is_an_error() -> None:
 def test_builtin_templates_json_is_loadable() -> None:
     data = json.loads((REPO / "igngen/data/templates.json").read_text())
     assert set(data) == {p.name for p in (REPO / "butane-templates").glob("*.bu")}
+
+
+def test_template_newer_than_output_spec_is_refused_at_its_line(tmp_path: Path) -> None:
+    (tmp_path / "60-new.bu").write_text(
+        "variant: flatcar\nversion: 1.1.0\nstorage:\n  luks:\n    - name: x\n      device: /dev/sdb\n"
+        "      discard: true\n"
+    )
+    with pytest.raises(TemplateError) as exc:
+        render_fragment(variables(), search_dirs=[tmp_path], system_dirs=(), spec="3.3.0")
+    assert str(exc.value).startswith(f"{tmp_path}/60-new.bu:7:") and "3.3.0" in str(exc.value)
+    frag = render_fragment(variables(), search_dirs=[tmp_path], system_dirs=(), spec="3.4.0")
+    assert frag["ignition"]["version"] == "3.4.0" and frag["storage"]["luks"][0]["discard"] is True
+
+
+@pytest.mark.parametrize("spec", ["3.3.0", "3.4.0", "3.5.0"])
+def test_builtins_render_at_every_output_spec(spec: str) -> None:
+    assert render_fragment(variables(), system_dirs=(), spec=spec)["ignition"]["version"] == spec
+
+
+def test_disabled_marker_and_search_order(tmp_path: Path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    (second / "30-hostname.bu.disabled").write_text("")
+    frag = render_fragment(variables(), search_dirs=[second], system_dirs=())
+    assert "/etc/hostname" not in [f["path"] for f in frag["storage"]["files"]]
+    # a directory searched earlier brings it back
+    (first / "30-hostname.bu").write_text(
+        "variant: flatcar\nversion: 1.0.0\nstorage:\n  files:\n    - path: /etc/hostname\n      mode: 0644\n"
+        '      overwrite: true\n      contents:\n        inline: "{{ host.hostname_file }}"\n'
+    )
+    found = discover([first, second], system_dirs=())
+    assert found["30-hostname.bu"].origin == str(first)
+    # a marker beside the template in the same directory wins
+    (first / "30-hostname.bu.disabled").write_text("")
+    assert discover([first, second], system_dirs=())["30-hostname.bu"].disabled_by_file
+
+
+def test_ignition_section_of_templates_is_kept_and_single_values_conflict(tmp_path: Path) -> None:
+    (tmp_path / "60-a.bu").write_text(
+        "variant: flatcar\nversion: 1.0.0\nignition:\n  timeouts:\n    http_total: 30\n"
+        "  config:\n    merge:\n      - source: https://example.com/a.ign\n"
+    )
+    frag = render_fragment(variables(), search_dirs=[tmp_path], system_dirs=())
+    assert frag["ignition"] == {
+        "version": "3.3.0",
+        "timeouts": {"httpTotal": 30},
+        "config": {"merge": [{"source": "https://example.com/a.ign"}]},
+    }
+    (tmp_path / "61-b.bu").write_text(
+        "variant: flatcar\nversion: 1.0.0\nignition:\n  timeouts:\n    http_total: 60\n"
+    )
+    with pytest.raises(TemplateError) as exc:
+        render_fragment(variables(), search_dirs=[tmp_path], system_dirs=())
+    assert "ignition.timeouts.httpTotal" in str(exc.value) and "60-a.bu" in str(exc.value)
+    assert "61-b.bu" in str(exc.value)
+
+
+def test_template_warnings_are_errors(tmp_path: Path) -> None:
+    (tmp_path / "60-mode.bu").write_text(
+        "variant: flatcar\nversion: 1.0.0\nstorage:\n  files:\n    - path: /etc/x\n      mode: 644\n"
+        "      overwrite: true\n      contents:\n        inline: x\n"
+    )
+    with pytest.raises(TemplateError) as exc:
+        render_fragment(variables(), search_dirs=[tmp_path], system_dirs=())
+    assert str(exc.value).startswith(f"{tmp_path}/60-mode.bu:6:13: ") and "leading zero" in str(
+        exc.value
+    )
+
+
+def test_builtins_render_without_importing_pyyaml(tmp_path: Path) -> None:
+    """Boot-time rendering of the built-ins must not pay for PyYAML (pre-parsed at build time)."""
+    code = (
+        "import json, sys\n"
+        "from igngen.templates import render_fragment\n"
+        f"render_fragment(json.loads({json.dumps(json.dumps(variables()))}), "
+        f"search_dirs=[{str(tmp_path)!r}], system_dirs=())\n"
+        "print('yaml' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "False"
+    (tmp_path / "45-extra.bu").write_text("variant: flatcar\nversion: 1.0.0\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "True"  # an override directory with files is parsed at run time
+
+
+@pytest.mark.parametrize(
+    "text", ["{{ user-name }}", "x {{ }} y", "{{ 1a }}", "{{user.name}} and {{ a..b }}"]
+)
+def test_malformed_placeholders_are_located_errors(text: str) -> None:
+    with pytest.raises(TemplateError, match=r"^t.bu:1:4: malformed placeholder"):
+        substitute(parse(f"a: {json.dumps(text)}\n", source="t.bu"), variables())

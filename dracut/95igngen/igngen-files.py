@@ -23,13 +23,19 @@ ENTRY = [
 ]
 # Modules the interpreter loads before any script runs.
 STARTUP = ["encodings", "codecs", "io", "abc", "os", "stat", "posixpath", "genericpath", "_collections_abc",
-           "_sitebuiltins", "site", "runpy", "importlib", "importlib.util", "importlib.machinery"]
+           "_sitebuiltins", "site", "runpy", "importlib", "importlib.util", "importlib.machinery",
+           # Imported by Debian's urllib3 1.26 through six.moves, invisible to modulefinder.
+           "queue"]
 # Never needed at boot: optional command paths that would drag in large trees.
 EXCLUDE = ["jsonschema", "referencing", "rpds", "attrs", "attr", "tkinter", "unittest", "pydoc", "doctest",
            "test", "idlelib", "lib2to3", "ensurepip", "distutils", "setuptools", "pip", "pytest", "hypothesis",
            "IPython", "numpy", "_pytest", "cryptography", "OpenSSL", "brotli", "brotlicffi", "zstandard", "socks",
            "simplejson", "chardet", "pygments", "yaml._yaml", "asyncio", "multiprocessing", "concurrent",
            "xmlrpc", "sqlite3", "curses", "pdb", "webbrowser", "tracemalloc", "lzma", "bz2"]
+
+ENCODINGS = ["aliases", "ascii", "latin_1", "utf_8", "utf_8_sig", "utf_16", "utf_16_le", "utf_16_be",
+             "utf_32", "utf_32_le", "utf_32_be", "idna", "punycode", "charmap", "cp1252", "iso8859_15",
+             "raw_unicode_escape", "unicode_escape"]
 
 
 def main() -> None:
@@ -58,12 +64,16 @@ def main() -> None:
             finder.import_hook(name)
         except ImportError:
             pass
-    for name in ["encodings"]:
-        pkg = finder.modules.get(name)
-        if pkg and pkg.__path__:
-            for fn in os.listdir(pkg.__path__[0]):
-                if fn.endswith(".py"):
-                    finder.import_hook(f"encodings.{fn[:-3]}")
+    # six.moves imports lazily by name (Debian's urllib3 1.26 takes queue and http.client
+    # from it): the modules it resolves to for the names urllib3 and requests use.
+    if "six" in finder.modules:
+        for name in ["queue", "http.client", "urllib.parse", "urllib.request", "urllib.error"]:
+            finder.import_hook(name)
+    # Codecs are looked up by name at run time, invisible to modulefinder. Only those
+    # igngen's inputs can need: UTF-8/16/32 (XML, YAML, JSON), Latin-1 (HTTP headers),
+    # IDNA (host names), a few Western code pages an ovf-env.xml could declare.
+    for name in ENCODINGS:
+        finder.import_hook(f"encodings.{name}")
     out = set()
     for mod in finder.modules.values():
         path = mod.__file__

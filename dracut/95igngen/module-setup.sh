@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2154  # moddir, initdir, systemdsystemunitdir: set by dracut
 # igngen dracut module: provision from the Azure provisioning media and IMDS
 # before Ignition fetches its config (first boot only).
 #
@@ -6,6 +7,9 @@
 #   IGNGEN_PYTHON      the image's Python 3.11+ (default: python3 in PATH)
 #   IGNGEN_PYTHONPATH  where that Python finds igngen and its dependencies when they
 #                      are not installed for it (e.g. a source checkout)
+#   IGNGEN_WAAGENT_CONF a waagent.conf to install as the initramfs' /etc/waagent.conf
+#                      (default: the image's /etc/waagent.conf or
+#                      /usr/share/waagent/waagent.conf, whichever exist)
 
 check() {
     require_binaries "${IGNGEN_PYTHON:-python3}" mount umount blkid || return 1
@@ -35,26 +39,65 @@ install() {
         fi
     done < <(IGNGEN_PYTHONPATH="${IGNGEN_PYTHONPATH:-}" "$py" "$moddir/igngen-files.py" "$site") \
         || { derror "igngen: cannot list the Python files to install"; return 1; }
+    # Byte-compile what was installed and keep only the bytecode: every boot is a
+    # first run, and compiling the sources at start costs igngen about as long as it
+    # otherwise runs (measured: 0.42 s vs 0.19 s for igngen render). Sourceless
+    # .pyc files beside where the .py were are loaded directly; igngen reports
+    # errors as one line, so tracebacks without source lines lose nothing.
+    local stdlib
+    stdlib=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
+    "$py" -m compileall -q -b -j 0 -s "$initdir" -p / "$initdir$site" "$initdir$stdlib" >/dev/null \
+        || { derror "igngen: cannot byte-compile the installed Python files"; return 1; }
+    find "$initdir$site" "$initdir$stdlib" -name '*.py' -type f -exec sh -c \
+        'for f; do [ -f "${f}c" ] && rm -f "$f"; done' sh {} +
     # -I -S: no user site, no environment, no site-packages: only what was installed above.
     printf '#!%s -IS\nimport sys\nsys.path.insert(0, "%s")\nfrom igngen.cli import main\nsys.exit(main())\n' \
         "$py" "$site" > "$initdir/usr/bin/igngen"
     chmod 0755 "$initdir/usr/bin/igngen"
-    inst_multiple mount umount blkid
+    inst_multiple mount umount blkid journalctl
 
-    local unit
-    for unit in "$moddir"/*.service; do
+    # The image's waagent.conf, so the kept /etc/waagent.conf derives from it (igngen
+    # provision looks at these paths; without one it uses Flatcar's shipped values).
+    local wa
+    if [[ -n "${IGNGEN_WAAGENT_CONF:-}" ]]; then
+        inst_simple "$IGNGEN_WAAGENT_CONF" /etc/waagent.conf
+    else
+        for wa in /etc/waagent.conf /usr/share/waagent/waagent.conf; do
+            [ -f "${dracutsysrootdir:-}$wa" ] && inst_simple "$wa"
+        done
+    fi
+
+    # Units and drop-ins: this module's own and those other parts of igngen put
+    # beside it (tools/dracut-module copies dracut/*.service, dracut/*.conf and
+    # dracut/<unit>.d/ in), by glob, so a new unit needs no change here.
+    local unit conf target
+    for unit in "$moddir"/*.service "$moddir"/*.target "$moddir"/*.timer; do
+        [ -e "$unit" ] || continue
         inst_simple "$unit" "$systemdsystemunitdir/$(basename "$unit")"
     done
-    # Drop-ins, laid out as dropins/<unit>.d/<name>.conf. The ignition-.service.d
-    # prefix drop-in points every Ignition stage (each re-reads its base configs)
-    # at the hand-off directory.
-    local conf
-    for conf in "$moddir"/dropins/*/*.conf; do
+    # Drop-in directories: dropins/<unit>.d/<name>.conf or <unit>.d/<name>.conf. The
+    # ignition-.service.d prefix drop-in points every Ignition stage (each re-reads
+    # its base configs) at the hand-off directory.
+    for conf in "$moddir"/dropins/*.d/*.conf "$moddir"/*.d/*.conf; do
         [ -e "$conf" ] || continue
-        inst_simple "$conf" "$systemdsystemunitdir/${conf#"$moddir"/dropins/}"
+        target=${conf%/*}
+        inst_simple "$conf" "$systemdsystemunitdir/${target##*/}/${conf##*/}"
+    done
+    # A flat <name>.conf names the unit it extends on a "# igngen-dropin-for: UNIT" line.
+    for conf in "$moddir"/*.conf; do
+        [ -e "$conf" ] || continue
+        target=$(sed -n 's/^# *igngen-dropin-for: *\([^ ]*\) *$/\1/p' "$conf" | head -n 1)
+        if [[ -z "$target" ]]; then
+            derror "igngen: $conf lacks a '# igngen-dropin-for: UNIT' line"
+            return 1
+        fi
+        inst_simple "$conf" "$systemdsystemunitdir/$target.d/${conf##*/}"
     done
     # First boot only: ignition-complete.target is queued only when Ignition runs.
-    mkdir -p "$initdir/$systemdsystemunitdir/ignition-complete.target.requires"
+    mkdir -p "$initdir/$systemdsystemunitdir/ignition-complete.target.requires" \
+        "$initdir/$systemdsystemunitdir/ignition-complete.target.wants"
     ln_r "$systemdsystemunitdir/igngen-provision.service" \
         "$systemdsystemunitdir/ignition-complete.target.requires/igngen-provision.service"
+    ln_r "$systemdsystemunitdir/igngen-report-provisioning.service" \
+        "$systemdsystemunitdir/ignition-complete.target.wants/igngen-report-provisioning.service"
 }

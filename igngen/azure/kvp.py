@@ -21,6 +21,10 @@ RECORD_SIZE = KEY_SIZE + VALUE_SIZE
 MAX_VALUE_BYTES = VALUE_SIZE - 1
 MAX_KEY_BYTES = KEY_SIZE - 1
 DEFAULT_POOL = "/var/lib/hyperv/.kvp_pool_1"
+# In the initramfs no hv_kvp_daemon runs and /var vanishes at switch-root; /run is
+# carried into the real root, where flush() moves the records into the real pool.
+INITRD_POOL = "/run/igngen/kvp_pool_1"
+INITRD_MARKER = "/etc/initrd-release"
 REPORT_KEY = "PROVISIONING_REPORT"
 AGENT = "igngen"
 
@@ -66,28 +70,66 @@ def decode(data: bytes) -> list[tuple[str, str]]:
     return out
 
 
-def append(pool: str, key: str, value: str) -> None:
+def append(pool: str | os.PathLike[str], key: str, value: str) -> None:
     """Append a key/value to the pool under an exclusive lock; raise KvpError on failure."""
+    _locked_append(pool, encode(key, value))
+
+
+def _locked_append(pool: str | os.PathLike[str], data: bytes) -> None:
     import fcntl
 
     from igngen.errors import KvpError
 
-    data = encode(key, value)
     try:
-        os.makedirs(os.path.dirname(pool) or ".", exist_ok=True)
+        os.makedirs(os.path.dirname(os.fspath(pool)) or ".", exist_ok=True)
         fd = os.open(pool, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except OSError as exc:
-        raise KvpError(f"cannot open KVP pool: {exc.strerror}", pool) from None
+        raise KvpError(f"cannot open KVP pool: {exc.strerror}", os.fspath(pool)) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
-            os.write(fd, data)
+            view = memoryview(data)
+            while view:  # a short write must not leave half a record
+                view = view[os.write(fd, view) :]
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
     except OSError as exc:
-        raise KvpError(f"cannot write KVP pool: {exc.strerror}", pool) from None
+        raise KvpError(f"cannot write KVP pool: {exc.strerror}", os.fspath(pool)) from None
     finally:
         os.close(fd)
+
+
+def default_pool(*, marker: str = INITRD_MARKER) -> str:
+    """The pool to write by default: the real one, or the pending one inside the initramfs."""
+    return INITRD_POOL if os.path.exists(marker) else DEFAULT_POOL
+
+
+def flush(pending: str | os.PathLike[str], pool: str | os.PathLike[str]) -> int:
+    """Append the whole records of ``pending`` to ``pool`` (locked), then remove ``pending``.
+
+    Returns the number of records moved (0 when nothing is pending). Raises KvpError.
+    """
+    from igngen.errors import KvpError
+
+    try:
+        with open(pending, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        return 0
+    except OSError as exc:
+        raise KvpError(
+            f"cannot read pending KVP records: {exc.strerror}", os.fspath(pending)
+        ) from None
+    data = data[: len(data) - len(data) % RECORD_SIZE]  # a torn last record is dropped
+    if data:
+        _locked_append(pool, data)
+    try:
+        os.unlink(pending)
+    except OSError as exc:
+        raise KvpError(
+            f"cannot remove pending KVP records: {exc.strerror}", os.fspath(pending)
+        ) from None
+    return len(data) // RECORD_SIZE
 
 
 def event_key(event: str) -> str:
@@ -111,7 +153,7 @@ def report_value(
     return "|".join(fields)
 
 
-def try_append(pool: str | None, key: str, value: str) -> None:
+def try_append(pool: str | os.PathLike[str] | None, key: str, value: str) -> None:
     """Best effort: KVP is telemetry and must never fail provisioning."""
     if not pool:
         return

@@ -28,6 +28,7 @@ TREE_PATH = "tree 'path' must be absolute"
 TREE_FILE_TYPE = "tree entry {path!r} is not a file, directory or symlink"
 TREE_CONFLICT = "{path!r} from storage.trees is already declared with contents or as another kind"
 INLINE_CONFIG = "embedded Ignition config is invalid: {reason}"
+EMBEDDED_UNKNOWN_VERSION = "embedded Ignition config has unknown version {version!r}; not checked"
 
 # filesystem nodes (warnings)
 DECIMAL_MODE = (
@@ -42,4 +43,15 @@ MOUNT_UNIT_FORMAT = "with_mount_unit needs 'format'"
 MOUNT_UNIT_PATH = "with_mount_unit needs 'path' unless the format is swap"
 
 # --strict
-STRICT = "warning treated as error (--strict): {warning}"
+STRICT = "{warning} (a warning, treated as an error: strict mode)"
+
+# fcos partition layout (warnings)
+ROOT_TOO_SMALL = "the root partition should have at least 8 GiB (8192 MiB)"
+ROOT_CONSTRAINED = (
+    "the root partition fills the free space but an auto-positioned partition follows it,"
+    " so it cannot grow"
+)
+WRONG_PARTITION_NUMBER = (
+    "partition label {label!r} is reserved for partition {number} of the boot disk;"
+    " a new partition would be created instead"
+)

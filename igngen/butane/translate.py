@@ -36,7 +36,17 @@ _RESOURCES = {
     "storage/luks[]/keyFile",
 }
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
+_YAML11_BOOLS = {w: True for w in ("y", "Y", "yes", "Yes", "YES", "on", "On", "ON")} | {
+    w: False for w in ("n", "N", "no", "No", "NO", "off", "Off", "OFF")
+}
 _KIND = {"string": "a string", "integer": "an integer", "boolean": "true or false"}
+
+
+def _text(node: Node) -> str | None:
+    """A scalar as a string field sees it (go-yaml gives a plain number its source text)."""
+    if isinstance(node.value, str):
+        return node.value
+    return node.raw
 
 
 def snake(name: str) -> str:
@@ -69,7 +79,7 @@ class _Translator:
         self.auto_compress = auto_compress
         self.files_dir = os.path.realpath(files_dir) if files_dir else None
         self.source = source
-        self.warnings: list[str] = []
+        self.found: list[tuple[str, str]] = []  # (location, message) of each warning
         self.marks: dict[str, Node] = {}
         self.mount_units: list[tuple[dict[str, Any], Node]] = []
 
@@ -87,6 +97,8 @@ class _Translator:
                 v = node.raw
             elif ign.kind == "integer" and isinstance(v, float) and v.is_integer():
                 v = int(v)
+            elif ign.kind == "boolean" and isinstance(v, str) and v in _YAML11_BOOLS:
+                v = _YAML11_BOOLS[v]  # go-yaml still reads these into a typed bool
             ok = (
                 isinstance(v, str)
                 if ign.kind == "string"
@@ -99,14 +111,14 @@ class _Translator:
             if fpath in ("storage/files[]/mode", "storage/directories[]/mode") and (
                 decimal_mode_suspect(v, directory=fpath.startswith("storage/directories"))
             ):
-                self.warnings.append(f"{node.where}: " + msg.DECIMAL_MODE.format(mode=v))
+                self.found.append((node.where, msg.DECIMAL_MODE.format(mode=v)))
             if (
                 fpath.endswith("/mode")
                 and isinstance(v, int)
                 and v & 0o7000
                 and spec.ORDER[self.variant.spec] < spec.ORDER.get("3.6.0", 99)
             ):
-                self.warnings.append(f"{node.where}: " + msg.SPECIAL_MODE_BITS.format(mode=v))
+                self.found.append((node.where, msg.SPECIAL_MODE_BITS.format(mode=v)))
             return v
         if isinstance(ign, spec.List):
             if not node.is_seq:
@@ -130,7 +142,8 @@ class _Translator:
                 continue
             if key in self.variant.fcos_only and fpath == "":
                 raise node.error(msg.FCOS_ONLY.format(key=key), key)
-            camel = names.get(key)
+            # The version comes from the document's variant/version, never from the user.
+            camel = None if fpath == "ignition" and key == "version" else names.get(key)
             if camel is None:
                 raise node.error(msg.UNKNOWN_KEY.format(key=key), key)
             sub = f"{fpath}/{camel}" if fpath else camel
@@ -150,7 +163,7 @@ class _Translator:
                     raise wmu.error(msg.EXPECTED_TYPE.format(kind="true or false"))
                 if wmu.value:
                     self.mount_units.append((out, node))
-        elif fpath == "storage/luks[]" and "clevis" in out and not self.variant.clevis:
+        elif fpath == "storage/luks[]" and out.get("clevis") and not self.variant.clevis:
             raise node.error(msg.CLEVIS_FLATCAR.format(version=self.variant.version), "clevis")
         return out
 
@@ -173,8 +186,8 @@ class _Translator:
     def inside_files_dir(self, node: Node, key: str) -> str:
         if self.files_dir is None:
             raise node.error(msg.NEEDS_FILES_DIR.format(key=key))
-        rel = node.value
-        if not isinstance(rel, str):
+        rel = _text(node)
+        if rel is None:
             raise node.error(msg.EXPECTED_TYPE.format(kind="a string"))
         # Like Butane, an absolute local path is still taken inside the files
         # directory. Unlike Butane (which compares paths lexically), symlinks
@@ -207,9 +220,10 @@ class _Translator:
         data: bytes | None = None
         at: Node | None = None
         if inline is not None and inline.value is not None:
-            if not isinstance(inline.value, str):
+            text = _text(inline)
+            if text is None:
                 raise inline.error(msg.EXPECTED_TYPE.format(kind="a string"))
-            data, at = inline.value.encode("utf-8"), inline
+            data, at = text.encode("utf-8"), inline
         elif local is not None and local.value is not None:
             data, at = self.read_local(local, "local"), local
         if data is None or at is None:
@@ -226,12 +240,16 @@ class _Translator:
     def check_embedded(self, data: bytes, at: Node) -> None:
         """An inline/local merge or replace config must itself be valid, as Butane checks."""
         from igngen.errors import IgnitionConfigError
-        from igngen.ignition.validate import check
+        from igngen.ignition.validate import check, declared_version
 
         try:
             config = json.loads(data)
         except ValueError as exc:
             raise at.error(msg.INLINE_CONFIG.format(reason=f"not JSON ({exc})")) from None
+        version = declared_version(config)
+        if version is not None and version not in spec.TREES:
+            self.found.append((at.where, msg.EMBEDDED_UNKNOWN_VERSION.format(version=version)))
+            return
         try:
             check(config, source=at.where)
         except IgnitionConfigError as exc:
@@ -289,11 +307,13 @@ class _Translator:
             if not os.path.isdir(root):
                 raise local.error(msg.TREE_NOT_DIR.format(path=local.value))
             dest_node = tree.value.get("path")
-            dest = "/" if dest_node is None or not dest_node.value else dest_node.value
+            dest = "/" if dest_node is None or dest_node.value is None else _text(dest_node)
             if not isinstance(dest, str) or not dest.startswith("/"):
                 raise tree.error(msg.TREE_PATH, "path")
             for rel, full, st in _walk(root):
-                self.add_tree_node(tree, storage, posixpath.join(dest, rel), full, st)
+                self.add_tree_node(
+                    tree, storage, posixpath.normpath(posixpath.join(dest, rel)), full, st
+                )
 
     def add_tree_node(
         self, tree: Node, storage: dict[str, Any], target: str, full: str, st: os.stat_result
@@ -419,6 +439,41 @@ def _merge_units(
     return out + [u for u in units if u.get("name") in by_name]
 
 
+_FCOS_RESERVED = {"BIOS-BOOT": 1, "PowerPC-PReP-boot": 1, "EFI-SYSTEM": 2, "boot": 3, "root": 4}
+
+
+def _fcos_partition_warnings(
+    config: dict[str, Any], marks: dict[str, Node], source: str
+) -> list[tuple[str, str]]:
+    """Fedora CoreOS's checks of partitions that touch its boot-disk layout."""
+
+    def where(pointer: str) -> str:
+        node = marks.get(pointer)
+        return node.where if node is not None else source
+
+    out = []
+    for i, disk in enumerate(config.get("storage", {}).get("disks", [])):
+        parts = disk.get("partitions", [])
+        for p, part in enumerate(parts):
+            label = part.get("label")
+            at = f"/storage/disks/{i}/partitions/{p}"
+            if label == "root":
+                size = part.get("sizeMiB")
+                if not size:
+                    if any(not q.get("startMiB") for k, q in enumerate(parts) if k != p):
+                        out.append((where(at + "/label"), msg.ROOT_CONSTRAINED))
+                elif size < 8192:
+                    out.append((where(at + "/sizeMiB"), msg.ROOT_TOO_SMALL))
+            if (
+                label in _FCOS_RESERVED
+                and not disk.get("wipeTable")
+                and part.get("number", 0) != _FCOS_RESERVED[label]
+            ):
+                text = msg.WRONG_PARTITION_NUMBER.format(label=label, number=_FCOS_RESERVED[label])
+                out.append((where(at + "/label"), text))
+    return out
+
+
 def translate(
     doc: Node,
     *,
@@ -451,9 +506,13 @@ def translate(
     if storage_node is not None and storage_node.is_map and "trees" in storage_node.value:
         t.trees(storage_node, config.setdefault("storage", {}))
     config.setdefault("ignition", {})["version"] = variant.spec
-    if strict and t.warnings:
-        raise ButaneError(msg.STRICT.format(warning=t.warnings[0]), doc.source)
-    return Translation(config=config, spec=variant.spec, warnings=t.warnings, marks=t.marks)
+    if variant.variant == "fcos":
+        t.found += _fcos_partition_warnings(config, t.marks, doc.source)
+    if strict and t.found:
+        where, message = t.found[0]
+        raise ButaneError(msg.STRICT.format(warning=message), where)
+    warnings = [f"{where}: {message}" for where, message in t.found]
+    return Translation(config=config, spec=variant.spec, warnings=warnings, marks=t.marks)
 
 
 def translate_bytes(
@@ -484,6 +543,6 @@ def translate_bytes(
             f"generated config is invalid: {exc.message} (at {exc.pointer})", where
         ) from None
     result.warnings.extend(warnings)
-    if strict and result.warnings:
-        raise ButaneError(msg.STRICT.format(warning=result.warnings[0]), source)
+    if strict and warnings:
+        raise ButaneError(msg.STRICT.format(warning=warnings[0]), source)
     return result

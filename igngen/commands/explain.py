@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from igngen.commands.inputs import add_input_arguments, read_input
+from igngen.commands.inputs import add_input_arguments, render_inputs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -14,17 +14,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from igngen.commands.inputs import load_settings
-    from igngen.pipeline import RenderInputs, parse_model
+    from igngen.pipeline import parse_model
 
     settings = load_settings(args)
-    inputs = RenderInputs(
-        ovf=read_input(args.ovf, "ovf-env.xml"),
-        ovf_source=args.ovf,
-        imds=read_input(args.imds, "IMDS document") if args.imds else None,
-        imds_source=args.imds or "imds",
-        customdata=read_input(args.customdata, "custom data") if args.customdata else None,
-        customdata_source="stdin" if args.customdata == "-" else (args.customdata or "customdata"),
-    )
+    inputs = render_inputs(args)
     model = parse_model(inputs)
     rows = model.explain()
     rows.append(("password hash scheme", settings.hashing.scheme, settings.source))
@@ -37,7 +30,37 @@ def run(args: argparse.Namespace) -> int:
         f"{name:<{width}}  {value}\n{'':<{width}}    from {source}\n"
         for name, value, source in rows
     ]
+    out += _disk_rows(inputs, settings)
     for warning in model.warnings:
         out.append(f"warning: {warning}\n")
     sys.stdout.write("".join(out))
     return 0
+
+
+def _disk_rows(inputs: object, settings: object) -> list[str]:
+    """Why each disk action is in the fragment (resource disk, swap, NVMe)."""
+    from igngen import disks
+    from igngen.azure.imds import parse_instance
+    from igngen.pipeline import RenderInputs
+    from igngen.settings import Settings
+    from igngen.waagent_conf import parse as parse_waagent
+
+    assert isinstance(inputs, RenderInputs) and isinstance(settings, Settings)
+    size = (
+        parse_instance(inputs.imds, source=inputs.imds_source).resource_disk_size_mib
+        if inputs.imds
+        else None
+    )
+    waagent = (
+        parse_waagent(inputs.waagent_conf, inputs.waagent_conf_source)
+        if inputs.waagent_conf
+        else None
+    )
+    plan = disks.plan_for(
+        settings.sections.get("disks"), settings.source, waagent=waagent, resource_disk_mib=size
+    )
+    rows = disks.explain(plan)
+    if not rows:
+        return []
+    width = max(len(a) for a, _ in rows)
+    return ["\ndisks:\n"] + [f"  {action:<{width}}  {reason}\n" for action, reason in rows]

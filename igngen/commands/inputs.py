@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from igngen.pipeline import RenderInputs
 
 from igngen.errors import MissingInputError
 from igngen.settings import OUTPUT_SPECS, Settings
@@ -17,6 +21,12 @@ def add_input_arguments(parser: argparse.ArgumentParser, *, templates: bool = Tr
         "--customdata",
         metavar="FILE|-",
         help="custom data to use instead of the OVF CustomData / IMDS userData ('-' reads stdin)",
+    )
+    parser.add_argument(
+        "--waagent-conf",
+        metavar="FILE",
+        help="the image's waagent.conf (ResourceDisk.* settings; the shipped copy disables "
+        "the agent's provisioning); default: Flatcar's shipped values",
     )
     if templates:
         parser.add_argument(
@@ -53,3 +63,20 @@ def load_settings(args: argparse.Namespace) -> Settings:
     else:
         loaded = Settings()
     return loaded.with_spec(getattr(args, "spec", None))
+
+
+def render_inputs(args: argparse.Namespace) -> RenderInputs:
+    """The pipeline's inputs from the shared options (render, explain)."""
+    from igngen.pipeline import RenderInputs
+
+    return RenderInputs(
+        ovf=read_input(args.ovf, "ovf-env.xml"),
+        ovf_source=args.ovf,
+        imds=read_input(args.imds, "IMDS document") if args.imds else None,
+        imds_source=args.imds or "imds",
+        customdata=read_input(args.customdata, "custom data") if args.customdata else None,
+        customdata_source="stdin" if args.customdata == "-" else (args.customdata or "customdata"),
+        template_dirs=tuple(getattr(args, "templates", ()) or ()),
+        waagent_conf=read_input(args.waagent_conf, "waagent.conf") if args.waagent_conf else None,
+        waagent_conf_source=args.waagent_conf or "waagent.conf",
+    )

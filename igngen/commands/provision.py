@@ -52,6 +52,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the image's own Ignition config directory to carry over (default /usr/lib/ignition)",
     )
     parser.add_argument(
+        "--waagent-conf",
+        metavar="FILE",
+        default=None,
+        help="the image's waagent.conf (default: /etc/waagent.conf or /usr/share/waagent/waagent.conf "
+        "in the initramfs, else Flatcar's shipped values)",
+    )
+    parser.add_argument(
         "--config",
         metavar="FILE",
         help="igngen settings (default /etc/igngen/igngen.yaml if present)",
@@ -104,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
             kvp_pool=args.kvp_pool if args.kvp_pool != "" else "",
             state_dir=args.state_dir,
             template_dirs=tuple(args.templates) or None,
+            waagent_conf=(args.waagent_conf,) if args.waagent_conf else None,
         )
         log.info("provision", "starting", media=opts.media, handoff=opts.handoff_dir)
         provision(opts, settings)

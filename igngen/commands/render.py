@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from igngen import log
-from igngen.commands.inputs import add_input_arguments, load_settings, read_input
+from igngen.commands.inputs import add_input_arguments, load_settings, render_inputs
 from igngen.jsonio import atomic_write, canonical_json
 
 
@@ -35,18 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from igngen.pipeline import RenderInputs, render
+    from igngen.pipeline import render
 
     settings = load_settings(args)
-    inputs = RenderInputs(
-        ovf=read_input(args.ovf, "ovf-env.xml"),
-        ovf_source=args.ovf,
-        imds=read_input(args.imds, "IMDS document") if args.imds else None,
-        imds_source=args.imds or "imds",
-        customdata=read_input(args.customdata, "custom data") if args.customdata else None,
-        customdata_source="stdin" if args.customdata == "-" else (args.customdata or "customdata"),
-        template_dirs=tuple(args.templates),
-    )
+    inputs = render_inputs(args)
     result = render(inputs, settings)
     for warning in result.warnings:
         log.warning("render", warning)

@@ -18,12 +18,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="search DIR before the system directories (repeatable; first wins)",
     )
+    parser.add_argument(
+        "--config", metavar="FILE", help="igngen settings (YAML): templates.dirs and .disabled"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    from igngen.commands.inputs import load_settings
     from igngen.templates import BUILTIN, discover
 
-    found = discover(args.templates)
+    settings = load_settings(args)
+    found = discover([*args.templates, *settings.template_dirs])
+    by_settings = set(settings.disabled_templates)
     out = sys.stdout
     if args.action == "list":
         if args.name:
@@ -35,6 +41,9 @@ def run(args: argparse.Namespace) -> int:
                 why = "marker" if template.marker else "empty file"
                 out.write(f"{name:<{width}}  disabled ({why} in {origin})\n")
                 continue
+            if name in by_settings:
+                out.write(f"{name:<{width}}  disabled (templates.disabled in the settings)\n")
+                continue
             _, description = template.header()
             out.write(f"{name:<{width}}  {origin}  {description}\n")
             out.write(f"{'':<{width}}    variables: {', '.join(template.variables()) or '-'}\n")
@@ -44,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     chosen = found.get(args.name)
     if chosen is None:
         raise UsageError(
-            f"no chosen {args.name!r} (have: {', '.join(found) or 'none'})", "igngen chosens"
+            f"no template {args.name!r} (have: {', '.join(found) or 'none'})", "igngen templates"
         )
     origin = "built-in" if chosen.origin == BUILTIN else chosen.origin
     when, description = chosen.header()

@@ -33,6 +33,7 @@ def read(path: str) -> bytes:
 
 
 def run(args: argparse.Namespace) -> int:
+    from igngen.ignition import spec
     from igngen.ignition.parse import parse
     from igngen.ignition.validate import validate
 
@@ -45,6 +46,17 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(f"{exc}\n")
             failed = True
             continue
+        declared = config["ignition"]["version"]
+        if declared == "3.4.0-experimental":
+            sys.stderr.write(
+                f"warning: {name}#/ignition/version: spec {declared} is accepted only by "
+                "Ignition 2.11 to 2.14; use 3.3.0 or 3.4.0\n"
+            )
+        elif spec.ORDER.get(declared, 0) > spec.ORDER["3.3.0"]:
+            sys.stderr.write(
+                f"warning: {name}#/ignition/version: spec {declared} needs Ignition "
+                f"{spec.FIRST_IGNITION[declared]} or newer (Ignition 2.14 accepts up to 3.3.0)\n"
+            )
         for report in validate(config, name, version=args.spec):
             line = f"{name}#{report.pointer}: {report.message}\n"
             if report.severity == "error":

@@ -125,8 +125,10 @@ def classify(data: bytes, *, source: str = "customdata") -> CustomData:
             gzipped,
             config,
             version,
-            note=f"custom data is an Ignition spec {version} config; Flatcar's Ignition translates it "
-            "itself, igngen passes it through unmerged",
+            note=f"custom data is an Ignition spec {version} config: igngen neither translates it "
+            "nor embeds it as a merge reference (Flatcar's Ignition translates 1.x/2.x only as the "
+            "top-level user config), so it must reach Ignition as the user config itself, with "
+            "igngen's fragment as a base config",
         )
     if version not in spec.ORDER:
         raise CustomDataError(

@@ -21,7 +21,12 @@ Why this shape:
 Empty and non-Ignition custom data are never embedded (Ignition would treat an
 empty reference as an empty *user* config and drop the fragment, and Flatcar's
 Ignition does the same for cloud-configs); then the fragment alone is handed
-in and the custom data is left where coreos-cloudinit finds it.
+in and the custom data is left where coreos-cloudinit finds it. Spec 1.x/2.x
+custom data is not embedded either: Flatcar's Ignition translates those only
+as the top-level user config (its ``config.Parse``, used for references, knows
+3.x only), so a reference would fail the boot. For every kind that is not
+embedded, ``build`` returns the fragment alone; ``igngen.handoff`` then hands it
+over as a base config so that Ignition still reads the custom data itself.
 """
 
 from __future__ import annotations
@@ -80,7 +85,6 @@ def resolve(
     kept for Ignition to fetch at boot and never fetched here.
     """
     from igngen.ignition.dataurl import decode
-    from igngen.ignition.validate import check
 
     if depth > 10:
         raise IgnitionConfigError("config references nest more than 10 levels deep", source)
@@ -114,24 +118,28 @@ def resolve(
             import hashlib
 
             func, _, want = digest.partition("-")
-            if hashlib.new(func, data).hexdigest() != want:
+            if hashlib.new(func, data).hexdigest() != want.lower():
                 raise IgnitionConfigError(
                     "referenced config does not match its verification hash", source, pointer
                 )
-        import json
+        from igngen.ignition.customdata import classify
 
+        # Ignition turns an empty referenced config (and, on Flatcar, a cloud-config,
+        # script or MIME one) into "no user config at all": the fragment would be lost.
         try:
-            child = json.loads(data)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise IgnitionConfigError("referenced config is not JSON", source, pointer) from None
-        if not data.strip() or not isinstance(child, dict):
+            kind = classify(data, source=f"{source}#{pointer}")
+        except CustomDataError as exc:
             raise IgnitionConfigError(
-                "referenced config is empty or not an object (Ignition would drop the "
-                "whole user config)",
+                f"referenced config is invalid: {exc.message}", source, pointer
+            ) from None
+        if kind.kind != IGNITION or kind.config is None:
+            raise IgnitionConfigError(
+                f"referenced config is {'empty' if kind.kind == 'empty' else 'a ' + kind.kind}"
+                " document: Ignition would drop the whole user config",
                 source,
                 pointer,
             )
-        check(child, source=f"{source}#{pointer}")
+        child = kind.config
         rendered, sub = resolve(child, source=f"{source}#{pointer}", depth=depth + 1)
         notes.extend(sub)
         return rendered
@@ -140,6 +148,10 @@ def resolve(
         got = fetch(replace, "/ignition/config/replace")
         if got is not None:
             return got, notes
+        notes.append(
+            f"{source}#/ignition/config/replace: at boot Ignition replaces this whole config "
+            "with the remote one; the rest of it (shown here) will not be applied"
+        )
         return config, notes
     result = _without_local_refs(config)
     for i, ref in enumerate(refs.get("merge") or []):

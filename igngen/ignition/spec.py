@@ -25,10 +25,22 @@ VERSIONS = ("3.0.0", "3.1.0", "3.2.0", "3.3.0", "3.4.0-experimental", "3.4.0", "
 # and has exactly 3.3.0's fields (Ignition 2.14's view of it).
 ORDER = {v: i for i, v in enumerate(VERSIONS)}
 LEGACY_PREFIXES = ("1.", "2.")
+# First Ignition release that accepts each spec (Flatcar shipped 2.14 for a long time;
+# 2.15 and later refuse 3.4.0-experimental).
+FIRST_IGNITION = {
+    "3.0.0": "2.0.0",
+    "3.1.0": "2.3.0",
+    "3.2.0": "2.7.0",
+    "3.3.0": "2.11.0",
+    "3.4.0-experimental": "2.11.0",  # and refused again from 2.15.0
+    "3.4.0": "2.15.0",
+    "3.5.0": "2.20.0",
+}
 
 
 class Scalar:
     __slots__ = ("kind", "required")
+    has_keyed = False
 
     def __init__(self, kind: str, *, required: bool = False) -> None:
         self.kind = kind
@@ -36,11 +48,27 @@ class Scalar:
 
 
 class Obj:
-    __slots__ = ("fields", "required")
+    __slots__ = ("_has_keyed", "_required_fields", "fields", "required")
 
     def __init__(self, fields: Mapping[str, Node], *, required: bool = False) -> None:
         self.fields: dict[str, Node] = dict(fields)
         self.required = required
+        # Derived facts, computed on first use (trees are complete by then).
+        self._required_fields: tuple[str, ...] | None = None
+        self._has_keyed: bool | None = None
+
+    @property
+    def required_fields(self) -> tuple[str, ...]:
+        if self._required_fields is None:
+            self._required_fields = tuple(n for n, f in self.fields.items() if f.required)
+        return self._required_fields
+
+    @property
+    def has_keyed(self) -> bool:
+        """Whether a keyed list occurs anywhere below (duplicate checks descend only there)."""
+        if self._has_keyed is None:
+            self._has_keyed = any(f.has_keyed for f in self.fields.values())
+        return self._has_keyed
 
     @property
     def namespaced(self) -> bool:
@@ -68,6 +96,10 @@ class List:
         self.required = required
         # HTTP header lists: a null value deletes the parent's header on merge.
         self.headers = isinstance(item, Obj) and set(item.fields) == {"name", "value"}
+
+    @property
+    def has_keyed(self) -> bool:
+        return self.key is not None or self.item.has_keyed
 
 
 Node = Scalar | Obj | List
@@ -123,6 +155,7 @@ def _base_3_0() -> Obj:
         "mode": I(),
     }
     dir_fields = _node_fields() | {"mode": I()}
+    # ``target`` is enforced as a value rule (RULES_FROM), not a schema requirement.
     link_fields = _node_fields() | {"target": S(), "hard": B()}
     partition = Obj(
         {
@@ -373,6 +406,11 @@ URL_SCHEMES = {
     "3.2.0": ("http", "https", "tftp", "s3", "data", "gs"),
     # Ignition 2.14 already accepts arn: (S3 access points) in 3.4.0-experimental.
     "3.4.0-experimental": ("http", "https", "tftp", "s3", "data", "gs", "arn"),
+}
+# Value rules Ignition enforces only from some version on (ignition-validate 2.14).
+RULES_FROM = {
+    "link-target-required": "3.3.0",
+    "reference-source-required": "3.1.0",
 }
 HASH_FUNCTIONS = {"3.0.0": ("sha512",), "3.1.0": ("sha512", "sha256")}
 UNIT_SUFFIXES = (

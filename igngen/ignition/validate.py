@@ -33,7 +33,8 @@ from typing import Any, NamedTuple
 
 from igngen.errors import IgnitionConfigError
 from igngen.ignition import spec
-from igngen.ignition.dataurl import check_syntax
+from igngen.ignition.dataurl import decode
+from igngen.ignition.merge import key_of
 
 _HASH_LEN = {"sha512": 128, "sha256": 64}
 _GUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
@@ -54,6 +55,8 @@ class Report(NamedTuple):
 
 def escape(token: str) -> str:
     """One JSON-pointer reference token."""
+    if "~" not in token and "/" not in token:
+        return token
     return token.replace("~", "~0").replace("/", "~1")
 
 
@@ -81,26 +84,39 @@ def newer_field_message(key: str, newer: str, version: str) -> str:
     return f"field {key!r} needs spec {newer} or newer (config declares {version})"
 
 
+def _type_error(kind: str, value: Any) -> str | None:
+    if kind == "string":
+        ok = isinstance(value, str)
+    elif kind == "boolean":
+        ok = isinstance(value, bool)
+    else:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    return None if ok else f"expected {'an' if kind == 'integer' else 'a'} {kind}"
+
+
 def _structure(out: _Reports, version: str, node: spec.Node, value: Any, pointer: str,
                fields_path: str) -> None:  # fmt: skip
+    # Pointers are built only for containers and errors: this runs on every render.
     if value is None:
         return
     if isinstance(node, spec.Scalar):
-        kind = node.kind
-        if kind == "string":
-            ok = isinstance(value, str)
-        elif kind == "boolean":
-            ok = isinstance(value, bool)
-        else:
-            ok = isinstance(value, int) and not isinstance(value, bool)
-        if not ok:
-            out.error(pointer, f"expected {'an' if kind == 'integer' else 'a'} {kind}")
+        problem = _type_error(node.kind, value)
+        if problem:
+            out.error(pointer, problem)
         return
     if isinstance(node, spec.List):
         if not isinstance(value, list):
             out.error(pointer, "expected an array")
             return
-        item, sub_path = node.item, f"{fields_path}[]"
+        item = node.item
+        if isinstance(item, spec.Scalar):
+            for i, entry in enumerate(value):
+                if entry is not None:
+                    problem = _type_error(item.kind, entry)
+                    if problem:
+                        out.error(f"{pointer}/{i}", problem)
+            return
+        sub_path = f"{fields_path}[]"
         for i, entry in enumerate(value):
             _structure(out, version, item, entry, f"{pointer}/{i}", sub_path)
         return
@@ -110,8 +126,8 @@ def _structure(out: _Reports, version: str, node: spec.Node, value: Any, pointer
     fields = node.fields
     for key, entry in value.items():
         child = fields.get(key)
-        child_path = f"{fields_path}/{key}" if fields_path else key
         if child is None:
+            child_path = f"{fields_path}/{key}" if fields_path else key
             newer = spec.added_in(child_path)
             where = f"{pointer}/{escape(key)}"
             if newer and spec.ORDER[newer] > spec.ORDER[version]:
@@ -119,9 +135,17 @@ def _structure(out: _Reports, version: str, node: spec.Node, value: Any, pointer
             else:
                 out.warn(where, f"unknown field {key!r} (Ignition ignores it)")
             continue
+        if entry is None:
+            continue
+        if isinstance(child, spec.Scalar):
+            problem = _type_error(child.kind, entry)
+            if problem:
+                out.error(f"{pointer}/{escape(key)}", problem)
+            continue
+        child_path = f"{fields_path}/{key}" if fields_path else key
         _structure(out, version, child, entry, f"{pointer}/{escape(key)}", child_path)
-    for key, child in fields.items():
-        if child.required and value.get(key) is None:
+    for key in node.required_fields:
+        if value.get(key) is None:
             out.error(f"{pointer}/{escape(key)}", "required field is missing")
 
 
@@ -143,12 +167,6 @@ def _items(config: Any, *keys: str) -> list[tuple[int, dict[str, Any]]]:
     return [(i, v) for i, v in enumerate(value) if isinstance(v, dict)]
 
 
-def _key(lst: spec.List, entry: Any) -> str:
-    from igngen.ignition.merge import key_of
-
-    return key_of(lst, entry)
-
-
 def clean_path(p: str) -> str:
     """Go's ``path.Clean`` for absolute paths."""
     parts: list[str] = []
@@ -163,8 +181,108 @@ def clean_path(p: str) -> str:
     return "/" + "/".join(parts)
 
 
+def _through_link(path: str, links: set[str]) -> bool:
+    """Whether a proper prefix directory of ``path`` is a link (Ignition's prefix test)."""
+    if not links:
+        return False
+    end = path.rfind("/")
+    while end > 0:
+        if path[:end] in links:
+            return True
+        end = path.rfind("/", 0, end)
+    return False
+
+
+_HOST_FORBIDDEN = frozenset(" {}|\\^`")
+
+
+def _go_url_problem(url: str) -> str | None:
+    """The url.Parse failures of Go that matter here: control characters, bad hosts and ports."""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        return "control character"
+    rest = url.split("#", 1)[0].split(":", 1)[1]
+    if not rest.startswith("//"):
+        return None
+    authority = re.split(r"[/?]", rest[2:], maxsplit=1)[0]
+    host = authority.rpartition("@")[2]
+    if host.startswith("["):
+        close = host.find("]")
+        if close < 0:
+            return "missing ']' in host"
+        after = host[close + 1 :]
+        if after and (after[0] != ":" or not (after[1:].isdigit() or after == ":")):
+            return "invalid port"
+        return None
+    if any(c in _HOST_FORBIDDEN for c in host):
+        return "invalid character in host name"
+    _, colon, port = host.rpartition(":")
+    if colon and port and not port.isdigit():
+        return "invalid port"
+    return None
+
+
+def _s3_arn_ok(url: str) -> bool:
+    """Ignition's S3 ARN rule: six ``:`` fields, service ``s3``, a bucket and an object path."""
+    parts = url.split(":", 5)
+    if len(parts) != 6 or parts[2] != "s3" or not parts[1] or not parts[5]:
+        return False
+    slashes = url.split("/")
+    return len(slashes) >= (3 if parts[5].startswith("accesspoint/") else 2)
+
+
 def _empty(value: Any) -> bool:
     return value is None or value == ""
+
+
+def unit_content_error(text: str) -> str | None:
+    """Why go-systemd's unit deserializer (used by Ignition) rejects ``text``, or None.
+
+    Its rules: text before the first section is skipped; a section header must
+    close with ``]`` and have nothing after it on the line; inside a section
+    every non-blank, non-comment line needs ``=`` on that line; a trailing
+    backslash continues a value or a comment. (Its 2048-byte line limit, which
+    depends on read buffering, is not modelled.)
+    """
+    n, i = len(text), 0
+    in_section = False
+
+    def skip_comment(i: int) -> int:
+        while True:
+            end = text.find("\n", i)
+            line = text[i : n if end < 0 else end].removesuffix("\r").rstrip(" ")
+            i = n if end < 0 else end + 1
+            if not line.endswith("\\") or i >= n:
+                return i
+
+    while i < n:
+        ch = text[i]
+        if ch == "[":
+            close = text.find("]", i + 1)
+            if close < 0:
+                return "unable to find end of section"
+            end = text.find("\n", close)
+            if text[close + 1 : n if end < 0 else end].strip():
+                return "found garbage after section name"
+            i, in_section = (n if end < 0 else end + 1), True
+        elif ch in "#;":
+            i = skip_comment(i)
+        elif not in_section or ch.isspace():
+            i += 1
+        else:
+            eq = text.find("=", i)
+            nl = min((x for x in (text.find("\n", i), text.find("\r", i)) if x >= 0), default=-1)
+            if eq < 0 and nl < 0:
+                return "EOF"
+            if eq < 0 or (0 <= nl < eq):
+                return "unexpected newline encountered while parsing option name"
+            i = eq + 1
+            while True:
+                end = text.find("\n", i)
+                line = text[i : n if end < 0 else end].removesuffix("\r")
+                i = n if end < 0 else end + 1
+                if not line.strip() or not line.endswith("\\") or end < 0:
+                    break
+    return None
 
 
 class _Semantics:
@@ -174,34 +292,47 @@ class _Semantics:
         self.schemes = spec.by_version(spec.URL_SCHEMES, version)
         self.hashes = spec.by_version(spec.HASH_FUNCTIONS, version)
         self.formats = spec.by_version(spec.FILESYSTEM_FORMATS, version)
+        self.rules = {
+            rule
+            for rule, since in spec.RULES_FROM.items()
+            if spec.ORDER[since] <= spec.ORDER[version]
+        }
 
     def error(self, pointer: str, message: str) -> None:
         self.out.error(pointer, message)
 
     # generic: every keyed list, per Ignition's ValidateDups
-    def duplicates(self, node: spec.Node, value: Any, pointer: str) -> None:
-        if isinstance(node, spec.List):
-            if isinstance(value, list) and not isinstance(node.item, spec.Scalar):
-                for i, entry in enumerate(value):
-                    self.duplicates(node.item, entry, f"{pointer}/{i}")
-            return
-        if not isinstance(node, spec.Obj) or not isinstance(value, dict):
-            return
-        seen: dict[tuple[str, str], str] = {}
-        for name, sub in node.fields.items():
-            entries = value.get(name)
-            if entries is None:
+    def duplicates(self, node: spec.Obj, value: dict[str, Any], pointer: str) -> None:
+        seen: dict[tuple[str, str], tuple[str, int]] = {}
+        fields = node.fields
+        for name, entries in value.items():
+            sub = fields.get(name)
+            if sub is None or entries is None or not sub.has_keyed:
                 continue
-            if isinstance(sub, spec.List) and sub.key is not None and isinstance(entries, list):
+            if isinstance(sub, spec.Obj):
+                if isinstance(entries, dict):
+                    self.duplicates(sub, entries, f"{pointer}/{escape(name)}")
+                continue
+            if not isinstance(sub, spec.List) or not isinstance(entries, list):
+                continue
+            if sub.key is not None:
                 space = sub.namespace or name
                 for i, entry in enumerate(entries):
-                    ident = (space, _key(sub, entry))
-                    where = f"{pointer}/{escape(name)}/{i}"
-                    if ident in seen:
-                        self.error(where, f"duplicate entry {ident[1]!r} (also at {seen[ident]})")
+                    ident = (space, key_of(sub, entry))
+                    first = seen.get(ident)
+                    if first is not None:
+                        self.error(
+                            f"{pointer}/{escape(name)}/{i}",
+                            f"duplicate entry {ident[1]!r} "
+                            f"(also at {pointer}/{escape(first[0])}/{first[1]})",
+                        )
                     else:
-                        seen[ident] = where
-            self.duplicates(sub, entries, f"{pointer}/{escape(name)}")
+                        seen[ident] = (name, i)
+            item = sub.item
+            if isinstance(item, spec.Obj) and item.has_keyed:
+                for i, entry in enumerate(entries):
+                    if isinstance(entry, dict):
+                        self.duplicates(item, entry, f"{pointer}/{escape(name)}/{i}")
 
     def url(self, url: Any, pointer: str) -> None:
         if not isinstance(url, str) or url == "":
@@ -214,17 +345,26 @@ class _Semantics:
         if scheme not in self.schemes:
             self.error(pointer, f"URL scheme {scheme!r} not supported in spec {self.version}")
         elif scheme == "data":
-            problem = check_syntax(url)
-            if problem:
-                self.error(pointer, f"invalid data URL: {problem}")
+            try:
+                decode(url)
+            except IgnitionConfigError as exc:
+                self.error(pointer, exc.message)
         elif "%" in url and re.search(r"%(?![0-9A-Fa-f]{2})", url):
             self.error(pointer, "invalid URL: bad percent escape")
+        elif problem := _go_url_problem(url):
+            self.error(pointer, f"invalid URL: {problem}")
+        elif scheme in ("s3", "arn") and re.search(r"[?&]versionId(=(&|$)|&|$)", url):
+            self.error(pointer, "S3 versionId is empty")
+        elif scheme == "arn" and not _s3_arn_ok(url.split("?", 1)[0]):
+            self.error(
+                pointer, "invalid S3 ARN (expected arn:PARTITION:s3:REGION:ACCOUNT:BUCKET/KEY)"
+            )
 
     def resource(self, res: Any, pointer: str, *, required: bool = False) -> None:
         if not isinstance(res, dict):
             return
         source = res.get("source")
-        if required and _empty(source):
+        if required and _empty(source) and "reference-source-required" in self.rules:
             self.error(f"{pointer}/source", "source is required")
         self.url(source, f"{pointer}/source")
         comp = res.get("compression")
@@ -273,7 +413,10 @@ class _Semantics:
                     f"mode {value} outside 0..07777 (modes are decimal in JSON: 0644 is 420)",
                 )
             elif value & 0o7000:
-                self.out.warn(pointer, "setuid/setgid/sticky bits are ignored before spec 3.6")
+                self.out.warn(
+                    pointer,
+                    "setuid/setgid/sticky bits: Ignition 2.22+ masks them for specs before 3.6",
+                )
 
     def owner(self, value: Any, pointer: str) -> None:
         if (
@@ -297,11 +440,11 @@ class _Semantics:
         self.systemd(config)
 
     def storage(self, config: dict[str, Any]) -> None:
-        links = [
+        links = {
             e["path"]
             for _, e in _items(config, "storage", "links")
             if isinstance(e.get("path"), str)
-        ]
+        }
         directories = {e.get("path") for _, e in _items(config, "storage", "directories")}
         for kind in ("files", "directories", "links"):
             for i, entry in _items(config, "storage", kind):
@@ -310,7 +453,7 @@ class _Semantics:
                 self.path(p if p is not None else "", f"{pointer}/path")
                 self.owner(entry.get("user"), f"{pointer}/user")
                 self.owner(entry.get("group"), f"{pointer}/group")
-                if isinstance(p, str) and any(p.startswith(link + "/") for link in links):
+                if isinstance(p, str) and _through_link(p, links):
                     self.error(pointer, f"path {p!r} goes through a link defined in this config")
                 if kind != "links":
                     self.mode(entry.get("mode"), f"{pointer}/mode")
@@ -327,7 +470,8 @@ class _Semantics:
                 if kind == "links":
                     target = entry.get("target")
                     if not isinstance(target, str) or target == "":
-                        self.error(f"{pointer}/target", "link target is required")
+                        if "link-target-required" in self.rules:
+                            self.error(f"{pointer}/target", "link target is required")
                     elif entry.get("hard") is True and isinstance(p, str):
                         t = target if target.startswith("/") else f"{p}/{target}"
                         if clean_path(t) in directories:
@@ -337,8 +481,17 @@ class _Semantics:
             dp = f"/storage/disks/{i}"
             self.path(disk.get("device", ""), f"{dp}/device")
             labels: set[str] = set()
-            for j, part in _items(disk, "partitions"):
+            parts = _items(disk, "partitions")
+            for j, part in parts:
                 self.partition(part, f"{dp}/partitions/{j}", labels)
+            if any(p.get("shouldExist") is False for _, p in parts) and any(
+                not p.get("number") for _, p in parts
+            ):
+                self.error(
+                    f"{dp}/partitions",
+                    "partitions without a number cannot be mixed with shouldExist: false",
+                )
+            self.overlaps(parts, f"{dp}/partitions")
 
         for i, fs in _items(config, "storage", "filesystems"):
             self.filesystem(fs, f"/storage/filesystems/{i}")
@@ -365,6 +518,33 @@ class _Semantics:
             self.path(luks.get("device", ""), f"{lp}/device")
             if isinstance(luks.get("keyFile"), dict):
                 self.resource(luks["keyFile"], f"{lp}/keyFile")
+            label = luks.get("label")
+            if isinstance(label, str) and len(label.encode("utf-8")) > 47:
+                self.error(f"{lp}/label", "LUKS labels are at most 47 bytes")
+            clevis: dict[str, Any] = _get(luks, "clevis") or {}
+            custom: dict[str, Any] = _get(clevis, "custom") or {}
+            pin = custom.get("pin")
+            if not _empty(pin) and (
+                clevis.get("tang") or clevis.get("tpm2") is True or clevis.get("threshold")
+            ):
+                self.error(f"{lp}/clevis", "a custom clevis pin excludes tang, tpm2 and threshold")
+            if not _empty(pin) or not _empty(custom.get("config")) or custom.get("needsNetwork"):
+                if _empty(pin):
+                    self.error(f"{lp}/clevis/custom/pin", "custom clevis pin is required")
+                elif pin not in ("tpm2", "tang", "sss"):
+                    self.error(f"{lp}/clevis/custom/pin", f"unknown clevis pin {pin!r}")
+                if _empty(custom.get("config")):
+                    self.error(f"{lp}/clevis/custom/config", "custom clevis config is required")
+            if _get(luks, "cex", "enabled") is True:  # 3.5.0: IBM CEX keys exclude the others
+                if (
+                    not _empty(pin)
+                    or clevis.get("tang")
+                    or clevis.get("tpm2") is True
+                    or (clevis.get("threshold"))
+                ):
+                    self.error(f"{lp}/cex", "cex cannot be combined with clevis")
+                if not _empty(_get(luks, "keyFile", "source")):
+                    self.error(f"{lp}/cex", "cex cannot be combined with a key file")
             for j, tang in _items(luks, "clevis", "tang"):
                 tp = f"{lp}/clevis/tang/{j}"
                 url = tang.get("url")
@@ -372,6 +552,21 @@ class _Semantics:
                     self.error(f"{tp}/url", "Tang URL must be http(s)")
                 if _empty(tang.get("thumbprint")):
                     self.error(f"{tp}/thumbprint", "Tang thumbprint is required")
+
+    def overlaps(self, parts: list[tuple[int, dict[str, Any]]], pointer: str) -> None:
+        """Explicitly placed partitions (start and size given, start non-zero) must not overlap."""
+        placed = []
+        for j, part in parts:
+            start, size = part.get("startMiB"), part.get("sizeMiB")
+            if isinstance(start, int) and isinstance(size, int) and start != 0:
+                placed.append((start, start if size == 0 else start + size - 1, j))
+        placed.sort()
+        reach = None
+        for start, end, j in placed:
+            if reach is not None and start <= reach:
+                self.error(f"{pointer}/{j}", "partition overlaps another partition")
+                return
+            reach = end if reach is None else max(reach, end)
 
     def partition(self, part: dict[str, Any], pp: str, labels: set[str]) -> None:
         num, label = part.get("number"), part.get("label")
@@ -418,12 +613,22 @@ class _Semantics:
         elif isinstance(label, str) and len(label) > _FS_LABEL_MAX.get(fmt, 1 << 30):
             self.error(f"{fp}/label", f"{fmt} labels are at most {_FS_LABEL_MAX[fmt]} bytes")
 
+    def unit_contents(self, value: Any, pointer: str) -> None:
+        if isinstance(value, str):
+            problem = unit_content_error(value)
+            if problem:
+                self.error(pointer, f"invalid unit content: {problem}")
+
     def systemd(self, config: dict[str, Any]) -> None:
         for i, unit in _items(config, "systemd", "units"):
+            self.unit_contents(unit.get("contents"), f"/systemd/units/{i}/contents")
             name = unit.get("name")
             if isinstance(name, str) and not name.endswith(spec.UNIT_SUFFIXES):
                 self.error(f"/systemd/units/{i}/name", f"invalid unit name {name!r} (unknown type)")
             for j, dropin in _items(unit, "dropins"):
+                self.unit_contents(
+                    dropin.get("contents"), f"/systemd/units/{i}/dropins/{j}/contents"
+                )
                 dname = dropin.get("name")
                 if isinstance(dname, str) and not dname.endswith(".conf"):
                     self.error(

@@ -55,7 +55,7 @@ class Request:
 
 
 class ScriptedServer:
-    def __init__(self, script: list[Step] | Callable[[Request], Step]) -> None:
+    def __init__(self, script: list[Step] | Callable[[Request], Step], *, port: int = 0) -> None:
         self.script = script
         self.requests: list[Request] = []
         self._lock = threading.Lock()
@@ -113,7 +113,7 @@ class ScriptedServer:
             do_GET = _handle
             do_POST = _handle
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 

@@ -53,3 +53,19 @@ def imds_server(script: list[Step]) -> ScriptedServer:
         return steps.pop(0) if len(steps) > 1 else steps[0]
 
     return ScriptedServer(respond)
+
+
+def imds_routes(routes: dict[str, list[Step]]) -> ScriptedServer:
+    """Like imds_server, with a script per path (without the query): the instance
+    document at /metadata/instance, userData at /metadata/instance/compute/userData."""
+    scripts = {path: list(steps) for path, steps in routes.items()}
+
+    def respond(req: Any) -> Step:
+        if req.headers.get("metadata") != "true":
+            return Reply(400, b'{"error": "Bad request. Required metadata header not specified"}')
+        steps = scripts.get(req.path.split("?", 1)[0])
+        if steps is None:
+            return Reply(404, b'{"error": "Not found"}')
+        return steps.pop(0) if len(steps) > 1 else steps[0]
+
+    return ScriptedServer(respond)

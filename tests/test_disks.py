@@ -1,0 +1,413 @@
+"""Disk settings (precedence, located errors), the disk plan, template variables, and the
+rendered fragment checked by ignition-validate and systemd-analyze verify."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.consumers import ignition_validate, require
+from template_vars import base_variables as shared_variables
+
+from igngen import disks, waagent_conf
+from igngen.butane.escape import escape_path
+from igngen.errors import DiskSettingsError, WaagentConfError
+from igngen.report import template_variables as report_variables
+from igngen.templates import render_fragment
+
+WAAGENT = """\
+ResourceDisk.Format=y
+ResourceDisk.Filesystem=xfs
+ResourceDisk.MountPoint=/mnt/scratch
+ResourceDisk.MountOptions=noatime,nodev
+ResourceDisk.EnableSwap=y
+ResourceDisk.SwapSizeMB=2048
+"""
+
+
+def conf(text: str = WAAGENT) -> waagent_conf.WaagentConf:
+    return waagent_conf.parse(text, "waagent.conf")
+
+
+# --- settings ------------------------------------------------------------------------
+
+
+def test_defaults_match_flatcars_waagent() -> None:
+    s = disks.resolve()
+    assert s.resource.format is True
+    assert s.resource.filesystem == "ext4"
+    assert s.resource.mount_point == "/mnt/resource"
+    assert s.swap.mode == "off"
+    assert s.nvme.mode == "off"
+    assert s.source_of("resource.format") == "default"
+
+
+def test_waagent_values_apply_with_their_lines() -> None:
+    s = disks.from_waagent(conf())
+    assert s.resource.filesystem == "xfs"
+    assert s.resource.mount_point == "/mnt/scratch"
+    assert s.resource.mount_options == ("noatime", "nodev")
+    assert s.swap == disks.SwapSettings("file", 2048, disks.DEFAULT_SWAP_LABEL)
+    assert s.source_of("swap.mode") == "waagent.conf:5"
+    assert s.source_of("resource.filesystem") == "waagent.conf:2"
+
+
+def test_waagent_none_mount_options_and_format_off() -> None:
+    s = disks.from_waagent(conf("ResourceDisk.Format=n\nResourceDisk.MountOptions=None\n"))
+    assert s.resource.format is False and s.resource.mount_options == ()
+
+
+def test_igngen_config_wins_over_waagent_which_wins_over_defaults() -> None:
+    s = disks.resolve(
+        {"resource": {"filesystem": "ext4"}, "swap": {"size_mib": 512}}, "igngen.yaml", conf()
+    )
+    assert s.resource.filesystem == "ext4"
+    assert s.source_of("resource.filesystem") == "igngen.yaml:disks.resource.filesystem"
+    assert s.resource.mount_point == "/mnt/scratch"  # from waagent.conf
+    assert s.swap.mode == "file" and s.swap.size_mib == 512
+    assert s.resource.label == disks.DEFAULT_LABEL  # default
+    assert s.resource.device == disks.DEFAULT_RESOURCE_DEVICE
+
+
+def test_nvme_by_name_by_index_and_paths() -> None:
+    s = disks.from_mapping(
+        {"nvme": {"mode": "mounts", "disks": ["nvme-110G-1", "/dev/nvme9n1"]}}, "c"
+    )
+    assert s.nvme.devices == (f"{disks.NVME_BY_NAME}/nvme-110G-1", "/dev/nvme9n1")
+    assert s.nvme.names == ("nvme-110G-1", "nvme9n1")
+    s = disks.from_mapping({"nvme": {"mode": "raid0", "count": 2}}, "c")
+    assert s.nvme.devices == (f"{disks.NVME_BY_INDEX}/1", f"{disks.NVME_BY_INDEX}/2")
+
+
+@pytest.mark.parametrize(
+    ("data", "where", "words"),
+    [
+        ({"resource": {"fromat": True}}, "c:disks.resource.fromat", "unknown key"),
+        ({"ephemeral": {}}, "c:disks.ephemeral", "unknown key"),
+        ({"resource": []}, "c:disks.resource", "expected a mapping"),
+        ({"resource": {"format": "yes"}}, "c:disks.resource.format", "true or false"),
+        ({"resource": {"filesystem": "btrfs"}}, "c:disks.resource.filesystem", "ext4, xfs"),
+        ({"resource": {"mount_point": "mnt"}}, "c:disks.resource.mount_point", "absolute"),
+        ({"resource": {"mount_point": "/mnt/a b"}}, "c:disks.resource.mount_point", "absolute"),
+        ({"resource": {"mount_point": "/mnt/%h"}}, "c:disks.resource.mount_point", "absolute"),
+        ({"resource": {"mount_point": "/usr/x"}}, "c:disks.resource.mount_point", "hide"),
+        ({"resource": {"mount_point": "/var"}}, "c:disks.resource.mount_point", "hide"),
+        ({"resource": {"mount_options": ["ro", "a b"]}}, "c:disks.resource.mount_options", "bad"),
+        ({"resource": {"label": "x" * 13, "filesystem": "xfs"}}, "c:disks.resource.label", "12"),
+        ({"resource": {"label": "a/b"}}, "c:disks.resource.label", "label"),
+        ({"swap": {"mode": "file"}}, "c:disks.swap.mode", "size"),
+        ({"swap": {"mode": "zram", "size_mib": 1}}, "c:disks.swap.mode", "off, file, partition"),
+        ({"swap": {"mode": "file", "size_mib": -1}}, "c:disks.swap.size_mib", "at least"),
+        ({"nvme": {"mode": "raid0"}}, "c:disks.nvme.mode", "neither"),
+        ({"nvme": {"disks": ["a"], "count": 1}}, "c:disks.nvme.count", "not both"),
+        ({"nvme": {"disks": ["a", "a"]}}, "c:disks.nvme.disks", "twice"),
+        ({"nvme": {"disks": [".."]}}, "c:disks.nvme.disks", "bad disk name"),
+        ({"nvme": {"count": 0}}, "c:disks.nvme.count", "at least 1"),
+    ],
+)
+def test_bad_settings_name_file_and_key(data: dict[str, Any], where: str, words: str) -> None:
+    with pytest.raises(DiskSettingsError) as exc:
+        disks.from_mapping(data, "c")
+    assert str(exc.value).startswith(f"{where}: "), str(exc.value)
+    assert words in str(exc.value)
+
+
+def test_bad_waagent_value_names_its_line() -> None:
+    with pytest.raises(DiskSettingsError) as exc:
+        disks.from_waagent(conf("ResourceDisk.Filesystem=ext3\n"))
+    assert str(exc.value).startswith("waagent.conf:1: ")
+    with pytest.raises(DiskSettingsError) as exc:
+        disks.from_waagent(conf("ResourceDisk.EnableSwap=y\n"))
+    assert "size" in str(exc.value) and str(exc.value).startswith("waagent.conf:1: ")
+
+
+def test_mode_false_reads_as_off() -> None:
+    assert disks.from_mapping({"swap": {"mode": False}}, "c").swap.mode == "off"
+
+
+def test_settings_file_section_reaches_resolve(tmp_path: Path) -> None:
+    from igngen import settings
+
+    path = tmp_path / "igngen.yaml"
+    path.write_text("disks:\n  resource:\n    filesystem: xfs\n  nvme:\n    mode: off\n")
+    loaded = settings.load(str(path))
+    s = disks.resolve(loaded.sections.get("disks"), loaded.source)
+    assert s.resource.filesystem == "xfs" and s.nvme.mode == "off"
+    path.write_text("disks:\n  resource:\n    wipe: true\n")
+    with pytest.raises(DiskSettingsError) as exc:
+        loaded = settings.load(str(path))
+        disks.resolve(loaded.sections.get("disks"), loaded.source)
+    assert str(exc.value).startswith(f"{path}:disks.resource.wipe: ")
+
+
+# --- plan ------------------------------------------------------------------------------
+
+
+def test_partition_paths() -> None:
+    assert disks.partition_path("/dev/disk/azure/resource", 1) == "/dev/disk/azure/resource-part1"
+    assert disks.partition_path("/dev/loop3", 2) == "/dev/loop3p2"
+    assert disks.partition_path("/dev/nvme0n1", 1) == "/dev/nvme0n1p1"
+    assert disks.partition_path("/dev/sdb", 1) == "/dev/sdb1"
+
+
+def test_plan_states_follow_imds_and_settings() -> None:
+    s = disks.resolve()
+    assert disks.plan(s, resource_disk_mib=76800).resource == "declare"
+    assert disks.plan(s).resource == "boot"
+    assert disks.plan(s, resource_disk_mib=0).resource == "absent"
+    off = disks.from_mapping({"resource": {"format": False}}, "c")
+    assert disks.plan(off, resource_disk_mib=76800).resource == "off"
+
+
+def test_swap_partition_must_fit() -> None:
+    s = disks.from_mapping({"swap": {"mode": "partition", "size_mib": 4096}}, "c")
+    with pytest.raises(DiskSettingsError) as exc:
+        disks.plan(s, resource_disk_mib=4096)
+    assert str(exc.value).startswith("c:disks.swap.size_mib: ")
+
+
+def test_explain_gives_a_reason_with_its_source_for_every_action() -> None:
+    s = disks.resolve({"nvme": {"mode": "raid0", "count": 2}}, "igngen.yaml", conf())
+    rows = disks.explain(disks.plan(s, resource_disk_mib=8192))
+    assert all(action and reason for action, reason in rows)
+    text = "\n".join(f"{a} | {r}" for a, r in rows)
+    assert "waagent.conf:1" in text  # ResourceDisk.Format
+    assert "swap file /mnt/scratch/swapfile of 2048 MiB" in text
+    assert "igngen.yaml:disks.nvme.mode" in text
+    assert "redeploy" in text
+    absent = disks.explain(disks.plan(s, resource_disk_mib=0))
+    assert any("IMDS" in reason for _, reason in absent)
+    assert any(action == "no swap" for action, _ in absent)
+
+
+def test_variables_by_state() -> None:
+    s = disks.from_mapping({"swap": {"mode": "partition", "size_mib": 256}}, "c")
+    declared = disks.template_variables(disks.plan(s, resource_disk_mib=8192))
+    res = declared["resource"]
+    assert res["storage_disk"]["wipe_table"] is True
+    assert [p["number"] for p in res["storage_disk"]["partitions"]] == [1, 2]
+    assert res["filesystem"]["device"] == "/dev/disk/azure/resource-part2"
+    assert res["swap_filesystem"]["format"] == "swap"
+    assert res["mount_unit"] == "mnt-resource.mount"
+    assert "--swap-mib 256" in res["prepare_command"]
+    assert declared["script"]["contents"].startswith("#!/bin/bash")
+    boot = disks.template_variables(disks.plan(s))
+    assert boot["resource"]["enabled"] and boot["resource"]["storage_disk"] is None
+    absent = disks.template_variables(disks.plan(s, resource_disk_mib=0))
+    assert not absent["enabled"] and not absent["swap"]["enabled"]
+    assert absent["script"]["contents"] == ""
+
+
+# --- rendered fragment ----------------------------------------------------------------
+
+
+def base_variables(disk: dict[str, Any]) -> dict[str, Any]:
+    # The report unit is verified in test_report.py; here only disk units are under test.
+    return shared_variables(keys=[], disk=disk, report=report_variables({"enabled": False}))
+
+
+def render(data: dict[str, Any] | None, mib: int | None, spec: str = "3.3.0") -> dict[str, Any]:
+    disk = disks.variables(data, "igngen.yaml", resource_disk_mib=mib)
+    return render_fragment(base_variables(disk), system_dirs=(), spec=spec)
+
+
+def file_bytes(entry: dict[str, Any]) -> bytes:
+    header, payload = entry["contents"]["source"].split(",", 1)
+    data = (
+        base64.b64decode(payload)
+        if header.endswith(";base64")
+        else urllib.parse.unquote_to_bytes(payload)
+    )
+    if entry["contents"].get("compression") == "gzip":
+        data = gzip.decompress(data)
+    return data
+
+
+def materialize(frag: dict[str, Any], root: Path) -> list[Path]:
+    """Write the fragment's units and igngen files into a root for systemd-analyze --root."""
+    unit_dir = root / "etc/systemd/system"
+    unit_dir.mkdir(parents=True)
+    # The distribution's units (systemd-fsck@, local-fs.target…) as the real root has them.
+    for system_dir in ("/usr/lib/systemd/system", "/lib/systemd/system"):
+        if Path(system_dir).is_dir():
+            shutil.copytree(system_dir, root / "usr/lib/systemd/system", symlinks=True)
+            break
+    for entry in frag["storage"].get("files", []):
+        if entry["path"].startswith("/opt/igngen/"):
+            path = root / entry["path"].lstrip("/")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(file_bytes(entry))
+            path.chmod(entry["mode"])
+    written = []
+    for unit in frag["systemd"]["units"]:
+        if "contents" in unit and unit["name"].rsplit(".", 1)[-1] in ("service", "mount", "swap"):
+            path = unit_dir / unit["name"]
+            path.write_text(unit["contents"])
+            written.append(path)
+    return written
+
+
+CASES = [
+    pytest.param(None, 76800, id="defaults-declared"),
+    pytest.param(None, None, id="defaults-boot-only"),
+    pytest.param({"swap": {"mode": "file", "size_mib": 1024}}, 76800, id="swapfile"),
+    pytest.param(
+        {
+            "resource": {
+                "filesystem": "xfs",
+                "mount_point": "/mnt/my-disk",
+                "mount_options": "noatime",
+            },
+            "swap": {"mode": "partition", "size_mib": 2048},
+        },
+        76800,
+        id="xfs-swap-partition-odd-mount-point",
+    ),
+    pytest.param(
+        {"nvme": {"mode": "mounts", "disks": ["nvme-440G-1", "nvme-440G-2"]}},
+        76800,
+        id="nvme-mounts",
+    ),
+    pytest.param(
+        {"resource": {"format": False}, "nvme": {"mode": "raid0", "count": 4, "filesystem": "xfs"}},
+        0,
+        id="nvme-raid0-no-resource",
+    ),
+]
+
+
+@pytest.mark.consumer
+@pytest.mark.parametrize(("data", "mib"), CASES)
+def test_rendered_disks_validate_and_units_verify(
+    data: dict[str, Any] | None, mib: int | None, tmp_path: Path
+) -> None:
+    frag = render(data, mib)
+    proc = ignition_validate(json.dumps(frag), tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    plan = disks.plan(disks.resolve(data, "igngen.yaml"), resource_disk_mib=mib)
+    storage = frag["storage"]
+    units = {u["name"]: u for u in frag["systemd"]["units"]}
+    res = plan.settings.resource
+    if plan.resource == "declare":
+        assert storage["disks"][0]["device"] == res.device and storage["disks"][0]["wipeTable"]
+        labels = {f["label"]: f for f in storage["filesystems"]}
+        assert labels[res.label]["wipeFilesystem"] is True
+    else:
+        assert not storage.get("disks")
+    if plan.resource_managed:
+        mount = units[f"{escape_path(res.mount_point)}.mount"]
+        assert f"Where={res.mount_point}\n" in mount["contents"]
+        assert f"What=/dev/disk/by-label/{res.label}\n" in mount["contents"]
+        assert "Requires=igngen-resource-disk.service" in mount["contents"]
+        assert mount["enabled"] is True
+        assert any(f["path"] == disks.SCRIPT_PATH and f["mode"] == 0o755 for f in storage["files"])
+    else:
+        assert "igngen-resource-disk.service" not in units
+    if plan.settings.nvme.mode == "raid0":
+        assert storage["raid"][0]["level"] == "raid0"
+        assert len(storage["raid"][0]["devices"]) == 4
+    systemd_analyze = require("systemd-analyze")
+    written = materialize(frag, tmp_path / "root")
+    assert written
+    proc = subprocess.run(
+        [systemd_analyze, "verify", "--man=no", f"--root={tmp_path / 'root'}", *map(str, written)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "SYSTEMD_LOG_LEVEL": "notice"},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "cycle" not in proc.stderr.lower(), proc.stderr
+
+
+@pytest.mark.consumer
+def test_units_verify_catches_a_broken_unit(tmp_path: Path) -> None:
+    """The verify step above can fail: a mount unit whose name does not match Where= is refused."""
+    frag = render(None, 76800)
+    for unit in frag["systemd"]["units"]:
+        if unit["name"] == "mnt-resource.mount":
+            unit["contents"] = unit["contents"].replace("Where=/mnt/resource", "Where=/mnt/other")
+    systemd_analyze = require("systemd-analyze")
+    written = materialize(frag, tmp_path / "root")
+    proc = subprocess.run(
+        [systemd_analyze, "verify", "--man=no", f"--root={tmp_path / 'root'}", *map(str, written)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode != 0
+
+
+def test_rendered_script_is_the_packaged_one() -> None:
+    frag = render(None, 76800)
+    (entry,) = [f for f in frag["storage"]["files"] if f["path"] == disks.SCRIPT_PATH]
+    assert file_bytes(entry).decode() == disks.script_text()
+    assert entry["overwrite"] is True
+
+
+def test_spec_340_output_keeps_disk_entries() -> None:
+    frag = render({"swap": {"mode": "partition", "size_mib": 64}}, 8192, spec="3.4.0")
+    assert frag["ignition"]["version"] == "3.4.0"
+    assert {f["format"] for f in frag["storage"]["filesystems"]} == {"ext4", "swap"}
+
+
+def test_boot_only_mode_never_holds_up_the_boot() -> None:
+    """Without IMDS the disk may be missing: the mount is nofail, swap waits for nothing."""
+    boot = render({"swap": {"mode": "file", "size_mib": 64}}, None)
+    units = {u["name"]: u["contents"] for u in boot["systemd"]["units"]}
+    assert "Options=nofail\n" in units["mnt-resource.mount"]
+    assert "DefaultDependencies=no" in units["mnt-resource-swapfile.swap"]
+    declared = render({"resource": {"mount_options": ["noatime"]}}, 76800)
+    units = {u["name"]: u["contents"] for u in declared["systemd"]["units"]}
+    assert "Options=noatime\n" in units["mnt-resource.mount"]
+    rows = disks.explain(disks.plan_for(None, "c"))
+    assert any("nofail" in action for action, _ in rows)
+
+
+def test_pipeline_uses_imds_size_and_image_waagent_conf() -> None:
+    from igngen.pipeline import RenderInputs, render
+    from igngen.settings import Settings
+
+    ovf = (Path(__file__).resolve().parent.parent / "examples/basic/ovf-env.xml").read_bytes()
+    imds = json.dumps({"compute": {"storageProfile": {"resourceDisk": {"size": "0"}}}}).encode()
+    out = render(RenderInputs(ovf=ovf, imds=imds), Settings())
+    assert out.variables["disk"]["resource"]["enabled"] is False  # IMDS: no resource disk
+    out = render(RenderInputs(ovf=ovf, waagent_conf=b"ResourceDisk.Filesystem=xfs\n"), Settings())
+    assert out.variables["disk"]["resource"]["fs_type"] == "xfs"
+    assert out.variables["disk"]["resource"]["storage_disk"] is None  # no IMDS: boot only
+    with pytest.raises(WaagentConfError) as exc:
+        render(RenderInputs(ovf=ovf, waagent_conf=b"ResourceDisk.Format=maybe\n"), Settings())
+    assert str(exc.value).startswith("waagent.conf:1: ")
+
+
+@pytest.mark.consumer
+@pytest.mark.parametrize(
+    "mount_point",
+    ["/mnt/resource", "/mnt/my-disk", "/mnt/a.b/c_d", "/data/x@y:z", "/mnt/.hidden", "/mnt/a+b"],
+)
+def test_unit_names_match_systemd_escape(mount_point: str) -> None:
+    systemd_escape = require("systemd-escape")
+    s = disks.from_mapping(
+        {"resource": {"mount_point": mount_point}, "swap": {"mode": "file", "size_mib": 8}}, "c"
+    )
+    v = disks.template_variables(disks.plan(s, resource_disk_mib=1024))
+    expected = sh_out(systemd_escape, "--path", "--suffix=mount", mount_point)
+    assert v["resource"]["mount_unit"] == expected
+    swap = sh_out(systemd_escape, "--path", "--suffix=swap", f"{mount_point}/swapfile")
+    assert v["swap"]["unit"] == swap
+    label = sh_out(
+        systemd_escape, "--path", "--template=systemd-fsck@.service", v["resource"]["what"]
+    )
+    assert v["resource"]["fsck_unit"] == label
+
+
+def sh_out(*args: str) -> str:
+    return subprocess.run(list(args), capture_output=True, text=True, check=True).stdout.strip()

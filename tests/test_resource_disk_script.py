@@ -1,0 +1,415 @@
+"""The boot-time prepare script on real loop devices (root only; skipped elsewhere).
+
+Each case builds the disk state a VM can boot with (blank, Azure's stock NTFS,
+NTFS with user files, our own filesystem, someone else's) and checks that the
+script formats exactly the disks it may and leaves the others byte-for-byte
+alone. Loop devices, mounts and swap are released by the fixtures even when a
+test fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from igngen import disks
+
+pytestmark = pytest.mark.root
+
+SCRIPT = Path(disks.SCRIPT_DATA)
+EX_KEPT = 3
+MSR_GUID = "E3C9E316-0B5C-4DB8-817D-F92DF00215AE"  # Microsoft reserved
+BASIC_DATA_GUID = "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7"  # Windows basic data
+# Our own words; Azure's file says the disk is temporary and its data may be lost.
+README = b"This is a temporary disk: anything stored here can be lost.\r\n"
+
+
+def sh(*args: str, check: bool = True, **kw: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        list(args), capture_output=True, text=True, check=check, timeout=120, **kw
+    )  # type: ignore[call-overload, no-any-return]
+
+
+def probe(dev: str, field: str) -> str:
+    return sh("blkid", "-p", "-o", "value", "-s", field, dev, check=False).stdout.strip()
+
+
+def partitions(dev: str) -> list[str]:
+    out = sh("lsblk", "-lnpo", "NAME,TYPE", dev).stdout
+    return [line.split()[0] for line in out.splitlines() if line.split()[1:] == ["part"]]
+
+
+def reread(dev: str) -> None:
+    sh("partx", "-u", dev, check=False)
+    if not partitions(dev):
+        sh("partx", "-a", dev, check=False)
+
+
+@contextlib.contextmanager
+def mounted(dev: str, where: Path, *opts: str) -> Iterator[Path]:
+    where.mkdir(parents=True, exist_ok=True)
+    sh("mount", *opts, dev, str(where))
+    try:
+        yield where
+    finally:
+        sh("umount", str(where), check=False)
+
+
+@pytest.fixture
+def loopdev(tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """Factory for loop devices with partition scanning; all detached afterwards."""
+    if os.geteuid() != 0:
+        pytest.skip("loop devices need root")
+    for tool in ("losetup", "sfdisk", "partx", "blkid", "lsblk", "mkfs.ext4", "wipefs"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed")
+    made: list[str] = []
+
+    def make(size_mib: int = 96) -> str:
+        image = tmp_path / f"disk{len(made)}.img"
+        with open(image, "wb") as fh:
+            fh.truncate(size_mib << 20)
+        proc = sh("losetup", "-f", "--show", "-P", str(image), check=False)
+        if proc.returncode != 0:
+            pytest.skip(f"cannot attach a loop device here: {proc.stderr.strip()}")
+        made.append(proc.stdout.strip())
+        return made[-1]
+
+    yield make
+    for dev in made:
+        nodes = [dev, *partitions(dev)]
+        with open("/proc/mounts") as fh:
+            for line in fh:
+                if line.split()[0] in nodes:
+                    sh("umount", "-l", line.split()[1], check=False)
+        with open("/proc/swaps") as fh:
+            for line in fh.readlines()[1:]:
+                if line.split()[0] in nodes:
+                    sh("swapoff", line.split()[0], check=False)
+        sh("losetup", "-d", dev, check=False)
+
+
+@pytest.fixture
+def run_script(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    state = tmp_path / "state"
+
+    def run(*args: str, path: str | None = None) -> subprocess.CompletedProcess[str]:
+        env = {
+            "PATH": path or "/usr/sbin:/usr/bin:/sbin:/bin",
+            "IGNGEN_DISK_STATE_DIR": str(state),
+        }
+        return sh("bash", str(SCRIPT), *args, check=False, env=env)
+
+    return run
+
+
+def make_ntfs(
+    dev: str, files: dict[str, bytes], dirs: tuple[str, ...] = (), *, msr: bool = False, tmp: Path
+) -> str:
+    """Lay the disk out the way Azure hands it over and fill the NTFS root."""
+    if shutil.which("mkntfs") is None or shutil.which("ntfs-3g") is None:
+        pytest.skip("ntfs-3g (mkntfs) is not installed")
+    if msr:  # disks over 2 TiB: GPT, Microsoft reserved partition, then the NTFS one
+        layout = f"label: gpt\nsize=16MiB, type={MSR_GUID}\ntype={BASIC_DATA_GUID}\n"
+    else:
+        layout = "label: dos\ntype=7\n"
+    sh("sfdisk", "-q", dev, input=layout)
+    reread(dev)
+    part = partitions(dev)[-1]
+    sh("mkntfs", "-Q", "-q", "-L", "Temporary Storage", part)
+    with mounted(part, tmp / "ntfs-fill", "-t", "ntfs-3g") as root:
+        for name, data in files.items():
+            (root / name).write_bytes(data)
+        for name in dirs:
+            (root / name).mkdir()
+    assert probe(part, "TYPE") == "ntfs"
+    return part
+
+
+def assert_ours(
+    dev: str, fs: str = "ext4", label: str = disks.DEFAULT_LABEL, number: int = 1
+) -> str:
+    parts = partitions(dev)
+    part = parts[number - 1]
+    assert probe(part, "TYPE") == fs
+    assert probe(part, "LABEL") == label
+    assert probe(dev, "PTTYPE") == "gpt"
+    return part
+
+
+def resource(
+    run: Callable[..., subprocess.CompletedProcess[str]],
+    dev: str,
+    *extra: str,
+    fs: str = "ext4",
+    path: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    return run(
+        "resource", "--device", dev, "--fs", fs, "--label", disks.DEFAULT_LABEL, *extra, path=path
+    )
+
+
+# --- the resource disk ------------------------------------------------------------------
+
+
+def test_blank_disk_is_formatted_and_mountable(loopdev, run_script, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    dev = loopdev()
+    proc = resource(run_script, dev)
+    assert proc.returncode == 0, proc.stderr
+    assert "blank" in proc.stderr
+    part = assert_ours(dev)
+    with mounted(part, tmp_path / "mnt") as root:
+        (root / "probe").write_text("ok")
+        assert (root / "probe").read_text() == "ok"
+
+
+def test_blank_disk_with_xfs_and_swap_partition(loopdev, run_script) -> None:  # type: ignore[no-untyped-def]
+    if shutil.which("mkfs.xfs") is None:
+        pytest.skip("xfsprogs is not installed")
+    dev = loopdev(400)  # xfs wants 300 MiB at least
+    proc = resource(run_script, dev, "--swap-mib", "32", "--swap-label", "igngen-swap", fs="xfs")
+    assert proc.returncode == 0, proc.stderr
+    swap = partitions(dev)[0]
+    assert probe(swap, "TYPE") == "swap" and probe(swap, "LABEL") == "igngen-swap"
+    assert int(sh("blockdev", "--getsize64", swap).stdout) == 32 << 20
+    assert_ours(dev, "xfs", number=2)
+
+
+def test_stock_ntfs_is_reformatted(loopdev, run_script, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    dev = loopdev()
+    make_ntfs(dev, {"DATALOSS_WARNING_README.txt": README}, tmp=tmp_path)
+    proc = resource(run_script, dev)
+    assert proc.returncode == 0, proc.stderr
+    assert "stock files" in proc.stderr
+    assert_ours(dev)
+    assert "ntfs" not in sh("wipefs", "-n", partitions(dev)[0]).stdout
+
+
+def test_stock_ntfs_on_gpt_with_reserved_partition_is_reformatted(
+    loopdev, run_script, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    dev = loopdev()
+    make_ntfs(
+        dev,
+        {"dataloss_warning_readme.txt": README},
+        ("System Volume Information",),
+        msr=True,
+        tmp=tmp_path,
+    )
+    proc = resource(run_script, dev)
+    assert proc.returncode == 0, proc.stderr
+    assert len(partitions(dev)) == 1
+    assert_ours(dev)
+
+
+@pytest.mark.parametrize(
+    ("files", "dirs", "shown"),
+    [
+        ({"DATALOSS_WARNING_README.txt": README, "results.csv": b"1,2\n"}, (), "results.csv"),
+        ({}, ("backup",), "backup"),
+        ({"$RECYCLE.BIN.txt": b"x"}, (), "$RECYCLE.BIN.txt"),
+        # A file name cannot forge a second journal line.
+        ({"x\n<0>forged": b"x"}, (), "x?<0>forged"),
+    ],
+)
+def test_ntfs_with_user_files_is_left_alone_and_reported(  # type: ignore[no-untyped-def]
+    loopdev, run_script, tmp_path, files, dirs, shown
+) -> None:
+    dev = loopdev()
+    part = make_ntfs(dev, files, dirs, tmp=tmp_path)
+    before = sh("sha256sum", dev).stdout.split()[0]
+    proc = resource(run_script, dev)
+    assert proc.returncode == EX_KEPT, proc.stderr
+    assert proc.stderr.startswith("<3>") and "untouched" in proc.stderr and shown in proc.stderr
+    assert proc.stderr.count("\n") == 1
+    assert sh("sha256sum", dev).stdout.split()[0] == before  # not one byte changed
+    with mounted(part, tmp_path / "check", "-t", "ntfs-3g", "-o", "ro") as root:
+        for name, data in files.items():
+            assert (root / name).read_bytes() == data
+
+
+def no_ntfs_driver(tmp_path: Path) -> str:
+    """A PATH whose mount(8) knows no NTFS driver, as on Flatcar (no ntfs3, no ntfs-3g)."""
+    stub = tmp_path / "no-ntfs"
+    stub.mkdir(exist_ok=True)
+    (stub / "mount").write_text(
+        '#!/bin/bash\nfor a in "$@"; do case $a in ntfs*) echo "unknown filesystem type" >&2; exit 32;; esac; done\n'
+        'exec /usr/bin/mount "$@"\n'
+    )
+    (stub / "mount").chmod(0o755)
+    return f"{stub}:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def test_uninspectable_azure_ntfs_is_formatted_by_default(loopdev, run_script, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    dev = loopdev()
+    make_ntfs(dev, {"DATALOSS_WARNING_README.txt": README}, tmp=tmp_path)
+    path = no_ntfs_driver(tmp_path)
+    proc = resource(run_script, dev, "--unverifiable-ntfs", "keep", path=path)
+    assert proc.returncode == EX_KEPT, proc.stderr
+    assert "format_unverifiable_ntfs" in proc.stderr
+    assert probe(partitions(dev)[0], "TYPE") == "ntfs"
+    assert resource(run_script, dev, path=path).returncode == EX_KEPT  # the script's default
+    proc = resource(run_script, dev, "--unverifiable-ntfs", "format", path=path)
+    assert proc.returncode == 0, proc.stderr
+    assert "no driver" in proc.stderr
+    assert_ours(dev)
+
+
+def test_uninspectable_ntfs_without_azures_label_is_kept(loopdev, run_script, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    dev = loopdev()
+    part = make_ntfs(dev, {"DATALOSS_WARNING_README.txt": README}, tmp=tmp_path)
+    sh("ntfslabel", part, "Backups")
+    proc = resource(run_script, dev, "--unverifiable-ntfs", "format", path=no_ntfs_driver(tmp_path))
+    assert proc.returncode == EX_KEPT, proc.stderr
+    assert "label" in proc.stderr and probe(part, "TYPE") == "ntfs"
+
+
+def test_our_filesystem_is_kept(loopdev, run_script, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    dev = loopdev()
+    assert resource(run_script, dev).returncode == 0
+    part = assert_ours(dev)
+    uuid = probe(part, "UUID")
+    with mounted(part, tmp_path / "mnt") as root:
+        (root / "keep-me").write_text("data")
+    proc = resource(run_script, dev)
+    assert proc.returncode == 0, proc.stderr
+    assert "keeping it" in proc.stderr
+    assert probe(part, "UUID") == uuid
+    with mounted(part, tmp_path / "mnt") as root:
+        assert (root / "keep-me").read_text() == "data"
+
+
+@pytest.mark.parametrize("layout", ["partitioned", "whole-disk"])
+def test_someone_elses_filesystem_is_left_alone(loopdev, run_script, layout) -> None:  # type: ignore[no-untyped-def]
+    dev = loopdev()
+    if layout == "partitioned":
+        sh("sfdisk", "-q", dev, input="label: gpt\ntype=linux\n")
+        reread(dev)
+        target = partitions(dev)[0]
+    else:
+        target = dev
+    sh("mkfs.ext4", "-q", "-L", "data", target)
+    before = sh("sha256sum", dev).stdout.split()[0]
+    proc = resource(run_script, dev)
+    assert proc.returncode == EX_KEPT, proc.stderr
+    assert sh("sha256sum", dev).stdout.split()[0] == before
+
+
+def test_empty_partition_table_is_formatted(loopdev, run_script) -> None:  # type: ignore[no-untyped-def]
+    dev = loopdev()
+    sh("sfdisk", "-q", dev, input="label: gpt\ntype=linux\n")  # e.g. an interrupted earlier run
+    reread(dev)
+    proc = resource(run_script, dev)
+    assert proc.returncode == 0, proc.stderr
+    assert "holds no filesystem" in proc.stderr
+    assert_ours(dev)
+
+
+def test_mounted_disk_is_left_alone(loopdev, run_script, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    dev = loopdev()
+    sh("sfdisk", "-q", dev, input="label: gpt\ntype=linux\n")
+    reread(dev)
+    part = partitions(dev)[0]
+    sh("mkfs.ext4", "-q", part)
+    with mounted(part, tmp_path / "busy"):
+        proc = resource(run_script, dev)
+    assert proc.returncode == EX_KEPT and "mounted" in proc.stderr
+
+
+def test_missing_disk_is_not_an_error(run_script, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    proc = resource(run_script, str(tmp_path / "no-such-disk"))
+    assert proc.returncode == 0 and "nothing to do" in proc.stderr
+
+
+def test_bad_usage_fails(run_script) -> None:  # type: ignore[no-untyped-def]
+    assert run_script("resource", "--device").returncode == 1
+    assert (
+        run_script("resource", "--device", "/dev/null", "--fs", "btrfs", "--label", "x").returncode
+        == 1
+    )
+    assert run_script("defragment").returncode == 1
+
+
+# --- swap file ----------------------------------------------------------------------------
+
+
+def test_swap_file_is_created_sized_and_kept(loopdev, run_script, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    dev = loopdev()
+    assert resource(run_script, dev).returncode == 0
+    part = assert_ours(dev)
+    with mounted(part, tmp_path / "res") as root:
+        swapfile = root / "swapfile"
+        proc = run_script("swapfile", "--path", str(swapfile), "--size-mib", "16")
+        assert proc.returncode == 0, proc.stderr
+        st = swapfile.stat()
+        assert st.st_size == 16 << 20 and st.st_mode & 0o777 == 0o600
+        assert probe(str(swapfile), "TYPE") == "swap"
+        assert st.st_blocks * 512 >= st.st_size  # allocated, no holes (swapon refuses holes)
+        proc = run_script("swapfile", "--path", str(swapfile), "--size-mib", "16")
+        assert proc.returncode == 0 and "in place" in proc.stderr
+        assert swapfile.stat().st_ino == st.st_ino
+        proc = run_script("swapfile", "--path", str(swapfile), "--size-mib", "24")
+        assert proc.returncode == 0 and "replacing" in proc.stderr
+        assert swapfile.stat().st_size == 24 << 20 and probe(str(swapfile), "TYPE") == "swap"
+        assert not list(root.glob("*.igngen-new"))
+        # The kernel takes it (no holes, valid header); released again at once.
+        on = sh("swapon", str(swapfile), check=False)
+        if on.returncode != 0:
+            pytest.skip(f"swapon is not permitted here: {on.stderr.strip()}")
+        sh("swapoff", str(swapfile))
+
+
+def test_swap_file_needs_the_mounted_directory(run_script, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    proc = run_script("swapfile", "--path", str(tmp_path / "absent/swapfile"), "--size-mib", "8")
+    assert proc.returncode == 1 and "mounted" in proc.stderr
+
+
+# --- local NVMe stand-ins -------------------------------------------------------------------
+
+
+def test_whole_disk_mode(loopdev, run_script) -> None:  # type: ignore[no-untyped-def]
+    dev = loopdev()
+    args = ("whole", "--device", dev, "--fs", "ext4", "--label", "igngen-nv1")
+    assert run_script(*args).returncode == 0
+    assert probe(dev, "TYPE") == "ext4" and probe(dev, "LABEL") == "igngen-nv1"
+    uuid = probe(dev, "UUID")
+    proc = run_script(*args)
+    assert proc.returncode == 0 and probe(dev, "UUID") == uuid
+    other = loopdev()
+    sh("mkfs.ext4", "-q", "-L", "mine", other)
+    proc = run_script("whole", "--device", other, "--fs", "ext4", "--label", "igngen-nv2")
+    assert proc.returncode == EX_KEPT and probe(other, "LABEL") == "mine"
+
+
+def test_raid0_mode(loopdev, run_script) -> None:  # type: ignore[no-untyped-def]
+    if not Path("/proc/mdstat").exists() or shutil.which("mdadm") is None:
+        pytest.skip("no md driver (/proc/mdstat) or mdadm here")
+    members = [loopdev(), loopdev()]
+    name = f"igngen-t{os.getpid()}"
+    args = ("raid0", "--name", name, "--fs", "ext4", "--label", "igngen-md", *members)
+    try:
+        proc = run_script(*args)
+        assert proc.returncode == 0, proc.stderr
+        md = f"/dev/md/{name}"
+        assert probe(md, "LABEL") == "igngen-md"
+        uuid = probe(md, "UUID")
+        assert run_script(*args).returncode == 0 and probe(md, "UUID") == uuid
+    finally:
+        sh("mdadm", "--stop", f"/dev/md/{name}", check=False)
+
+
+# Ignition's own disks stage on loop devices: tests/test_disks_ignition_stage.py
+
+
+def test_script_passes_shellcheck() -> None:
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.skip("shellcheck is not installed (make test installs it)")
+    proc = sh(shellcheck, "-s", "bash", str(SCRIPT), check=False)
+    assert proc.returncode == 0, proc.stdout
