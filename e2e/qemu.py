@@ -334,6 +334,7 @@ class Vm:
             argv,
             capture_output=True,
             text=True,
+            errors="replace",  # journal exports may carry binary fields
             timeout=timeout,
             input=input or "",  # stdin is never the harness's own
         )

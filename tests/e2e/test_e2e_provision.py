@@ -265,8 +265,8 @@ def _assert_resource_disk(run: Run, *, swap: bool = False) -> None:
     vm = run.vm
     out = vm.ssh(f"findmnt -n -o SOURCE,FSTYPE {RESOURCE_MOUNT}", check=True).stdout.split()
     assert out[1] == RESOURCE_FS, out
-    dev = vm.ssh("readlink -f /dev/disk/azure/resource-part1 /dev/disk/azure/resource", check=True)
-    assert out[0] in dev.stdout.split(), (out, dev.stdout)
+    disk = vm.ssh("readlink -f /dev/disk/azure/resource", check=True).stdout.strip()
+    assert out[0].startswith(disk), (out, disk)  # a partition of the resource disk
     # /proc/swaps rather than swapon: /sbin is not on a user's PATH on Debian
     swaps = [ln.split()[0] for ln in vm.ssh("cat /proc/swaps", check=True).stdout.splitlines()[1:]]
     if not swap:
