@@ -42,9 +42,9 @@ templates: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) tools/compile-templates --check
-	$(VENV)/bin/ruff check igngen tests
-	$(VENV)/bin/ruff format --check igngen tests
-	$(VENV)/bin/mypy --strict igngen
+	$(VENV)/bin/ruff check igngen tests e2e
+	$(VENV)/bin/ruff format --check igngen tests e2e
+	$(VENV)/bin/mypy --strict igngen e2e
 
 bench: deps compile
 	$(PY) bench/run.py
