@@ -20,8 +20,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 
-class ForbiddenNetworkAccess(AssertionError):
-    pass
+from support.netguard import ForbiddenNetworkAccess
 
 
 def _allowed(family: int, address: Any) -> bool:

@@ -1,7 +1,7 @@
 import socket
 
 import pytest
-from conftest import ForbiddenNetworkAccess
+from support.netguard import ForbiddenNetworkAccess
 
 
 @pytest.mark.parametrize("addr", [("169.254.169.254", 80), ("168.63.129.16", 80), ("10.0.0.1", 80)])
