@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import warnings
+from collections.abc import Callable
 
 
 def load_requests() -> None:
@@ -15,3 +17,22 @@ def load_requests() -> None:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"urllib3 \(.*\) or chardet")
         import requests  # noqa: F401
+
+
+def wait_before_retry(
+    backoff: float,
+    cap: float,
+    deadline: float,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> bool:
+    """Sleep a jittered ``min(backoff, cap)``; return False (no sleep) if that would pass the deadline.
+
+    Shared by the IMDS and Wireserver clients: jitter (50-100 %) keeps many VMs
+    restarting together from retrying in lockstep.
+    """
+    pause = min(backoff, cap) * (0.5 + random.random() / 2)
+    if clock() + pause >= deadline:
+        return False
+    sleep(pause)
+    return True

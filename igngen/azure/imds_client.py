@@ -17,12 +17,12 @@ IMDS is optional for igngen: callers continue OVF-only when this gives up.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from igngen import log
+from igngen.azure.http import wait_before_retry
 from igngen.errors import ImdsDataError, ImdsUnavailableError
 
 DEFAULT_IMDS_URL = "http://169.254.169.254"
@@ -192,10 +192,8 @@ def _get(
             remaining=f"{max(0.0, deadline - clock()):.1f}s",
         )
         reasons_seen.setdefault(kind)
-        pause = min(backoff, settings.backoff_max) * (0.5 + random.random() / 2)
-        if clock() + pause >= deadline:
+        if not wait_before_retry(backoff, settings.backoff_max, deadline, clock, sleep):
             break
-        sleep(pause)
         backoff *= 2
     # The last attempt is often cut short by the deadline itself; earlier kinds say more.
     earlier = [k for k in reasons_seen if k != last.split(" (")[0]]

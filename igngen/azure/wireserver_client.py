@@ -27,12 +27,12 @@ that trickles in is abandoned at the deadline. No proxy, no netrc
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from igngen import log
+from igngen.azure.http import wait_before_retry
 from igngen.azure.wireserver import (
     DEFAULT_AGENT_NAME,
     DEFAULT_READY_TIMEOUT,
@@ -313,10 +313,8 @@ def report(
             remaining=f"{max(0.0, deadline - clock()):.1f}s",
         )
         seen.add(kind)
-        pause = min(backoff, settings.backoff_max) * (0.5 + random.random() / 2)
-        if clock() + pause >= deadline:
+        if not wait_before_retry(backoff, settings.backoff_max, deadline, clock, sleep):
             break
-        sleep(pause)
         backoff *= 2
     raise WireserverError(
         f"{status.kind} not delivered within {settings.total_timeout:g}s after {attempt} "
