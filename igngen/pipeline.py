@@ -19,6 +19,7 @@ from igngen.reconcile import reconcile
 from igngen.settings import Settings
 
 if TYPE_CHECKING:
+    from igngen.azure.imds import ImdsInstance
     from igngen.ignition.customdata import CustomData
 
 
@@ -49,6 +50,10 @@ class Rendered(NamedTuple):
 
 
 def parse_model(inputs: RenderInputs) -> Provisioning:
+    return _parse(inputs)[0]
+
+
+def _parse(inputs: RenderInputs) -> tuple[Provisioning, ImdsInstance | None]:
     env = ovf_parser.parse(inputs.ovf, source=inputs.ovf_source)
     instance = (
         imds_parser.parse_instance(inputs.imds, source=inputs.imds_source) if inputs.imds else None
@@ -56,16 +61,15 @@ def parse_model(inputs: RenderInputs) -> Provisioning:
     override: Sourced[bytes | None] | None = None
     if inputs.customdata is not None:
         override = Sourced(inputs.customdata, inputs.customdata_source)
-    return reconcile(env, instance, custom_data_override=override)
+    return reconcile(env, instance, custom_data_override=override), instance
 
 
-def _disk_variables(inputs: RenderInputs, settings: Settings) -> Mapping[str, Any]:
+def _disk_variables(
+    inputs: RenderInputs, settings: Settings, instance: ImdsInstance | None
+) -> Mapping[str, Any]:
     from igngen.disks import variables
 
-    size = None
-    if inputs.imds:
-        instance = imds_parser.parse_instance(inputs.imds, source=inputs.imds_source)
-        size = instance.resource_disk_size_mib
+    size = instance.resource_disk_size_mib if instance is not None else None
     waagent = None
     if inputs.waagent_conf is not None:
         from igngen.waagent_conf import parse
@@ -96,7 +100,7 @@ def render(inputs: RenderInputs, settings: Settings) -> Rendered:
     from igngen.ignition import handin
     from igngen.ignition.validate import check
 
-    model = parse_model(inputs)
+    model, instance = _parse(inputs)
     warnings = list(model.warnings)
     from igngen.report import template_variables as report_variables
 
@@ -110,7 +114,7 @@ def render(inputs: RenderInputs, settings: Settings) -> Rendered:
     if "waagent" not in extra:
         extra["waagent"] = _waagent_variables(inputs)
     if "disk" not in extra:
-        extra["disk"] = _disk_variables(inputs, settings)
+        extra["disk"] = _disk_variables(inputs, settings, instance)
     variables = template_variables(
         model, settings, hashed_password=password_hash(model, settings), extra=extra
     )
