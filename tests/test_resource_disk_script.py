@@ -246,6 +246,44 @@ def no_ntfs_driver(tmp_path: Path) -> str:
     return f"{stub}:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
+def path_without(tmp_path: Path, *tools: str) -> str:
+    """A PATH holding every command of the system's but ``tools`` (an image that
+    split them into a package it did not install, as Debian does with sfdisk)."""
+    shim = tmp_path / "path-without"
+    shim.mkdir(exist_ok=True)
+    for d in ("/usr/sbin", "/usr/bin", "/sbin", "/bin"):
+        if not os.path.isdir(d):
+            continue
+        for name in os.listdir(d):
+            link = shim / name
+            if name not in tools and not link.exists() and not link.is_symlink():
+                link.symlink_to(os.path.join(d, name))
+    return str(shim)
+
+
+@pytest.mark.parametrize("missing", ["sfdisk", "mkfs.ext4", "wipefs"])
+def test_missing_tool_stops_before_anything_changes(loopdev, run_script, tmp_path, missing) -> None:  # type: ignore[no-untyped-def]
+    """Found in the QEMU redeploy boot: Debian's root had no sfdisk, and the script had
+    already wiped the NTFS when it found out."""
+    dev = loopdev()
+    part = make_ntfs(dev, {"DATALOSS_WARNING_README.txt": README}, tmp=tmp_path)
+    before = Path(dev).read_bytes()
+    proc = resource(run_script, dev, path=path_without(tmp_path, missing))
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"missing tools: {missing} " in lines[0], proc.stderr
+    assert "nothing was changed" in lines[0]
+    assert Path(dev).read_bytes() == before
+    assert probe(part, "TYPE") == "ntfs"
+
+
+def test_swap_partition_needs_mkswap_up_front(loopdev, run_script, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    dev = loopdev()
+    proc = resource(run_script, dev, "--swap-mib", "16", path=path_without(tmp_path, "mkswap"))
+    assert proc.returncode == 1 and "missing tools: mkswap " in proc.stderr, proc.stderr
+    assert probe(dev, "PTTYPE") == "" and partitions(dev) == []  # still blank
+
+
 def test_uninspectable_azure_ntfs_is_formatted_by_default(loopdev, run_script, tmp_path) -> None:  # type: ignore[no-untyped-def]
     dev = loopdev()
     make_ntfs(dev, {"DATALOSS_WARNING_README.txt": README}, tmp=tmp_path)

@@ -64,6 +64,18 @@ run() {
     fi
 }
 
+# require TOOL...: all of them on PATH, or stop before anything is changed. Images
+# split these across packages (Debian puts sfdisk in "fdisk"), and a tool found
+# missing halfway through would leave a disk wiped but not formatted.
+require() {
+    local absent=() tool
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null 2>&1 || absent+=("$tool")
+    done
+    ((${#absent[@]} == 0)) ||
+        die "missing tools: ${absent[*]} (nothing was changed; the image needs util-linux, fdisk/sfdisk, e2fsprogs or xfsprogs, and mdadm for RAID0)"
+}
+
 need_value() { [[ $# -ge 2 && -n $2 ]] || die "option $1 needs a value"; }
 
 check_fs() {
@@ -231,6 +243,9 @@ cmd_resource() {
         info "no resource disk at $device; nothing to do"
         exit 0
     fi
+    local tools=(blkid lsblk findmnt wipefs sfdisk partx blockdev "mkfs.$fs")
+    ((swap_mib > 0)) && tools+=(mkswap)
+    require "${tools[@]}"
     local disk
     disk=$(readlink -f "$device")
     [[ -b $disk ]] || die "$device is not a block device"
@@ -324,6 +339,7 @@ cmd_whole() {
         info "no disk at $device; nothing to do"
         exit 0
     fi
+    require blkid lsblk findmnt "mkfs.$fs"
     local disk
     disk=$(readlink -f "$device")
     [[ -b $disk ]] || die "$device is not a block device"
@@ -366,6 +382,7 @@ cmd_raid0() {
         exit 0
     fi
     ((missing == 0)) || keep "$md" "$missing of ${#members[@]} member disks are missing"
+    require blkid lsblk findmnt mdadm "mkfs.$fs"
     settle
     if [[ ! -e $md ]] && [[ $(probe "${disks[0]}" TYPE) == linux_raid_member ]]; then
         mdadm --assemble "$md" "${disks[@]}" >/dev/null 2>&1 || true
@@ -407,6 +424,7 @@ cmd_swapfile() {
     [[ -n $path && $size_mib =~ ^[1-9][0-9]*$ ]] || die "swapfile: --path and --size-mib N (>0) are required"
     local dir=${path%/*}
     [[ -d $dir ]] || die "swapfile: directory $dir does not exist (is the resource disk mounted?)"
+    require blkid mkswap swapon
     local bytes=$((size_mib * 1024 * 1024))
     if [[ -f $path && ! -L $path ]] && (($(stat -c %s "$path") == bytes)) &&
         [[ $(probe "$path" TYPE) == swap ]]; then
