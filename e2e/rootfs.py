@@ -32,6 +32,9 @@ BASE_PACKAGES = (
     "openssh-server",
     "sudo",
     "python3",
+    # sfdisk, for igngen's resource-disk script: Debian ships it apart from util-linux
+    # (Flatcar's util-linux has it).
+    "fdisk",
 )
 # igngen's runtime dependencies, from Debian (the real-root `igngen report` needs them).
 # Installed with apt in a second step: debootstrap's own ordering fails on them.

@@ -86,6 +86,20 @@ class _SimAdapter:
         return [Request(r.method, r.path, dict(r.headers), r.body) for r in self.server.requests]
 
 
+class _WireserverAdapter(_SimAdapter):
+    """The project's Wireserver simulator: only the health reports it accepted count
+    (one it refused, say with 410 for a stale incarnation, was not a report)."""
+
+    def __init__(self, sim: Any) -> None:
+        super().__init__(sim.server)
+        self.sim = sim
+
+    def seen(self) -> list[Request]:
+        with self.sim.lock:
+            accepted = sorted([*self.sim.health, *self.sim.json], key=lambda r: r.at)
+        return [Request(r.method, r.path, dict(r.headers), r.body) for r in accepted]
+
+
 def _project_sim(name: str) -> Any | None:
     """``tests/sim/<name>.py`` when it has landed, else None."""
     if not (SIM_DIR / f"{name}.py").exists():
@@ -96,8 +110,12 @@ def _project_sim(name: str) -> Any | None:
 
 
 @contextlib.contextmanager
-def azure_endpoints(p: azure.Provisioning) -> Iterator[tuple[Endpoint, Endpoint]]:
-    """IMDS and Wireserver on 127.0.0.1: the project's simulators where they exist."""
+def azure_endpoints(
+    p: azure.Provisioning, *, json_health: bool = True
+) -> Iterator[tuple[Endpoint, Endpoint]]:
+    """IMDS and Wireserver on 127.0.0.1: the project's simulators where they exist.
+    ``json_health=False`` makes the Wireserver answer 404 on the JSON health endpoint, as
+    hosts without it do, so the guest has to report through the goal-state protocol."""
     doc = azure.imds_instance(p, resource_disk_mib=RESOURCE_DISK_MIB)
     with contextlib.ExitStack() as stack:
         sim_imds = _project_sim("imds")
@@ -106,7 +124,15 @@ def azure_endpoints(p: azure.Provisioning) -> Iterator[tuple[Endpoint, Endpoint]
             imds = _SimAdapter(stack.enter_context(sim_imds.imds_server([sim_imds.ok(doc)])))
         else:
             imds = stack.enter_context(imds_server(doc))
-        ws: Endpoint = stack.enter_context(wireserver_server(azure.goal_state()))
+        sim_ws = _project_sim("wireserver")
+        ws: Endpoint
+        if sim_ws is not None:
+            sim = sim_ws.WireserverSim(
+                json_enabled=json_health, goal_state_body=azure.goal_state(incarnation=1)
+            )
+            ws = _WireserverAdapter(stack.enter_context(sim))
+        else:
+            ws = stack.enter_context(wireserver_server(azure.goal_state()))
         yield imds, ws
 
 
@@ -120,6 +146,7 @@ def provisioning_boot(
     settings_yaml: str | None = None,
     extra_cmdline: str = "",
     resource: str = "ntfs",
+    json_health: bool = True,
 ) -> Iterator[Run]:
     """First boot of a fresh VM with igngen's initramfs; yields while QEMU runs."""
     assert art.initrd_igngen is not None
@@ -137,7 +164,7 @@ def provisioning_boot(
     else:
         media.blank_disk(disk, RESOURCE_DISK_MIB)
     (work / "provisioning.json").write_text(json.dumps({"user": p.user, "host": p.host}))
-    with azure_endpoints(p) as (imds, ws):
+    with azure_endpoints(p, json_health=json_health) as (imds, ws):
         overlay = qemu.make_overlay(art.root.path, work / "root.qcow2")
         vm = boot.machine(
             art, work, name=name, initrd=initrd,

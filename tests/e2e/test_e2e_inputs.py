@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e import azure, initramfs, qemu
+from e2e import azure, bench, initramfs, qemu
 from e2e.services import Request
 
 REPO = Path(__file__).resolve().parents[2]
@@ -136,3 +136,52 @@ def test_network_is_loopback_only() -> None:
     assert qemu.hostfwd_only(argv)
     bad = [a.replace("restrict=on", "restrict=off") for a in argv]
     assert not qemu.hostfwd_only(bad)
+
+
+# -- make bench-boot's reading of the guest journal ------------------------------------
+
+
+def _entry(mono: float, message: str, unit: str = "", pid1_unit: str = "") -> bench.Entry:
+    return bench.Entry(mono, message, unit, pid1_unit)
+
+
+PROVISION = "igngen-provision.service"
+REPORTER = "igngen-report-provisioning.service"
+JOURNAL = [
+    _entry(3.0, "Starting igngen-provision.service - igngen: provision", pid1_unit=PROVISION),
+    _entry(3.2, "igngen: info provision: starting media=auto t=0.200s", PROVISION),
+    _entry(3.3, "igngen: info report: Wireserver address=x t=0.290s", REPORTER),
+    _entry(3.4, "igngen: info imds: requesting url=http://x budget=300s t=1.000s", PROVISION),
+    _entry(3.5, "igngen: warning imds: retrying after status 500 t=1.500s", PROVISION),
+    _entry(3.6, "igngen: info imds: requesting url=http://x budget=299s t=1.600s", PROVISION),
+    _entry(3.7, "igngen: info imds: instance document received bytes=848 t=2.000s", PROVISION),
+    _entry(3.8, "igngen: info provision: done t=2.750s", PROVISION),
+    _entry(6.0, "Finished igngen-provision.service - igngen: provision", pid1_unit=PROVISION),
+    _entry(6.0, "igngen-report-provisioning.service: Consumed 9.5s CPU time.", pid1_unit=REPORTER),
+    _entry(6.1, "igngen-provision.service: Consumed 1min 2.5s CPU time.", pid1_unit=PROVISION),
+    _entry(9.0, "Switching root."),
+]
+
+
+def test_bench_network_wait_pairs_each_request_with_its_answer() -> None:
+    lines = [e for e in JOURNAL if e.unit == PROVISION]
+    assert bench.network_wait(lines) == pytest.approx(0.5 + 0.4)
+
+
+def test_bench_cpu_time_is_the_units_own() -> None:
+    assert bench.cpu_seconds(JOURNAL, PROVISION) == pytest.approx(62.5)
+    assert bench.cpu_seconds(JOURNAL, REPORTER) == pytest.approx(9.5)
+    ms = [_entry(1.0, "x.service: Consumed 823ms CPU time.")]
+    assert bench.cpu_seconds(ms, "x.service") == pytest.approx(0.823)
+    assert bench.cpu_seconds(ms, "y.service") is None
+
+
+def test_bench_timeline_reports_the_provisioning_unit() -> None:
+    text = "\n".join(bench.timeline(JOURNAL))
+    assert f"igngen hand-off ({PROVISION} done): 6.00 s" in text
+    assert "start -> finish): 3.00 s" in text
+    assert "waiting on IMDS: 0.90 s" in text
+    assert "excluding network waits: 2.10 s" in text
+    assert "CPU time (systemd's account): 62.50 s" in text
+    assert "igngen log lines in the initrd: 6" in text
+    assert "switch root: 9.00 s" in text
