@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
-from e2e import cache, qemu
+from e2e import cache, media, qemu
 from e2e.build import Artifacts
 
 CONSOLE_ARGS = "console=ttyS0,115200"
@@ -40,12 +41,18 @@ def machine(
     cdrom: Path | None = None,
     imds_port: int | None = None,
     wireserver_port: int | None = None,
+    nvme_disks: Sequence[Path] = (),
 ) -> qemu.Vm:
-    """A VM booting ``initrd``; the root disk is a fresh qcow2 overlay unless one is given."""
+    """A VM booting ``initrd``; the root disk is a fresh qcow2 overlay unless one is given.
+    ``nvme_disks`` become local NVMe disks 1, 2, ... (one controller each), carrying
+    Azure's names as serials for the stand-in udev rules."""
     overlay = root_overlay or qemu.make_overlay(art.root.path, workdir / "root.qcow2")
     drives = [qemu.Drive(overlay, fmt="qcow2", serial="osdisk")]
     if resource_disk is not None:
         drives.append(qemu.Drive(resource_disk, serial="resource"))
+    for index, image in enumerate(nvme_disks, start=1):
+        serial = media.local_nvme_name(index, image.stat().st_size)
+        drives.append(qemu.Drive(image, serial=serial, bus="nvme"))
     fwd: dict[tuple[str, int], int] = {}
     if imds_port is not None:
         fwd[(qemu.IMDS_ADDRESS, 80)] = imds_port

@@ -32,10 +32,11 @@ IMAGE_PYTHON = "/usr/bin/python3"
 _MODULE_DIR = re.compile(r"^(\d\d)([A-Za-z0-9][\w-]*)$")
 
 # Exclusive kernel module list (dracut --drivers): what a QEMU guest with virtio disks,
-# an IDE CD-ROM and a virtio NIC needs, plus the file systems the tests put on disks.
+# local NVMe disks, an IDE CD-ROM and a virtio NIC needs, plus the file systems the tests
+# put on disks and md RAID0 (Ignition's storage.raid for igngen's disks.nvme raid0).
 DRIVERS = (
-    "virtio_pci virtio_blk virtio_scsi virtio_net virtio_console ext4 xfs vfat "
-    "crc32c_generic sr_mod cdrom ata_piix ata_generic udf isofs qemu_fw_cfg"
+    "virtio_pci virtio_blk virtio_scsi virtio_net virtio_console nvme ext4 xfs vfat "
+    "crc32c_generic sr_mod cdrom ata_piix ata_generic udf isofs qemu_fw_cfg md_mod raid0"
 )
 OMIT = (
     "plymouth ifcfg network-legacy network-manager connman iscsi nfs nbd fcoe fcoe-uefi "

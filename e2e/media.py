@@ -6,6 +6,8 @@
   on the host.
 - The resource disk: blank, or Azure-style (MBR, one NTFS partition labelled
   "Temporary Storage") made with ``mkntfs`` on a partition image spliced into place.
+- Local NVMe disks: blank sparse images (Azure hands them out blank, again after every
+  redeploy), named the way Azure names them.
 """
 
 from __future__ import annotations
@@ -41,6 +43,12 @@ def udf_cdrom(files: Mapping[str, bytes], dest: Path) -> Path:
     if f"numfiles={len(files)}" not in info.split():
         raise BuildError(f"udfclient did not write {sorted(files)} into {dest}:\n{info}")
     return dest
+
+
+def local_nvme_name(index: int, size_bytes: int) -> str:
+    """Azure's name for local NVMe disk ``index`` (from 1) of that size: ``nvme-<GiB>G-<index>``
+    (what azure-vm-utils links under /dev/disk/azure/local/by-name)."""
+    return f"nvme-{max(1, size_bytes // (1024 * MIB))}G-{index}"
 
 
 def blank_disk(dest: Path, size_mib: int) -> Path:

@@ -127,7 +127,10 @@ def free_port() -> int:
 class Drive:
     path: Path
     fmt: str = "raw"
-    serial: str | None = None  # shows up as /dev/disk/by-id/virtio-<serial>
+    serial: str | None = None  # virtio: /dev/disk/by-id/virtio-<serial>; nvme: required
+    # "virtio" (virtio-blk-pci) or "nvme": an NVMe controller with this drive as its one
+    # namespace, the way Azure presents local NVMe disks (/dev/nvmeXn1).
+    bus: str = "virtio"
 
 
 @dataclass
@@ -183,7 +186,14 @@ class Vm:
         ]  # fmt: skip
         for i, d in enumerate(s.drives):
             opts = f"file={d.path},if=none,id=d{i},format={d.fmt}"
-            dev = f"virtio-blk-pci,drive=d{i}" + (f",serial={d.serial}" if d.serial else "")
+            if d.bus == "nvme":
+                if not d.serial:
+                    raise ValueError(f"{d.path}: an NVMe drive needs a serial")
+                dev = f"nvme,drive=d{i},serial={d.serial}"
+            elif d.bus == "virtio":
+                dev = f"virtio-blk-pci,drive=d{i}" + (f",serial={d.serial}" if d.serial else "")
+            else:
+                raise ValueError(f"{d.path}: unknown drive bus {d.bus!r}")
             argv += ["-drive", opts, "-device", dev]
         if s.cdrom is not None:
             argv += [

@@ -44,6 +44,11 @@ PACKAGES = (
     "python3-defusedxml",
     "python3-bcrypt",
     "python3-jsonschema",
+    # Local NVMe disks (igngen's disks.nvme): the md RAID0 array assembles on later boots
+    # through mdadm's udev rules, and the boot-time prepare script re-creates it (mdadm,
+    # mkfs.xfs) after a redeploy; Flatcar ships both tools.
+    "mdadm",
+    "xfsprogs",
 )
 ROOT_LABEL = "e2eroot"
 IMAGE_SIZE = "2G"

@@ -18,6 +18,8 @@ from e2e.services import Request, imds_server, wireserver_server
 SIM_DIR = cache.REPO / "tests" / "sim"
 
 RESOURCE_DISK_MIB = 256
+# Each local NVMe disk (sparse): Azure names it nvme-1G-<index>; xfs needs 300 MiB at least.
+NVME_DISK_MIB = 1024
 # Where the image author puts igngen's settings in the initramfs (provision's contract).
 IGNGEN_CONFIG_PATH = "etc/igngen/igngen.yaml"
 
@@ -40,6 +42,13 @@ class Run:
     root_overlay: Path
     resource_disk: Path
     booted: str = ""  # the guest's E2E-BOOTED marker line (failed units included)
+    nvme_disks: tuple[Path, ...] = ()  # local NVMe disk images, index 1 first
+
+    def failed_units(self) -> list[str]:
+        """The units the E2E-BOOTED line reported as failed (empty before it arrived)."""
+        if "failed=[" not in self.booted:
+            return []
+        return self.booted.split("failed=[", 1)[1].split("]", 1)[0].split()
 
     def collect_journal(self) -> None:
         """Best effort: the guest's journal of this boot, for the kept artifacts."""
@@ -147,8 +156,10 @@ def provisioning_boot(
     extra_cmdline: str = "",
     resource: str = "ntfs",
     json_health: bool = True,
+    nvme_disks: int = 0,
 ) -> Iterator[Run]:
-    """First boot of a fresh VM with igngen's initramfs; yields while QEMU runs."""
+    """First boot of a fresh VM with igngen's initramfs; yields while QEMU runs.
+    ``nvme_disks``: how many blank local NVMe disks the VM gets."""
     assert art.initrd_igngen is not None
     work = boot.run_dir(name)
     initrd = art.initrd_igngen
@@ -163,6 +174,9 @@ def provisioning_boot(
         media.ntfs_resource_disk(disk, RESOURCE_DISK_MIB)
     else:
         media.blank_disk(disk, RESOURCE_DISK_MIB)
+    nvme = tuple(
+        media.blank_disk(work / f"nvme{i}.img", NVME_DISK_MIB) for i in range(1, nvme_disks + 1)
+    )
     (work / "provisioning.json").write_text(json.dumps({"user": p.user, "host": p.host}))
     with azure_endpoints(p, json_health=json_health) as (imds, ws):
         overlay = qemu.make_overlay(art.root.path, work / "root.qcow2")
@@ -170,7 +184,34 @@ def provisioning_boot(
             art, work, name=name, initrd=initrd,
             cmdline=boot.cmdline(firstboot=True, platform="azure", extra=extra_cmdline),
             root_overlay=overlay, resource_disk=disk, cdrom=cdrom,
-            imds_port=imds.port, wireserver_port=ws.port,
+            imds_port=imds.port, wireserver_port=ws.port, nvme_disks=nvme,
         )  # fmt: skip
         with vm:
-            yield Run(vm, p, imds, ws, work, overlay, disk)
+            yield Run(vm, p, imds, ws, work, overlay, disk, nvme_disks=nvme)
+
+
+@contextlib.contextmanager
+def redeploy_boot(art: Artifacts, first: Run, *, name: str) -> Iterator[Run]:
+    """The next boot of ``first``'s OS disk (powered off by the caller) on another host:
+    Azure hands out a fresh NTFS resource disk and blank local NVMe disks, and Ignition
+    does not run again. Yields while QEMU runs, logged in as ``first`` was."""
+    assert not first.vm.running(), "power the first VM off before booting its disk again"
+    assert art.initrd_igngen is not None
+    media.ntfs_resource_disk(first.resource_disk, RESOURCE_DISK_MIB)
+    for image in first.nvme_disks:
+        media.blank_disk(image, image.stat().st_size // media.MIB)
+    with azure_endpoints(first.provisioning) as (imds, ws):
+        vm = boot.machine(
+            art, first.workdir, name=name, initrd=art.initrd_igngen,
+            cmdline=boot.cmdline(firstboot=False, platform="azure"),
+            root_overlay=first.root_overlay, resource_disk=first.resource_disk,
+            cdrom=first.workdir / "ovf.udf", imds_port=imds.port, wireserver_port=ws.port,
+            nvme_disks=first.nvme_disks,
+        )  # fmt: skip
+        with vm:
+            if first.vm.ssh_user and first.vm.ssh_key:
+                vm.login_as(first.vm.ssh_user, first.vm.ssh_key)
+            yield Run(
+                vm, first.provisioning, imds, ws, first.workdir, first.root_overlay,
+                first.resource_disk, nvme_disks=first.nvme_disks,
+            )  # fmt: skip

@@ -1,0 +1,197 @@
+"""igngen's local NVMe disks end to end: QEMU NVMe controllers named as Azure names local
+disks (the harness's stand-in udev rules), Ignition's disks stage in Debian's initramfs
+building the md RAID0 array or the per-disk filesystems from igngen's fragment, the boot
+oneshots keeping them, and after a redeploy (blank NVMe disks) re-creating them.
+Everything is checked from outside over ssh; the stock Debian kernel has md and nvme."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from e2e_support import module_failed
+
+from e2e import azure, scenario
+from e2e.build import Artifacts
+from e2e.scenario import Run
+
+RAID_NAME = "e2e-stripe"
+RAID_ROOT = "/mnt/nvme"
+RAID_FS = "xfs"  # not the default (ext4): the setting has to reach both Ignition and the script
+RAID_LABEL = "igngen-md"
+# by-index links (disks.nvme.count)
+RAID_SETTINGS = (
+    "disks:\n"
+    f"  nvme: {{mode: raid0, count: 2, filesystem: {RAID_FS}, mount_root: {RAID_ROOT},"
+    f" raid_name: {RAID_NAME}}}\n"
+)
+MOUNTS_ROOT = "/mnt/local"
+MOUNTS_FS = "ext4"
+# by-name links (disks.nvme.disks), Azure's names for two 1 GiB local disks
+MOUNT_DISKS = ("nvme-1G-1", "nvme-1G-2")
+MOUNTS_SETTINGS = (
+    "disks:\n"
+    f"  nvme: {{mode: mounts, disks: [{', '.join(MOUNT_DISKS)}], filesystem: {MOUNTS_FS},"
+    f" mount_root: {MOUNTS_ROOT}}}\n"
+)
+FIRST_BOOT_FILE = "e2e-written-on-first-boot"
+
+
+@pytest.fixture(scope="module")
+def igngen_artifacts(artifacts: Artifacts) -> Artifacts:
+    if artifacts.initrd_igngen is None:
+        pytest.skip("igngen's dracut module has not landed (no dracut/NNname/module-setup.sh)")
+    return artifacts
+
+
+def _boot(
+    request: pytest.FixtureRequest,
+    art: Artifacts,
+    key_pair: tuple[Path, str],
+    *,
+    name: str,
+    host: str,
+    settings: str,
+) -> Iterator[Run]:
+    key, pub = key_pair
+    # No password: the user has passwordless sudo, which the checks below use.
+    p = azure.Provisioning(user="nvmeuser", host=host, ssh_key=pub)
+    with scenario.provisioning_boot(art, p, name=name, settings_yaml=settings, nvme_disks=2) as run:
+        run.booted = run.vm.wait_booted()
+        run.vm.login_as(p.user, key)
+        run.vm.wait_ssh()
+        yield run
+        _keep_logs_on_failure(request, run)
+
+
+def _keep_logs_on_failure(request: pytest.FixtureRequest, run: Run) -> None:
+    if module_failed(request) and run.vm.running():
+        run.collect_journal()
+        run.vm.failed = True  # keeps console, marker and journal under .cache/e2e/artifacts
+
+
+def _root(run: Run, command: str) -> str:
+    res = run.vm.ssh(f"sudo -n {command}")
+    assert res.returncode == 0, f"{command}: {res.stderr}"
+    return res.stdout
+
+
+def _unit_log(run: Run, unit: str) -> str:
+    return run.vm.ssh(f"sudo -n journalctl -b -o cat --no-pager -u {unit}").stdout
+
+
+def _resolve(run: Run, path: str) -> str:
+    return run.vm.ssh(f"readlink -e {path}", check=True).stdout.strip()
+
+
+def _mount(run: Run, where: str) -> tuple[str, str, str]:
+    """(source device, filesystem type, label) of what is mounted at ``where``."""
+    out = run.vm.ssh(f"findmnt -n -o SOURCE,FSTYPE {where}").stdout.split()
+    assert len(out) == 2, f"nothing mounted at {where}: {out}"
+    label = _root(run, f"blkid -p -o value -s LABEL {out[0]}").strip()
+    return out[0], out[1], label
+
+
+# -- RAID0 over both disks, then a redeploy ------------------------------------------------
+
+
+@pytest.fixture(scope="class")
+def raid_vm(
+    request: pytest.FixtureRequest, igngen_artifacts: Artifacts, ssh_keypair: tuple[Path, str]
+) -> Iterator[Run]:
+    yield from _boot(
+        request, igngen_artifacts, ssh_keypair,
+        name="igngen-nvme-raid0", host="e2e-nvme-raid0", settings=RAID_SETTINGS,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="class")
+def raid_redeployed(
+    request: pytest.FixtureRequest, igngen_artifacts: Artifacts, raid_vm: Run
+) -> Iterator[Run]:
+    """The RAID VM's OS disk booted on "another host": blank NVMe disks, fresh resource disk."""
+    _root(raid_vm, f"touch {RAID_ROOT}/{FIRST_BOOT_FILE}")
+    raid_vm.vm.poweroff()
+    with scenario.redeploy_boot(igngen_artifacts, raid_vm, name="igngen-nvme-redeploy") as again:
+        again.booted = again.vm.wait_booted()
+        again.vm.wait_ssh()
+        yield again
+        _keep_logs_on_failure(request, again)
+
+
+def _assert_raid(run: Run) -> None:
+    assert run.failed_units() == [], (
+        f"{run.booted}\n--- igngen-nvme-raid.service ---\n{_unit_log(run, 'igngen-nvme-raid')}"
+    )
+    md = _resolve(run, f"/dev/md/{RAID_NAME}")
+    members = sorted(
+        _resolve(run, f"/dev/disk/azure/local/by-index/{i}").rsplit("/", 1)[1] for i in (1, 2)
+    )
+    assert all(m.startswith("nvme") for m in members), members
+    mdstat = run.vm.ssh("cat /proc/mdstat", check=True).stdout
+    line = next((ln for ln in mdstat.splitlines() if ln.startswith(md.rsplit("/", 1)[1] + " ")), "")
+    assert line, f"{md} not in /proc/mdstat:\n{mdstat}"
+    words = line.split()
+    assert words[2:4] == ["active", "raid0"], line
+    assert sorted(w.split("[", 1)[0] for w in words[4:]) == members, line
+    detail = _root(run, f"mdadm --detail /dev/md/{RAID_NAME}")
+    assert "Raid Level : raid0" in detail and "Raid Devices : 2" in detail, detail
+    source, fstype, label = _mount(run, RAID_ROOT)
+    assert _resolve(run, source) == md, (source, md)
+    assert (fstype, label) == (RAID_FS, RAID_LABEL)
+    state = run.vm.ssh("systemctl is-active igngen-nvme-raid.service").stdout.strip()
+    assert state == "active", state
+    # writable by root: the array is in use, not just present
+    _root(run, f"sh -c 'echo ok > {RAID_ROOT}/e2e-probe && cat {RAID_ROOT}/e2e-probe'")
+
+
+class TestRaid0:
+    def test_ignition_built_the_array(self, raid_vm: Run) -> None:
+        _assert_raid(raid_vm)
+        # Ignition made it in the initrd; the boot oneshot found it and left it alone.
+        log = _unit_log(raid_vm, "igngen-nvme-raid.service")
+        assert "already carries our" in log, log
+        assert "creating RAID0" not in log, log
+
+    def test_redeploy_recreates_the_array(self, raid_redeployed: Run) -> None:
+        run = raid_redeployed
+        _assert_raid(run)
+        log = _unit_log(run, "igngen-nvme-raid.service")
+        assert "creating RAID0" in log and f"formatting /dev/md/{RAID_NAME}" in log, log
+        # a new, empty filesystem: what the first boot wrote went with the old disks
+        res = run.vm.ssh(f"test -e {RAID_ROOT}/{FIRST_BOOT_FILE}")
+        assert res.returncode == 1, "the first boot's file survived the redeploy"
+        # the resource disk, handed out again as NTFS, was reformatted alongside
+        out = run.vm.ssh("findmnt -n -o FSTYPE /mnt/resource", check=True).stdout.strip()
+        assert out == "ext4", out
+
+
+# -- one filesystem per disk ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="class")
+def mounts_vm(
+    request: pytest.FixtureRequest, igngen_artifacts: Artifacts, ssh_keypair: tuple[Path, str]
+) -> Iterator[Run]:
+    yield from _boot(
+        request, igngen_artifacts, ssh_keypair,
+        name="igngen-nvme-mounts", host="e2e-nvme-mounts", settings=MOUNTS_SETTINGS,
+    )  # fmt: skip
+
+
+class TestMounts:
+    def test_each_disk_mounted(self, mounts_vm: Run) -> None:
+        run = mounts_vm
+        assert run.failed_units() == [], run.booted
+        assert "md" not in run.vm.ssh("lsblk -ln -o TYPE", check=True).stdout.split()
+        for index, name in enumerate(MOUNT_DISKS, start=1):
+            disk = _resolve(run, f"/dev/disk/azure/local/by-name/{name}")
+            assert disk == _resolve(run, f"/dev/disk/azure/local/by-index/{index}")
+            source, fstype, label = _mount(run, f"{MOUNTS_ROOT}/{name}")
+            assert _resolve(run, source) == disk, (name, source, disk)
+            assert (fstype, label) == (MOUNTS_FS, f"igngen-nv{index}")
+        units = run.vm.ssh(
+            "systemctl list-units --no-legend --plain --state=active 'igngen-nvme-*'", check=True
+        ).stdout
+        assert len(units.splitlines()) == len(MOUNT_DISKS), units
