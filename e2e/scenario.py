@@ -191,15 +191,17 @@ def provisioning_boot(
 
 
 @contextlib.contextmanager
-def redeploy_boot(art: Artifacts, first: Run, *, name: str) -> Iterator[Run]:
-    """The next boot of ``first``'s OS disk (powered off by the caller) on another host:
-    Azure hands out a fresh NTFS resource disk and blank local NVMe disks, and Ignition
-    does not run again. Yields while QEMU runs, logged in as ``first`` was."""
+def next_boot(art: Artifacts, first: Run, *, name: str, redeploy: bool) -> Iterator[Run]:
+    """The next boot of ``first``'s OS disk (powered off by the caller); Ignition does not
+    run again. ``redeploy``: on another host, so Azure hands out a fresh NTFS resource disk
+    and blank local NVMe disks; otherwise every disk is kept (a reboot). Yields while QEMU
+    runs, logged in as ``first`` was."""
     assert not first.vm.running(), "power the first VM off before booting its disk again"
     assert art.initrd_igngen is not None
-    media.ntfs_resource_disk(first.resource_disk, RESOURCE_DISK_MIB)
-    for image in first.nvme_disks:
-        media.blank_disk(image, image.stat().st_size // media.MIB)
+    if redeploy:
+        media.ntfs_resource_disk(first.resource_disk, RESOURCE_DISK_MIB)
+        for image in first.nvme_disks:
+            media.blank_disk(image, image.stat().st_size // media.MIB)
     with azure_endpoints(first.provisioning) as (imds, ws):
         vm = boot.machine(
             art, first.workdir, name=name, initrd=art.initrd_igngen,
