@@ -252,10 +252,13 @@ def failure_text(
             return reason, opts.reason_file
     except OSError:
         pass
-    # systemd (>= 251) tells an OnFailure= unit which unit failed and how.
+    # systemd (>= 251) tells an OnFailure= unit which unit failed and how. It sets these
+    # whenever exactly one unit names ours in OnFailure=, however ours was started: when
+    # emergency.target starts it after an Ignition stage failed, they describe
+    # igngen-provision.service, which succeeded (seen in the e2e boots, systemd 252).
     unit = env.get("MONITOR_UNIT")
     invocation = env.get("MONITOR_INVOCATION_ID")
-    if unit:
+    if unit and env.get("MONITOR_SERVICE_RESULT") != "success":
         found = journal([f"_SYSTEMD_INVOCATION_ID={invocation}"]) if invocation else None
         if found:
             return f"{unit}: {found[1]}", "journal"

@@ -184,6 +184,37 @@ def test_failure_from_failed_unit_journal(env: dict[str, Path]) -> None:
     assert report.failure_text(opts, {}, journal=lambda _: None)[1] == "default"
 
 
+def test_failure_reason_ignores_a_monitored_unit_that_succeeded(env: dict[str, Path]) -> None:
+    # emergency.target (after ignition-disks.service failed) started the report unit, and
+    # systemd still passed the MONITOR_* of its only OnFailure= source: igngen provision,
+    # which had succeeded. The reason is the failed Ignition stage's error, not that.
+    opts = report.ReportOptions(
+        kind="failure", wireserver="", state_dir=str(env["state"]), vm_id=VM1,
+        kvp_pool=None, reason_file=str(env["reason"]), timeout=5,
+    )  # fmt: skip
+    monitor = {
+        "MONITOR_UNIT": "igngen-provision.service",
+        "MONITOR_SERVICE_RESULT": "success",
+        "MONITOR_EXIT_CODE": "exited",
+        "MONITOR_EXIT_STATUS": "0",
+        "MONITOR_INVOCATION_ID": "feed",
+    }
+    seen: list[str] = []
+
+    def journal(matches: list[str]) -> tuple[str, str] | None:
+        seen.extend(matches)
+        if matches == ["_SYSTEMD_INVOCATION_ID=feed"]:
+            return None  # the provision run logged no error
+        return "ignition-disks.service", "disks failed: failed to wait on raids devs"
+
+    text, origin = report.failure_text(opts, monitor, journal=journal)
+    assert (text, origin) == (
+        "ignition-disks.service: disks failed: failed to wait on raids devs",
+        "journal",
+    )
+    assert "_SYSTEMD_INVOCATION_ID=feed" not in seen
+
+
 def test_provisioning_report(env: dict[str, Path]) -> None:
     with WireserverSim(json_enabled=False) as sim:
         assert cli(env, sim.url, kind="provisioning") == 0
