@@ -220,16 +220,31 @@ def _journal_last_error(matches: list[str]) -> tuple[str, str] | None:
         proc = subprocess.run(cmd, capture_output=True, timeout=10, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
-    for line in reversed(proc.stdout.splitlines()):
+    return last_error(proc.stdout.splitlines())
+
+
+def last_error(lines: list[bytes]) -> tuple[str, str] | None:
+    """(unit, message) from ``journalctl -o json`` lines, oldest first: the newest message a
+    unit logged itself, else the newest one systemd logged about it. ``-u`` also matches
+    systemd's own "Failed to start X" (from init.scope), which comes after, and says less
+    than, the error the failed unit wrote (Ignition's "disks failed: ...")."""
+    about: tuple[str, str] | None = None
+    for line in reversed(lines):
         try:
             entry = json.loads(line)
         except ValueError:
             continue
         message = entry.get("MESSAGE") if isinstance(entry, dict) else None
-        if isinstance(message, str) and message.strip():
-            unit = entry.get("_SYSTEMD_UNIT") or entry.get("UNIT") or ""
-            return (unit if isinstance(unit, str) else ""), message.strip()
-    return None
+        if not isinstance(message, str) or not message.strip():
+            continue
+        own = entry.get("_SYSTEMD_UNIT")
+        subject = entry.get("UNIT")
+        if isinstance(own, str) and own and own != "init.scope":
+            return own, message.strip()
+        if about is None:
+            unit = subject if isinstance(subject, str) and subject else own
+            about = (unit if isinstance(unit, str) else ""), message.strip()
+    return about
 
 
 # Units whose errors explain a failed provisioning boot when systemd did not name one.

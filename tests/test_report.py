@@ -346,3 +346,29 @@ def test_ready_flushes_initramfs_kvp_records_first(
         (kvp.REPORT_KEY, "result=success|agent=igngen"),
     ]
     assert not pending.exists()
+
+
+def test_journal_reason_prefers_the_failed_units_own_error() -> None:
+    def line(message: str, own: str, unit: str | None = None) -> bytes:
+        entry = {"MESSAGE": message, "_SYSTEMD_UNIT": own, "PRIORITY": "3"}
+        if unit:
+            entry["UNIT"] = unit
+        return json.dumps(entry).encode()
+
+    ignition = line(
+        "disks: createRaids: op(1): [failed] waiting for devices", "ignition-disks.service"
+    )
+    systemd = line(
+        "Failed to start ignition-disks.service - Ignition (disks).", "init.scope",
+        "ignition-disks.service",
+    )  # fmt: skip
+    assert report.last_error([ignition, systemd]) == (
+        "ignition-disks.service",
+        "disks: createRaids: op(1): [failed] waiting for devices",
+    )
+    # Only systemd's word about it: named after the unit, not after init.scope.
+    assert report.last_error([b"not json", systemd]) == (
+        "ignition-disks.service",
+        "Failed to start ignition-disks.service - Ignition (disks).",
+    )
+    assert report.last_error([]) is None
