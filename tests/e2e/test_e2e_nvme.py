@@ -267,3 +267,28 @@ class TestMounts:
             "systemctl list-units --no-legend --plain --state=active 'igngen-nvme-*'", check=True
         ).stdout
         assert len(units.splitlines()) == len(MOUNT_DISKS), units
+
+
+# -- an image with NVMe settings on a VM size without local NVMe disks -----------------------
+
+
+def test_missing_nvme_disks_fail_provisioning_with_the_reason(
+    igngen_artifacts: Artifacts, ssh_keypair: tuple[Path, str]
+) -> None:
+    """Ignition's disks stage waits for every storage.raid member (a device job, 90 s by
+    default, 20 s here) and then fails: provisioning has to end in a reported failure that
+    names the stage, never hang or report Ready."""
+    _, pub = ssh_keypair
+    p = azure.Provisioning(user="nvmeuser", host="e2e-nvme-absent", ssh_key=pub)
+    # systemd 252 has no kernel command line switch for the device timeout.
+    quick = b"[Manager]\nDefaultDeviceTimeoutSec=20s\n"
+    with scenario.provisioning_boot(
+        igngen_artifacts, p, name="igngen-nvme-absent", settings_yaml=RAID_SETTINGS,
+        initrd_files={"etc/systemd/system.conf.d/e2e-device-timeout.conf": quick},
+    ) as run:  # fmt: skip
+        (failed,) = run.wait_health("ProvisioningFailed")
+        assert failed.state == "NotReady"
+        desc = failed.description or ""
+        assert "reason=ignition-disks.service: " in desc, desc
+        assert "raid" in desc and "by\\x2dindex-1" in desc.replace("\\\\", "\\"), desc
+        assert not [h for h in run.health() if h.state == "Ready"]
