@@ -190,10 +190,13 @@ def test_imds_down_continues_from_ovf_and_carries_image_base(tmp_path: Path) -> 
         "--image-dir",
         str(image),
         "--kvp-pool",
-        "",
+        str(tmp_path / "kvp_pool_1"),
     )
     assert proc.returncode == 0, proc.stderr
     assert "continuing with ovf-env.xml only" in proc.stderr
+    # the portal's boot diagnostics see why IMDS was skipped
+    events = [v for _, v in kvp.decode((tmp_path / "kvp_pool_1").read_bytes())]
+    assert any(v.startswith("instance document unavailable: ") for v in events), events
     run = run_ignition(tmp_path / "ign", system_dir=handoff, platform="azure")
     check_root(run.root, user="azureuser", keys=[ED25519], host="testhost", password=PASSWORD)
     assert (run.root / "etc/image-base").read_text() == "base"
