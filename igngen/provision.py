@@ -103,19 +103,36 @@ def _fetch_imds(opts: ProvisionOptions) -> bytes | None:
 
     started = time.monotonic()
     settings = ImdsSettings(url=opts.imds_url or DEFAULT_IMDS_URL, total_timeout=opts.imds_timeout)
-    try:
-        data = fetch_instance(settings)
-    except (ImdsUnavailableError, ImdsDataError) as exc:
-        log.warning("imds", f"continuing with ovf-env.xml only: {exc}")
-        kvp.try_append(opts.kvp_pool, kvp.event_key("imds"), f"unavailable: {exc}")
+    data = _try_fetch(
+        fetch_instance, settings, opts, "instance document", "continuing with ovf-env.xml only"
+    )
+    if data is None:
         return None
-    log.info("imds", "instance document received", bytes=len(data))
     data = _add_user_data(
         data,
         settings._replace(total_timeout=max(0.0, opts.imds_timeout - (time.monotonic() - started))),
         fetch_user_data,
         opts,
     )
+    return data
+
+
+def _try_fetch(
+    fetch: Callable[[ImdsSettings], bytes],
+    settings: ImdsSettings,
+    opts: ProvisionOptions,
+    what: str,
+    fallback: str,
+) -> bytes | None:
+    """One IMDS document, or None after saying why (journal and KVP) so provisioning
+    goes on with what it has: IMDS is an improvement over ovf-env.xml, not a must."""
+    try:
+        data = fetch(settings)
+    except (ImdsUnavailableError, ImdsDataError) as exc:
+        log.warning("imds", f"{fallback}: {exc}")
+        kvp.try_append(opts.kvp_pool, kvp.event_key("imds"), f"{what} unavailable: {exc}")
+        return None
+    log.info("imds", f"{what} received", bytes=len(data))
     return data
 
 
@@ -137,13 +154,9 @@ def _add_user_data(
         return data  # parse_instance reports it
     if not isinstance(compute, dict) or "userData" in compute or settings.total_timeout <= 0:
         return data
-    try:
-        user_data = fetch(settings)
-    except (ImdsUnavailableError, ImdsDataError) as exc:
-        log.warning("imds", f"no userData: {exc}")
-        kvp.try_append(opts.kvp_pool, kvp.event_key("imds"), f"userData unavailable: {exc}")
+    user_data = _try_fetch(fetch, settings, opts, "userData", "no userData")
+    if user_data is None:
         return data
-    log.info("imds", "userData received", bytes=len(user_data))
     compute["userData"] = base64.b64encode(user_data).decode("ascii")
     return json.dumps(doc).encode("utf-8")
 

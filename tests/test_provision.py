@@ -51,6 +51,11 @@ def provision(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
     )
 
 
+def flags(**options: object) -> list[str]:
+    """``imds_url="x"`` → ``["--imds-url", "x"]``: provision's options by name."""
+    return [a for k, v in options.items() for a in (f"--{k.replace('_', '-')}", str(v))]
+
+
 def media_dir(tmp: Path, *, password: str | None = PASSWORD, custom: bytes | None = CUSTOM) -> Path:
     d = tmp / "media"
     d.mkdir()
@@ -93,20 +98,15 @@ def test_directory_media_with_imds_to_real_ignition(tmp_path: Path) -> None:
     )
     with imds_server([ok(doc)]) as srv:
         proc = provision(
-            "--media",
-            str(media),
-            "--imds-url",
-            srv.url,
-            "--imds-timeout",
-            "10",
-            "--handoff-dir",
-            str(handoff),
-            "--image-dir",
-            str(tmp_path / "no-image"),
-            "--kvp-pool",
-            str(pool),
-            "--state-dir",
-            str(tmp_path / "state"),
+            *flags(
+                media=media,
+                imds_url=srv.url,
+                imds_timeout="10",
+                handoff_dir=handoff,
+                image_dir=tmp_path / "no-image",
+                kvp_pool=pool,
+                state_dir=tmp_path / "state",
+            )
         )
     assert proc.returncode == 0, proc.stderr
     assert PASSWORD not in proc.stderr + proc.stdout
@@ -141,20 +141,15 @@ def test_imds_without_user_data_asks_the_user_data_endpoint(tmp_path: Path) -> N
     handoff = tmp_path / "handoff"
     with imds_routes(routes) as srv:
         proc = provision(
-            "--media",
-            str(media),
-            "--imds-url",
-            srv.url,
-            "--imds-timeout",
-            "20",
-            "--handoff-dir",
-            str(handoff),
-            "--image-dir",
-            str(tmp_path / "none"),
-            "--kvp-pool",
-            "",
-            "--state-dir",
-            str(tmp_path / "state"),
+            *flags(
+                media=media,
+                imds_url=srv.url,
+                imds_timeout="20",
+                handoff_dir=handoff,
+                image_dir=tmp_path / "none",
+                kvp_pool="",
+                state_dir=tmp_path / "state",
+            )
         )
     assert proc.returncode == 0, proc.stderr
     assert "userData received" in proc.stderr
@@ -179,21 +174,20 @@ def test_imds_down_continues_from_ovf_and_carries_image_base(tmp_path: Path) -> 
     )
     handoff = tmp_path / "handoff"
     proc = provision(
-        "--media",
-        str(media),
-        "--imds-url",
-        "http://127.0.0.1:9",
-        "--imds-timeout",
-        "1",
-        "--handoff-dir",
-        str(handoff),
-        "--image-dir",
-        str(image),
-        "--kvp-pool",
-        "",
+        *flags(
+            media=media,
+            imds_url="http://127.0.0.1:9",
+            imds_timeout="1",
+            handoff_dir=handoff,
+            image_dir=image,
+            kvp_pool=tmp_path / "kvp_pool_1",
+        )
     )
     assert proc.returncode == 0, proc.stderr
     assert "continuing with ovf-env.xml only" in proc.stderr
+    # the portal's boot diagnostics see why IMDS was skipped
+    events = [v for _, v in kvp.decode((tmp_path / "kvp_pool_1").read_bytes())]
+    assert any(v.startswith("instance document unavailable: ") for v in events), events
     run = run_ignition(tmp_path / "ign", system_dir=handoff, platform="azure")
     check_root(run.root, user="azureuser", keys=[ED25519], host="testhost", password=PASSWORD)
     assert (run.root / "etc/image-base").read_text() == "base"
@@ -203,16 +197,13 @@ def test_cloud_config_is_left_to_the_platform(tmp_path: Path) -> None:
     media = media_dir(tmp_path, custom=b"#cloud-config\nhostname: x\n")
     handoff = tmp_path / "handoff"
     proc = provision(
-        "--media",
-        str(media),
-        "--imds-url",
-        "",
-        "--handoff-dir",
-        str(handoff),
-        "--image-dir",
-        str(tmp_path / "none"),
-        "--kvp-pool",
-        "",
+        *flags(
+            media=media,
+            imds_url="",
+            handoff_dir=handoff,
+            image_dir=tmp_path / "none",
+            kvp_pool="",
+        )
     )
     assert proc.returncode == 0, proc.stderr
     assert "cloud-config" in proc.stderr
@@ -229,16 +220,13 @@ def test_failure_is_recorded_and_nothing_handed_off(tmp_path: Path) -> None:
     state = tmp_path / "state"
     pool = tmp_path / "pool"
     proc = provision(
-        "--media",
-        str(media),
-        "--imds-url",
-        "",
-        "--handoff-dir",
-        str(handoff),
-        "--state-dir",
-        str(state),
-        "--kvp-pool",
-        str(pool),
+        *flags(
+            media=media,
+            imds_url="",
+            handoff_dir=handoff,
+            state_dir=state,
+            kvp_pool=pool,
+        )
     )
     assert proc.returncode == 65 and "Traceback" not in proc.stderr
     assert not handoff.exists()
@@ -250,16 +238,13 @@ def test_failure_is_recorded_and_nothing_handed_off(tmp_path: Path) -> None:
 def test_missing_media_directory_file(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     proc = provision(
-        "--media",
-        str(tmp_path / "empty"),
-        "--imds-url",
-        "",
-        "--handoff-dir",
-        str(tmp_path / "h"),
-        "--state-dir",
-        str(tmp_path / "s"),
-        "--kvp-pool",
-        "",
+        *flags(
+            media=tmp_path / "empty",
+            imds_url="",
+            handoff_dir=tmp_path / "h",
+            state_dir=tmp_path / "s",
+            kvp_pool="",
+        )
     )
     assert proc.returncode == 66 and "no ovf-env.xml" in proc.stderr
 

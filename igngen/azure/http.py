@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 
 def load_requests() -> None:
@@ -36,3 +37,30 @@ def wait_before_retry(
         return False
     sleep(pause)
     return True
+
+
+class BodyTooLarge(Exception):
+    """The answer's body grew past the caller's limit."""
+
+
+class BodyTooSlow(Exception):
+    """The answer's body was still arriving at the caller's deadline."""
+
+
+def read_body(resp: Any, limit: int, deadline: float, clock: Callable[[], float]) -> bytes:
+    """Read a streamed ``requests`` response, stopping at ``limit`` bytes or the deadline.
+
+    ``read1`` returns what has arrived instead of waiting for a full chunk, so a body
+    that trickles in is noticed at the deadline (urllib3 2.x has ``read1``; with 1.26,
+    as Debian 12 ships it, the http.client response underneath does).
+    """
+    raw: Any = resp.raw
+    read1 = getattr(raw, "read1", None) or raw._fp.read1
+    body = bytearray()
+    while chunk := read1(65536):
+        body += chunk
+        if len(body) > limit:
+            raise BodyTooLarge
+        if clock() > deadline:
+            raise BodyTooSlow
+    return bytes(body)

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from igngen import log
-from igngen.azure.http import wait_before_retry
+from igngen.azure.http import BodyTooLarge, BodyTooSlow, read_body, wait_before_retry
 from igngen.errors import ImdsDataError, ImdsUnavailableError
 
 DEFAULT_IMDS_URL = "http://169.254.169.254"
@@ -229,19 +229,9 @@ def _attempt(
             raise ImdsDataError(
                 f"answer of {declared} bytes is over the {settings.max_body}-byte limit", url
             )
-        # read1 returns what has arrived instead of waiting for a full chunk, so a
-        # body that trickles in is noticed at the deadline (urllib3 2.x has read1;
-        # with 1.26, as Debian ships it, the http.client response underneath does).
-        raw: Any = resp.raw
-        read1 = getattr(raw, "read1", None) or raw._fp.read1
-        body = bytearray()
-        while True:
-            chunk = read1(65536)
-            if not chunk:
-                break
-            body += chunk
-            if len(body) > settings.max_body:
-                raise ImdsDataError(f"answer is over the {settings.max_body}-byte limit", url)
-            if clock() > deadline:
-                raise _Retry("answer still arriving at the deadline")
-    return bytes(body)
+        try:
+            return read_body(resp, settings.max_body, deadline, clock)
+        except BodyTooLarge:
+            raise ImdsDataError(f"answer is over the {settings.max_body}-byte limit", url) from None
+        except BodyTooSlow:
+            raise _Retry("answer still arriving at the deadline") from None

@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from igngen import log
-from igngen.azure.http import wait_before_retry
+from igngen.azure.http import BodyTooLarge, BodyTooSlow, read_body, wait_before_retry
 from igngen.azure.wireserver import (
     DEFAULT_AGENT_NAME,
     DEFAULT_READY_TIMEOUT,
@@ -141,21 +141,13 @@ class _Call:
             allow_redirects=False,
         ) as resp:
             status = resp.status_code
-            # read1 returns what has arrived, so a trickling body is noticed at the
-            # deadline (urllib3 1.26 lacks read1 on its wrapper; http.client has it).
-            raw: Any = resp.raw
-            read1 = getattr(raw, "read1", None) or raw._fp.read1
-            data = bytearray()
-            while True:
-                chunk = read1(65536)
-                if not chunk:
-                    break
-                data += chunk
-                if len(data) > MAX_BODY:
-                    raise _Retry(f"answer from {path} is over {MAX_BODY} bytes")
-                if self.clock() > self.deadline:
-                    raise _Retry(f"answer from {path} still arriving at the deadline")
-        return status, bytes(data)
+            try:
+                data = read_body(resp, MAX_BODY, self.deadline, self.clock)
+            except BodyTooLarge:
+                raise _Retry(f"answer from {path} is over {MAX_BODY} bytes") from None
+            except BodyTooSlow:
+                raise _Retry(f"answer from {path} still arriving at the deadline") from None
+        return status, data
 
     # --- the protocol steps ---
 
