@@ -13,6 +13,8 @@ CONSOLE_ARGS = "console=ttyS0,115200"
 # systemd prints unit status lines to the console, which is all the harness needs to
 # diagnose a stuck initrd from the outside.
 BASE_CMDLINE = f"{CONSOLE_ARGS} root=/dev/vda rw systemd.show_status=1"
+# e2e/dracut/90e2e-debian-ignition/66-e2e-azure-disks.rules knows by-index 1..4.
+MAX_NVME_DISKS = 4
 
 
 def cmdline(*, firstboot: bool, platform: str, extra: str = "") -> str:
@@ -50,6 +52,10 @@ def machine(
     drives = [qemu.Drive(overlay, fmt="qcow2", serial="osdisk")]
     if resource_disk is not None:
         drives.append(qemu.Drive(resource_disk, serial="resource"))
+    if len(nvme_disks) > MAX_NVME_DISKS:
+        raise ValueError(
+            f"at most {MAX_NVME_DISKS} local NVMe disks (the stand-in udev rules' limit)"
+        )
     for index, image in enumerate(nvme_disks, start=1):
         serial = media.local_nvme_name(index, image.stat().st_size)
         drives.append(qemu.Drive(image, serial=serial, bus="nvme"))

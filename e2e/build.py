@@ -13,6 +13,8 @@ HOST_TOOLS = (
     "qemu-system-x86_64", "qemu-img", "debootstrap", "dracut", "lsinitrd", "apt-get", "dpkg",
     "depmod", "mkfs.ext4", "mkudffs", "udfclient", "udfinfo", "mkntfs", "sfdisk", "blkid",
     "ssh", "ssh-keygen",
+    # the initramfs gets the host's mdadm and its udev rules (Ignition's storage.raid)
+    "mdadm",
 )  # fmt: skip
 IGNGEN_PACKAGE = cache.REPO / "igngen"
 
