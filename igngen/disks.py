@@ -444,8 +444,49 @@ def partition_path(device: str, number: int) -> str:
     return f"{device}{number}"
 
 
-def plan(settings: DiskSettings, *, resource_disk_mib: int | None = None) -> DiskPlan:
-    """Decide what to do with each ephemeral disk; ``resource_disk_mib`` comes from IMDS."""
+def _nvme_on_this_vm(
+    settings: DiskSettings, present: frozenset[str] | None
+) -> tuple[DiskSettings, Action | None]:
+    """The NVMe settings narrowed to the local disks this VM has (``present``: the
+    configured device paths found at provisioning; None when unknown, as offline).
+
+    NVMe settings live in the image, which runs on many VM sizes; Ignition would wait
+    out its device timeout for a disk the size lacks and fail the first boot, and the
+    units would wait again at every boot. A mount set keeps the disks that exist; a
+    RAID0 missing some members stays as configured, so the failure names them.
+    """
+    nvme = settings.nvme
+    if nvme.mode == "off" or present is None:
+        return settings, None
+    kept = [(d, n) for d, n in zip(nvme.devices, nvme.names, strict=True) if d in present]
+    if len(kept) == len(nvme.devices) or (kept and nvme.mode == "raid0"):
+        return settings, None
+    source = settings.source_of("nvme.mode")
+    missing = ", ".join(d for d in nvme.devices if d not in present)
+    if not kept:
+        action = Action(
+            "no local NVMe actions",
+            f"nvme.mode {nvme.mode} ({source}), but this VM has none of its disks ({missing}) "
+            "at provisioning: a VM size without local NVMe",
+        )
+        return settings._replace(nvme=nvme._replace(mode="off")), action
+    devices, names = (tuple(x) for x in zip(*kept, strict=True))
+    action = Action(
+        f"leave out {missing}",
+        f"nvme.mode mounts ({source}): this VM does not have that disk at provisioning",
+    )
+    return settings._replace(nvme=nvme._replace(devices=devices, names=names)), action
+
+
+def plan(
+    settings: DiskSettings,
+    *,
+    resource_disk_mib: int | None = None,
+    nvme_present: frozenset[str] | None = None,
+) -> DiskPlan:
+    """Decide what to do with each ephemeral disk; ``resource_disk_mib`` comes from IMDS,
+    ``nvme_present`` from looking for the configured local NVMe disks at provisioning."""
+    settings, nvme_note = _nvme_on_this_vm(settings, nvme_present)
     res, swap, nvme = settings.resource, settings.swap, settings.nvme
     actions: list[Action] = []
     fmt_src = settings.source_of("resource.format")
@@ -543,6 +584,8 @@ def plan(settings: DiskSettings, *, resource_disk_mib: int | None = None) -> Dis
                 "over all local NVMe disks, re-created by the boot script when they come back blank",
             )
         )
+    if nvme_note is not None:
+        actions.append(nvme_note)
     return DiskPlan(settings, state, resource_disk_mib, tuple(actions))
 
 
@@ -808,9 +851,15 @@ def plan_for(
     *,
     waagent: WaagentConf | None = None,
     resource_disk_mib: int | None = None,
+    nvme_present: frozenset[str] | None = None,
 ) -> DiskPlan:
-    """The plan for a ``disks:`` settings section (+ image waagent.conf) and IMDS's disk size."""
-    return plan(resolve(data, location, waagent), resource_disk_mib=resource_disk_mib)
+    """The plan for a ``disks:`` settings section (+ image waagent.conf), IMDS's disk
+    size and the local NVMe disks found at provisioning."""
+    return plan(
+        resolve(data, location, waagent),
+        resource_disk_mib=resource_disk_mib,
+        nvme_present=nvme_present,
+    )
 
 
 def variables(
@@ -819,8 +868,16 @@ def variables(
     *,
     waagent: WaagentConf | None = None,
     resource_disk_mib: int | None = None,
+    nvme_present: frozenset[str] | None = None,
 ) -> dict[str, Any]:
-    """Settings section (+ image waagent.conf) + IMDS resource disk size → ``disk`` variables."""
+    """Settings section (+ image waagent.conf) + IMDS resource disk size + local NVMe
+    disks found → ``disk`` variables."""
     return template_variables(
-        plan_for(data, location, waagent=waagent, resource_disk_mib=resource_disk_mib)
+        plan_for(
+            data,
+            location,
+            waagent=waagent,
+            resource_disk_mib=resource_disk_mib,
+            nvme_present=nvme_present,
+        )
     )

@@ -37,6 +37,9 @@ class RenderInputs(NamedTuple):
     # The image's waagent.conf (its ResourceDisk.* settings apply under igngen's own).
     waagent_conf: bytes | None = None
     waagent_conf_source: str = "waagent.conf"
+    # The configured local NVMe disks that exist on this VM (provision looks); None:
+    # unknown, as in an offline render, where they are taken to exist.
+    nvme_present: frozenset[str] | None = None
 
 
 class Rendered(NamedTuple):
@@ -76,7 +79,11 @@ def _disk_variables(
 
         waagent = parse(inputs.waagent_conf, inputs.waagent_conf_source)
     return variables(
-        settings.sections.get("disks"), settings.source, waagent=waagent, resource_disk_mib=size
+        settings.sections.get("disks"),
+        settings.source,
+        waagent=waagent,
+        resource_disk_mib=size,
+        nvme_present=inputs.nvme_present,
     )
 
 

@@ -38,6 +38,9 @@ class ProvisionOptions(NamedTuple):
     template_dirs: tuple[str, ...] = ()
     # The image's waagent.conf, if the image put one into the initramfs; first found wins.
     waagent_conf: tuple[str, ...] = ("/etc/waagent.conf", "/usr/share/waagent/waagent.conf")
+    # How long to wait for configured local NVMe disks that have not shown up (a VM size
+    # without them costs this much; one with them, nothing).
+    local_disk_wait: float = 3.0
 
 
 def options_from_settings(settings: Settings, **overrides: Any) -> ProvisionOptions:
@@ -48,6 +51,7 @@ def options_from_settings(settings: Settings, **overrides: Any) -> ProvisionOpti
         "provision": {
             "media": "media",
             "media_wait": "media_wait",
+            "local_disk_wait": "local_disk_wait",
             "handoff_dir": "handoff_dir",
             "layout": "layout",
             "kvp_pool": "kvp_pool",
@@ -62,7 +66,9 @@ def options_from_settings(settings: Settings, **overrides: Any) -> ProvisionOpti
                 )
             field = mapping[key]
             wanted: tuple[type, ...] = (
-                (int, float) if field in ("imds_timeout", "media_wait") else (str,)
+                (int, float)
+                if field in ("imds_timeout", "media_wait", "local_disk_wait")
+                else (str,)
             )
             if not isinstance(value, wanted) or isinstance(value, bool):
                 kind = "a number of seconds" if wanted != (str,) else "a string"
@@ -161,6 +167,63 @@ def _add_user_data(
     return json.dumps(doc).encode("utf-8")
 
 
+def find_local_disks(
+    devices: tuple[str, ...],
+    wait: float,
+    *,
+    exists: Callable[[str], bool] = os.path.exists,
+    clock: Callable[[], float] | None = None,
+    sleep: Callable[[float], None] | None = None,
+    settle: Callable[[], None] | None = None,
+) -> frozenset[str]:
+    """Which of ``devices`` (udev links to local NVMe disks) exist, after udev has
+    worked through its queue and at most ``wait`` seconds for the rest to appear."""
+    import time
+
+    clock = clock or time.monotonic
+    sleep = sleep or time.sleep
+    (settle or _settle_udev)()
+    deadline = clock() + wait
+    while True:
+        found = frozenset(d for d in devices if exists(d))
+        if len(found) == len(devices) or clock() >= deadline:
+            return found
+        sleep(0.1)
+
+
+def _settle_udev() -> None:
+    # Without a running udevd (containers, tests) there is no queue to wait for.
+    if not os.path.exists("/run/udev/control"):
+        return
+    import contextlib
+    import subprocess
+
+    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+        subprocess.run(
+            ["udevadm", "settle", "--timeout=10"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=15,
+            check=False,
+        )
+
+
+def _nvme_present(opts: ProvisionOptions, settings: Settings) -> frozenset[str] | None:
+    """The configured local NVMe disks this VM has; None when none are configured."""
+    section = settings.sections.get("disks")
+    if not section:
+        return None
+    from igngen.disks import resolve
+
+    nvme = resolve(section, settings.source).nvme
+    if nvme.mode == "off":
+        return None
+    found = find_local_disks(nvme.devices, opts.local_disk_wait)
+    log.info("disks", "local NVMe disks", configured=len(nvme.devices), found=len(found))
+    return found
+
+
 def _waagent_conf(candidates: tuple[str, ...]) -> dict[str, Any]:
     for path in candidates:
         try:
@@ -201,6 +264,7 @@ def provision(opts: ProvisionOptions, settings: Settings) -> list[str]:
         customdata=custom,
         customdata_source=f"{contents.origin}:CustomData.bin",
         template_dirs=opts.template_dirs,
+        nvme_present=_nvme_present(opts, settings),
         **_waagent_conf(opts.waagent_conf),
     )
     result = render(inputs, settings)

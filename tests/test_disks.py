@@ -411,3 +411,54 @@ def test_unit_names_match_systemd_escape(mount_point: str) -> None:
 
 def sh_out(*args: str) -> str:
     return subprocess.run(list(args), capture_output=True, text=True, check=True).stdout.strip()
+
+
+# --- local NVMe disks the VM size may not have -------------------------------------------
+
+RAID = {"nvme": {"mode": "raid0", "count": 2}}
+MOUNTS = {"nvme": {"mode": "mounts", "disks": ["nvme-440G-1", "nvme-440G-2"]}}
+
+
+def _nvme_entries(frag: dict[str, Any]) -> tuple[list[Any], list[str], list[str]]:
+    storage = frag["storage"]
+    units = [u["name"] for u in frag["systemd"]["units"]]
+    filesystems = [f["device"] for f in storage.get("filesystems", [])]
+    return (
+        storage.get("raid", []),
+        [d for d in filesystems if "nvme" in d or "/md/" in d],
+        [u for u in units if "nvme" in u],
+    )
+
+
+def _render_present(data: dict[str, Any], present: frozenset[str] | None) -> dict[str, Any]:
+    disk = disks.variables(data, "igngen.yaml", resource_disk_mib=1024, nvme_present=present)
+    return render_fragment(base_variables(disk), system_dirs=(), spec="3.3.0")
+
+
+@pytest.mark.parametrize("data", [RAID, MOUNTS], ids=["raid0", "mounts"])
+def test_a_vm_without_the_local_disks_gets_no_nvme_entries(data: dict[str, Any]) -> None:
+    declared = _render_present(data, None)  # offline: the disks are taken to exist
+    assert any(_nvme_entries(declared))
+    frag = _render_present(data, frozenset())
+    assert _nvme_entries(frag) == ([], [], [])
+    assert frag["storage"]["disks"][0]["device"] == disks.DEFAULT_RESOURCE_DEVICE  # untouched
+    plan = disks.plan_for(data, "igngen.yaml", resource_disk_mib=1024, nvme_present=frozenset())
+    (note,) = [a for a in plan.actions if a.action == "no local NVMe actions"]
+    assert "igngen.yaml:disks.nvme.mode" in note.reason and "VM size without" in note.reason
+
+
+def test_mounts_keep_the_disks_the_vm_has() -> None:
+    first = f"{disks.NVME_BY_NAME}/nvme-440G-1"
+    second = f"{disks.NVME_BY_NAME}/nvme-440G-2"
+    frag = _render_present(MOUNTS, frozenset({second}))
+    _, filesystems, units = _nvme_entries(frag)
+    assert filesystems == [second]
+    assert [u for u in units if u.endswith(".mount")] == ["mnt-nvme-nvme\\x2d440G\\x2d2.mount"]
+    plan = disks.plan_for(MOUNTS, "igngen.yaml", nvme_present=frozenset({second}))
+    assert any(a.action == f"leave out {first}" for a in plan.actions)
+
+
+def test_a_raid_missing_a_member_stays_as_configured() -> None:
+    # RAID0 over fewer disks would be another array; Ignition's failure names the missing one.
+    one = frozenset({f"{disks.NVME_BY_INDEX}/1"})
+    assert _render_present(RAID, one) == _render_present(RAID, None)

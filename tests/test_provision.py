@@ -372,3 +372,63 @@ def test_bad_provision_settings_are_located(tmp_path: Path, text: str, needle: s
     proc = provision("--config", str(config), "--media", str(tmp_path), "--kvp-pool", "")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert needle in proc.stderr and str(config) in proc.stderr
+
+
+# -- local NVMe disks: looked for at provisioning ------------------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_local_disks_all_present_cost_no_wait() -> None:
+    from igngen.provision import find_local_disks
+
+    clock = FakeClock()
+    settled: list[bool] = []
+    found = find_local_disks(
+        ("/d/1", "/d/2"), 3.0, exists=lambda _: True, clock=clock, sleep=clock.sleep,
+        settle=lambda: settled.append(True),
+    )  # fmt: skip
+    assert found == {"/d/1", "/d/2"} and clock.slept == [] and settled == [True]
+
+
+def test_local_disks_late_one_is_waited_for_and_absent_ones_until_the_deadline() -> None:
+    from igngen.provision import find_local_disks
+
+    clock = FakeClock()
+    late = find_local_disks(
+        ("/d/1", "/d/2"), 3.0, exists=lambda d: d == "/d/1" or clock.now >= 0.5,
+        clock=clock, sleep=clock.sleep, settle=lambda: None,
+    )  # fmt: skip
+    assert late == {"/d/1", "/d/2"} and 0.4 < clock.now < 0.7
+    clock = FakeClock()
+    none = find_local_disks(
+        ("/d/1",), 2.0, exists=lambda _: False, clock=clock, sleep=clock.sleep, settle=lambda: None
+    )
+    assert none == frozenset() and 2.0 <= clock.now < 2.2
+
+
+def test_nvme_settings_on_a_vm_without_local_disks_provision_without_them(tmp_path: Path) -> None:
+    config = tmp_path / "igngen.yaml"
+    config.write_text("disks:\n  nvme: {mode: raid0, count: 2}\nprovision: {local_disk_wait: 0}\n")
+    handoff = tmp_path / "handoff"
+    proc = provision(
+        "--config", str(config),
+        *flags(media=media_dir(tmp_path), imds_url="", handoff_dir=handoff,
+               image_dir=tmp_path / "none", kvp_pool=""),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "local NVMe disks configured=2 found=0" in proc.stderr
+    config_text = (handoff / "user.ign").read_text()
+    assert "/dev/md/" not in config_text and "by-index" not in config_text
+    assert "igngen-nvme-raid.service" not in config_text
