@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from e2e_support import module_failed
 
-from e2e import azure, boot, media, scenario
+from e2e import azure, media, scenario
 from e2e.build import Artifacts
 from e2e.scenario import Run
 
@@ -202,24 +202,13 @@ def second_boot(igngen_artifacts: Artifacts, nopw_vm: Run) -> Iterator[tuple[str
     vm.ssh("echo '# kept across boots' >> ~/.ssh/authorized_keys", check=True)
     vm.poweroff()
     # Azure gives a redeployed VM a new, NTFS-formatted resource disk.
-    media.ntfs_resource_disk(first.resource_disk, scenario.RESOURCE_DISK_MIB)
-    assert media.fstype(first.resource_disk) == ""  # the NTFS is inside the partition
-    with scenario.azure_endpoints(first.provisioning) as (imds, ws):
-        again = boot.machine(
-            igngen_artifacts, first.workdir, name="igngen-second-boot",
-            initrd=igngen_artifacts.initrd_igngen or Path(),
-            cmdline=boot.cmdline(firstboot=False, platform="azure"),
-            root_overlay=first.root_overlay, resource_disk=first.resource_disk,
-            cdrom=first.workdir / "ovf.udf", imds_port=imds.port, wireserver_port=ws.port,
-        )  # fmt: skip
-        with again:
-            booted = again.wait_booted()
-            again.login_as(first.provisioning.user, first.vm.ssh_key or Path())
-            again.wait_ssh()
-            yield booted, scenario.Run(
-                again, first.provisioning, imds, ws, first.workdir, first.root_overlay,
-                first.resource_disk,
-            )  # fmt: skip
+    with scenario.next_boot(
+        igngen_artifacts, first, name="igngen-second-boot", redeploy=True
+    ) as again:
+        assert media.fstype(first.resource_disk) == ""  # the NTFS is inside the partition
+        booted = again.vm.wait_booted()
+        again.vm.wait_ssh()
+        yield booted, again
 
 
 def test_second_boot_does_not_reprovision(second_boot: tuple[str, Run]) -> None:
