@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 from typing import Any
 
 from igngen.errors import OutputError
@@ -61,3 +62,12 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600
         pass
     finally:
         os.close(dfd)
+
+
+def write_output(path: str | None, data: bytes, *, mode: int) -> None:
+    """A command's result: atomically to ``path`` (created with ``mode``), else to stdout."""
+    if path:
+        atomic_write(path, data, mode=mode)
+        return
+    sys.stdout.buffer.write(data)
+    sys.stdout.flush()

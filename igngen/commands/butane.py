@@ -8,11 +8,10 @@ from Butane's field order; the config is the same.
 from __future__ import annotations
 
 import argparse
-import sys
 
 from igngen import log
-from igngen.errors import MissingInputError
-from igngen.jsonio import atomic_write, canonical_json
+from igngen.commands.inputs import read_input
+from igngen.jsonio import canonical_json, write_output
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,24 +30,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from igngen.butane.translate import translate_bytes
 
-    if args.input == "-":
-        data, source = sys.stdin.buffer.read(), "stdin"
-    else:
-        source = args.input
-        try:
-            with open(args.input, "rb") as fh:
-                data = fh.read()
-        except OSError as exc:
-            raise MissingInputError(f"cannot read: {exc.strerror}", args.input) from None
+    source = "stdin" if args.input == "-" else args.input
+    data = read_input(args.input, "Butane config")
     result = translate_bytes(data, source=source, files_dir=args.files_dir, strict=args.strict)
     for warning in result.warnings:
         log.warning("butane", warning)
     if args.check:
         return 0
-    out = canonical_json(result.config, pretty=args.pretty)
-    if args.output:
-        atomic_write(args.output, out, mode=0o644)
-    else:
-        sys.stdout.buffer.write(out)
-        sys.stdout.flush()
+    write_output(args.output, canonical_json(result.config, pretty=args.pretty), mode=0o644)
     return 0

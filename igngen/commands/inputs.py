@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from igngen.pipeline import RenderInputs
+    from igngen.settings import Settings
 
 from igngen.errors import MissingInputError
-from igngen.settings import OUTPUT_SPECS, Settings
 
 
 def add_input_arguments(parser: argparse.ArgumentParser, *, templates: bool = True) -> None:
@@ -29,6 +29,8 @@ def add_input_arguments(parser: argparse.ArgumentParser, *, templates: bool = Tr
         "the agent's provisioning); default: Flatcar's shipped values",
     )
     if templates:
+        from igngen.settings import OUTPUT_SPECS
+
         parser.add_argument(
             "--templates",
             metavar="DIR",
@@ -56,12 +58,10 @@ def read_input(path: str, what: str) -> bytes:
 
 
 def load_settings(args: argparse.Namespace) -> Settings:
-    if args.config:
-        from igngen import settings
+    # Imported here: `validate`, `merge` and `butane` use this module only to read files.
+    from igngen import settings
 
-        loaded = settings.load(args.config)
-    else:
-        loaded = Settings()
+    loaded = settings.load(args.config) if args.config else settings.Settings()
     return loaded.with_spec(getattr(args, "spec", None))
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from igngen.commands.validate import read
+from igngen.commands.inputs import read_input
+from igngen.jsonio import write_output
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from igngen.ignition.parse import parse
     from igngen.ignition.translate import translate
     from igngen.ignition.validate import check
-    from igngen.jsonio import atomic_write, canonical_json
+    from igngen.jsonio import canonical_json
 
     # A short-lived process building large acyclic trees: the cycle collector would only
     # add passes proportional to the allocations (~15% on 50k-file configs).
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     result = None
     for path in [args.parent, *args.children]:
         name = "stdin" if path == "-" else path
-        config = parse(read(path), source=name)
+        config = parse(read_input(path, "config"), source=name)
         for warning in check(config, source=name):
             sys.stderr.write(f"warning: {warning}\n")
         result = config if result is None else merge(result, config)
@@ -54,9 +55,5 @@ def run(args: argparse.Namespace) -> int:
         result = translate(result, args.spec, source="merged config")
     elif result["ignition"]["version"] not in spec.ORDER:
         raise AssertionError("unreachable: inputs were validated")
-    data = canonical_json(result, pretty=args.pretty)
-    if args.output:
-        atomic_write(args.output, data, mode=0o644)
-    else:
-        sys.stdout.buffer.write(data)
+    write_output(args.output, canonical_json(result, pretty=args.pretty), mode=0o644)
     return 0

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from igngen import log
 from igngen.commands.inputs import add_input_arguments, load_settings, render_inputs
-from igngen.jsonio import atomic_write, canonical_json
+from igngen.jsonio import atomic_write, canonical_json, write_output
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,9 +52,5 @@ def run(args: argparse.Namespace) -> int:
     handin_data = canonical_json(result.handin, pretty=args.pretty) if args.handoff else None
     if handin_data is not None:
         atomic_write(args.handoff, handin_data, mode=0o600)
-    if args.output:
-        atomic_write(args.output, data, mode=0o600)
-    else:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+    write_output(args.output, data, mode=0o600)
     return 0

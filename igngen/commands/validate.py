@@ -12,24 +12,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from igngen.errors import EX_DATAERR, IgnitionConfigError, MissingInputError
+from igngen.commands.inputs import read_input
+from igngen.errors import EX_DATAERR, IgnitionConfigError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="config file ('-' for stdin)")
     parser.add_argument("--spec", metavar="VERSION", help="also require this declared spec version")
-
-
-def read(path: str) -> bytes:
-    if path == "-":
-        return sys.stdin.buffer.read()
-    try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except FileNotFoundError:
-        raise MissingInputError("config not found", path) from None
-    except OSError as exc:
-        raise MissingInputError(f"cannot read config: {exc.strerror}", path) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     for path in args.files:
         name = "stdin" if path == "-" else path
         try:
-            config = parse(read(path), source=name)
+            config = parse(read_input(path, "config"), source=name)
         except IgnitionConfigError as exc:
             sys.stdout.write(f"{exc}\n")
             failed = True
