@@ -10,6 +10,7 @@ typo must not silently fall back to a default.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -188,6 +189,15 @@ class _Section:
 
 
 _TOP = ("user", "password", "ssh", "sudo", "templates", "output", *DELEGATED_SECTIONS)
+
+
+# Where the image puts igngen's settings for the boot commands (provision, report).
+DEFAULT_PATH = "/etc/igngen/igngen.yaml"
+
+
+def default_path(explicit: str | None) -> str | None:
+    """``--config`` when given, else the image's settings file when it exists."""
+    return explicit or (DEFAULT_PATH if os.path.exists(DEFAULT_PATH) else None)
 
 
 def load(path: str) -> Settings:

@@ -84,20 +84,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-DEFAULT_CONFIG = "/etc/igngen/igngen.yaml"
-
-
 def run(args: argparse.Namespace) -> int:
-    import os
-
     from igngen import log
     from igngen.errors import IgngenError
     from igngen.provision import options_from_settings, provision, record_failure
-    from igngen.settings import Settings, load
+    from igngen.settings import Settings, default_path, load
 
     opts = None
     try:
-        config = args.config or (DEFAULT_CONFIG if os.path.exists(DEFAULT_CONFIG) else None)
+        config = default_path(args.config)
         settings = load(config) if config else Settings()
         opts = options_from_settings(
             settings,
@@ -108,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
             handoff_dir=args.handoff_dir,
             layout=args.layout,
             image_dir=args.image_dir,
-            kvp_pool=args.kvp_pool if args.kvp_pool != "" else "",
+            kvp_pool=args.kvp_pool,
             state_dir=args.state_dir,
             template_dirs=tuple(args.templates) or None,
             waagent_conf=(args.waagent_conf,) if args.waagent_conf else None,

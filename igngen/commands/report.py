@@ -56,21 +56,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-DEFAULT_CONFIG = "/etc/igngen/igngen.yaml"
-
-
 def run(args: argparse.Namespace) -> int:
-    import os
     import sys
 
     from igngen import report
+    from igngen.settings import default_path, load
 
     sections: dict[str, object] = {}
     source = "defaults"
-    config = args.config or (DEFAULT_CONFIG if os.path.exists(DEFAULT_CONFIG) else None)
+    config = default_path(args.config)
     if config:
-        from igngen.settings import load
-
         settings = load(config)
         sections, source = dict(settings.sections), settings.source
     opts = report.options_from_settings(
