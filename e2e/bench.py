@@ -23,7 +23,7 @@ from pathlib import Path
 
 from e2e import azure, boot, initramfs, scenario
 from e2e.build import Artifacts, build_all, unavailable
-from e2e.host import note
+from e2e.host import note, ssh_keypair
 
 _T = re.compile(r"\bt=([0-9.]+)s\b")
 
@@ -175,7 +175,7 @@ def main() -> int:
         f"igngen adds {(size - base_size) / 2**20:+.1f} MiB ({size / base_size:.2f}x), "
         f"{(unpacked - base_unpacked) / 2**20:+.1f} MiB unpacked"
     )
-    key, pub = _keypair()
+    key, pub = ssh_keypair(boot.run_dir("bench-ssh"))
     p = azure.Provisioning(user="benchuser", host="bench-vm", ssh_key=pub)
     with scenario.provisioning_boot(art, p, name="bench-boot") as run:
         booted = run.vm.wait_booted()
@@ -225,7 +225,7 @@ def _print_native_estimate(entries: list[Entry], guest_start: float) -> None:
 
 def _boot_plain(art: Artifacts) -> int:
     note("bench: no igngen module yet, timing a plain-Ignition boot for reference")
-    key, pub = _keypair()
+    key, pub = ssh_keypair(boot.run_dir("bench-ssh"))
     user_ign = json.dumps(
         {
             "ignition": {"version": "3.3.0"},
@@ -269,10 +269,3 @@ def _boot_plain(art: Artifacts) -> int:
 def _uptime(marker: str) -> str:
     m = re.search(r"uptime=([0-9.]+)", marker)
     return m.group(1) if m else "?"
-
-
-def _keypair() -> tuple[Path, str]:
-    d = boot.run_dir("bench-ssh")
-    key = d / "id_ed25519"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    return key, key.with_suffix(".pub").read_text().strip()

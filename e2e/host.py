@@ -51,3 +51,14 @@ def missing_tools(*names: str) -> list[str]:
 
 def is_root() -> bool:
     return os.geteuid() == 0
+
+
+def ssh_keypair(directory: Path) -> tuple[Path, str]:
+    """A fresh ed25519 key pair in ``directory``: (private key path, public key line)."""
+    key = directory / "id_ed25519"
+    for old in (key, key.with_suffix(".pub")):
+        old.unlink(missing_ok=True)  # ssh-keygen would ask before overwriting
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "e2e", "-f", str(key)], check=True
+    )
+    return key, key.with_suffix(".pub").read_text().strip()

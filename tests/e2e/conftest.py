@@ -8,7 +8,6 @@ The build (kernel, root image, initramfs) happens once per session and is cached
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -21,6 +20,7 @@ for _p in (REPO, Path(__file__).parent):
 
 import e2e_support  # noqa: E402
 
+from e2e import host  # noqa: E402
 from e2e.build import Artifacts, build_all, unavailable  # noqa: E402
 
 
@@ -52,9 +52,4 @@ def artifacts() -> Artifacts:
 @pytest.fixture(scope="session")
 def ssh_keypair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A fresh ed25519 key pair: (private key path, public key line)."""
-    d = tmp_path_factory.mktemp("ssh")
-    key = d / "id_ed25519"
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "e2e", "-f", str(key)], check=True
-    )
-    return key, (d / "id_ed25519.pub").read_text().strip()
+    return host.ssh_keypair(tmp_path_factory.mktemp("ssh"))
