@@ -31,7 +31,10 @@ EXCLUDE = ["jsonschema", "referencing", "rpds", "attrs", "attr", "tkinter", "uni
            "test", "idlelib", "lib2to3", "ensurepip", "distutils", "setuptools", "pip", "pytest", "hypothesis",
            "IPython", "numpy", "_pytest", "cryptography", "OpenSSL", "brotli", "brotlicffi", "zstandard", "socks",
            "simplejson", "chardet", "pygments", "yaml._yaml", "asyncio", "multiprocessing", "concurrent",
-           "xmlrpc", "sqlite3", "curses", "pdb", "webbrowser", "tracemalloc", "lzma", "bz2"]
+           "xmlrpc", "sqlite3", "curses", "pdb", "webbrowser", "tracemalloc", "lzma", "bz2",
+           # site.py imports these if present: the build host's customisations (Debian's
+           # apport hook, a test harness's guard) are not the initramfs' business.
+           "sitecustomize", "usercustomize"]
 
 ENCODINGS = ["aliases", "ascii", "latin_1", "utf_8", "utf_8_sig", "utf_16", "utf_16_le", "utf_16_be",
              "utf_32", "utf_32_le", "utf_32_be", "idna", "punycode", "charmap", "cp1252", "iso8859_15",
