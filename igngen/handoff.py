@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 
 from igngen.errors import HandoffError, IgnitionConfigError
 from igngen.jsonio import canonical_json
+from igngen.safejson import loads
 
 DEFAULT_DIR = "/run/igngen/ignition"
 RUNTIME_DIR = "/run/ignition"  # Ignition >= 2.27
@@ -65,7 +66,7 @@ def _check_config(data: bytes, where: str) -> None:
     from igngen.ignition.validate import check
 
     try:
-        config = json.loads(data.decode("utf-8"))
+        config = loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise HandoffError("image config is not JSON; Ignition would fail on it", where) from None
     try:

@@ -153,8 +153,10 @@ def _add_user_data(
     import base64
     import json
 
+    from igngen.safejson import loads
+
     try:
-        doc = json.loads(data)
+        doc = loads(data.decode("utf-8", "replace"))
         compute = doc.get("compute") if isinstance(doc, dict) else None
     except ValueError:
         return data  # parse_instance reports it

@@ -40,6 +40,8 @@ def reconcile(
     custom_data_override: Sourced[bytes | None] | None = None,
 ) -> Provisioning:
     warnings: list[str] = list(ovf.warnings)
+    if imds is not None:
+        warnings.extend(imds.warnings)
     pps = ovf.preprovisioned_vm_type or (imds.pps_type if imds else None)
     if ovf.preprovisioned_vm or (pps and pps.lower() != "none"):
         # Pre-provisioned pools need the reprovisiondata poll (cloud-init only);

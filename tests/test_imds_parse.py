@@ -88,10 +88,6 @@ def test_bool_spellings() -> None:
         (doc(publicKeys=[{"path": "/x"}]), "imds#/compute/publicKeys/0/keyData"),
         (doc(publicKeys=["x"]), "imds#/compute/publicKeys/0"),
         (doc(userData="***"), "imds#/compute/userData"),
-        (
-            doc(storageProfile={"resourceDisk": {"size": "lots"}}),
-            "imds#/compute/storageProfile/resourceDisk/size",
-        ),
         (b"\xff\xfe", "imds"),
         (b" " * (2 * 1024 * 1024), "limit"),
     ],
@@ -100,3 +96,24 @@ def test_bad_documents_are_located(data: bytes, pointer: str) -> None:
     with pytest.raises(ImdsDataError) as exc:
         parse_instance(data)
     assert pointer in str(exc.value)
+
+
+@pytest.mark.parametrize("size", ["lots", "-16384", "+5", " 5", "5 ", "\u0661\u0662", "0", "1e3", 5, None, "9" * 40])
+def test_bad_resource_disk_size_is_ignored_with_a_located_warning(size: object) -> None:
+    # IMDS is optional: a bad size must not fail provisioning, and must never declare a
+    # disk for wiping (the size decides whether the resource disk is formatted).
+    inst = parse_instance(doc(storageProfile={"resourceDisk": {"size": size}}))
+    assert inst.resource_disk_size_mib is None
+    if size is not None:
+        assert any("imds#/compute/storageProfile/resourceDisk/size" in w for w in inst.warnings)
+
+
+def test_resource_disk_size_upper_bound() -> None:
+    from igngen.limits import MAX_RESOURCE_DISK_MIB
+
+    ok = parse_instance(doc(storageProfile={"resourceDisk": {"size": str(MAX_RESOURCE_DISK_MIB)}}))
+    assert ok.resource_disk_size_mib == MAX_RESOURCE_DISK_MIB
+    over = parse_instance(
+        doc(storageProfile={"resourceDisk": {"size": str(MAX_RESOURCE_DISK_MIB + 1)}})
+    )
+    assert over.resource_disk_size_mib is None and over.warnings

@@ -14,8 +14,10 @@ import json
 from typing import Any, NamedTuple
 
 from igngen.errors import ImdsDataError
+from igngen.limits import MAX_IMDS_BYTES, MAX_RESOURCE_DISK_MIB
+from igngen.safejson import loads
 
-MAX_IMDS_BYTES = 1024 * 1024
+__all__ = ["MAX_IMDS_BYTES", "ImdsInstance", "ImdsPublicKey", "instance_from_json", "parse_instance"]
 
 
 class ImdsPublicKey(NamedTuple):
@@ -37,6 +39,19 @@ class ImdsInstance(NamedTuple):
     pps_type: str | None
     has_custom_data: bool | None
     source: str
+    warnings: tuple[str, ...] = ()  # values ignored (IMDS is optional: never fatal for them)
+
+
+def disk_size_mib(text: str) -> int | None:
+    """A resource-disk size: ASCII digits only, positive, at most MAX_RESOURCE_DISK_MIB.
+
+    ``int()`` alone would take "-16384", " 5", "+5" or Arabic-Indic digits; a disk
+    declared for wiping must never rest on such a value.
+    """
+    if not (text.isascii() and text.isdigit()) or len(text) > 12:
+        return None
+    value = int(text, 10)
+    return value if 0 < value <= MAX_RESOURCE_DISK_MIB else None
 
 
 class _Reader:
@@ -85,7 +100,7 @@ def parse_instance(data: bytes, *, source: str = "imds") -> ImdsInstance:
             f"document is {len(data)} bytes, over the {MAX_IMDS_BYTES}-byte limit", source
         )
     try:
-        doc = json.loads(data.decode("utf-8"))
+        doc = loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise ImdsDataError(f"not valid UTF-8 at byte {exc.start}", source) from None
     except json.JSONDecodeError as exc:
@@ -134,14 +149,17 @@ def instance_from_json(doc: Any, *, source: str = "imds") -> ImdsInstance:
     disk_size = None
     storage = r.obj(compute, "storageProfile", "/compute")
     resource_disk = r.obj(storage, "resourceDisk", "/compute/storageProfile") if storage else None
-    size_text = r.string(resource_disk, "size", "/compute/storageProfile/resourceDisk")
-    if size_text is not None:
-        try:
-            disk_size = int(size_text)
-        except ValueError:
-            raise r.fail(
-                "/compute/storageProfile/resourceDisk/size", "expected a whole number"
-            ) from None
+    warnings: list[str] = []
+    size_pointer = "/compute/storageProfile/resourceDisk/size"
+    raw_size = resource_disk.get("size") if resource_disk is not None else None
+    if raw_size is not None and raw_size != "":
+        # Only the exact text IMDS sends ("16384"); anything else is ignored, not guessed at.
+        disk_size = disk_size_mib(raw_size) if isinstance(raw_size, str) else None
+        if disk_size is None:
+            warnings.append(
+                f"{source}#{size_pointer}: ignored: not a size in MiB between 1 and "
+                f"{MAX_RESOURCE_DISK_MIB} (ASCII digits only); no resource disk is declared from it"
+            )
 
     extended = r.obj(doc, "extended", "")
     ext_compute = r.obj(extended, "compute", "/extended") if extended else None
@@ -161,4 +179,5 @@ def instance_from_json(doc: Any, *, source: str = "imds") -> ImdsInstance:
         pps_type=r.string(ext_compute, "ppsType", "/extended/compute"),
         has_custom_data=r.boolean(ext_compute, "hasCustomData", "/extended/compute"),
         source=source,
+        warnings=tuple(warnings),
     )

@@ -17,15 +17,14 @@ from typing import NamedTuple
 
 from igngen import log
 from igngen.errors import MediaError
+from igngen.limits import MAX_MEDIA_FILE_BYTES
 
 OVF_NAME = "ovf-env.xml"
 CUSTOM_DATA_NAME = "CustomData.bin"
 FILESYSTEMS = ("udf", "iso9660")
 DEFAULT_WAIT = 60.0
 MOUNT_BASE = "/run/igngen/media"
-MAX_FILE = (
-    1024 * 1024
-)  # ovf-env.xml ≤ 512 KiB, custom data ≤ 64 KiB: anything bigger is wrong media
+MAX_FILE = MAX_MEDIA_FILE_BYTES
 
 
 class MediaContents(NamedTuple):

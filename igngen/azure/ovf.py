@@ -20,15 +20,13 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from igngen.errors import OvfError
+from igngen.limits import MAX_OVF_BYTES
 from igngen.secret import Secret
 
 OVF_NS = "http://schemas.dmtf.org/ovf/environment/1"
 WA_NS = "http://schemas.microsoft.com/windowsazure"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 
-# ovf-env.xml carries at most 64 KiB of custom data (≈ 88 KiB as base64) plus a
-# few KiB of settings; anything far larger is not a provisioning document.
-MAX_OVF_BYTES = 512 * 1024
 REDACTED = "REDACTED"
 
 _TRUE = {"true", "1", "yes", "on"}

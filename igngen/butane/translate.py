@@ -24,6 +24,7 @@ from igngen.butane.modes import decimal_mode_suspect
 from igngen.butane.versions import VARIANTS, Variant, supported
 from igngen.errors import ButaneError
 from igngen.ignition import spec
+from igngen.safejson import loads
 from igngen.yamlsrc import Node
 
 # Field paths (in Ignition's camelCase) whose objects are resources.
@@ -243,7 +244,7 @@ class _Translator:
         from igngen.ignition.validate import check, declared_version
 
         try:
-            config = json.loads(data)
+            config = loads(data.decode("utf-8"))
         except ValueError as exc:
             raise at.error(msg.INLINE_CONFIG.format(reason=f"not JSON ({exc})")) from None
         version = declared_version(config)

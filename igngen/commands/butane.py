@@ -11,6 +11,8 @@ import argparse
 
 from igngen import log
 from igngen.commands.inputs import read_input
+from igngen.readfile import show_path
+from igngen.limits import MAX_BUTANE_BYTES
 from igngen.jsonio import canonical_json, write_output
 
 
@@ -30,8 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from igngen.butane.translate import translate_bytes
 
-    source = "stdin" if args.input == "-" else args.input
-    data = read_input(args.input, "Butane config")
+    source = "stdin" if args.input == "-" else show_path(args.input)
+    data = read_input(args.input, "Butane config", cap=MAX_BUTANE_BYTES)
     result = translate_bytes(data, source=source, files_dir=args.files_dir, strict=args.strict)
     for warning in result.warnings:
         log.warning("butane", warning)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from igngen.pipeline import RenderInputs
     from igngen.settings import Settings
 
-from igngen.errors import MissingInputError
+from igngen import limits
+from igngen.readfile import read_file, read_stdin, show_path
 
 
 def add_input_arguments(parser: argparse.ArgumentParser, *, templates: bool = True) -> None:
@@ -43,18 +43,11 @@ def add_input_arguments(parser: argparse.ArgumentParser, *, templates: bool = Tr
         )
 
 
-def read_input(path: str, what: str) -> bytes:
+def read_input(path: str, what: str, *, cap: int = limits.MAX_CONFIG_BYTES) -> bytes:
+    """A command's input file (or ``-``: stdin), regular files only, at most ``cap`` bytes."""
     if path == "-":
-        return sys.stdin.buffer.read()
-    try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except FileNotFoundError:
-        raise MissingInputError(f"{what} not found", path) from None
-    except IsADirectoryError:
-        raise MissingInputError(f"{what} is a directory", path) from None
-    except OSError as exc:
-        raise MissingInputError(f"cannot read {what}: {exc.strerror}", path) from None
+        return read_stdin(what, cap=cap)
+    return read_file(path, what, cap=cap)
 
 
 def load_settings(args: argparse.Namespace) -> Settings:
@@ -70,13 +63,21 @@ def render_inputs(args: argparse.Namespace) -> RenderInputs:
     from igngen.pipeline import RenderInputs
 
     return RenderInputs(
-        ovf=read_input(args.ovf, "ovf-env.xml"),
-        ovf_source=args.ovf,
-        imds=read_input(args.imds, "IMDS document") if args.imds else None,
-        imds_source=args.imds or "imds",
-        customdata=read_input(args.customdata, "custom data") if args.customdata else None,
-        customdata_source="stdin" if args.customdata == "-" else (args.customdata or "customdata"),
+        ovf=read_input(args.ovf, "ovf-env.xml", cap=limits.MAX_OVF_BYTES),
+        ovf_source=show_path(args.ovf),
+        imds=read_input(args.imds, "IMDS document", cap=limits.MAX_IMDS_BYTES)
+        if args.imds
+        else None,
+        imds_source=show_path(args.imds) if args.imds else "imds",
+        customdata=read_input(args.customdata, "custom data", cap=limits.MAX_CUSTOMDATA_BYTES)
+        if args.customdata
+        else None,
+        customdata_source="stdin"
+        if args.customdata == "-"
+        else (show_path(args.customdata) if args.customdata else "customdata"),
         template_dirs=tuple(getattr(args, "templates", ()) or ()),
-        waagent_conf=read_input(args.waagent_conf, "waagent.conf") if args.waagent_conf else None,
-        waagent_conf_source=args.waagent_conf or "waagent.conf",
+        waagent_conf=read_input(args.waagent_conf, "waagent.conf", cap=limits.MAX_WAAGENT_CONF_BYTES)
+        if args.waagent_conf
+        else None,
+        waagent_conf_source=show_path(args.waagent_conf) if args.waagent_conf else "waagent.conf",
     )

@@ -15,6 +15,7 @@ import argparse
 import sys
 
 from igngen.commands.inputs import read_input
+from igngen.readfile import show_path
 from igngen.jsonio import write_output
 
 
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     gc.disable()
     result = None
     for path in [args.parent, *args.children]:
-        name = "stdin" if path == "-" else path
+        name = "stdin" if path == "-" else show_path(path)
         config = parse(read_input(path, "config"), source=name)
         for warning in check(config, source=name):
             sys.stderr.write(f"warning: {warning}\n")

@@ -13,6 +13,7 @@ import argparse
 import sys
 
 from igngen.commands.inputs import read_input
+from igngen.readfile import show_path
 from igngen.errors import EX_DATAERR, IgnitionConfigError
 
 
@@ -28,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
 
     failed = False
     for path in args.files:
-        name = "stdin" if path == "-" else path
+        name = "stdin" if path == "-" else show_path(path)
         try:
             config = parse(read_input(path, "config"), source=name)
         except IgnitionConfigError as exc:

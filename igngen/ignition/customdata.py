@@ -15,10 +15,12 @@ import json
 import re
 from typing import Any, NamedTuple
 
-from igngen.errors import CustomDataError
+from igngen.errors import CustomDataError, IgnitionConfigError
 from igngen.ignition import spec
+from igngen.limits import MAX_DECOMPRESSED
+from igngen.safejson import loads
 
-MAX_DECOMPRESSED = 16 * 1024 * 1024
+__all__ = ["MAX_DECOMPRESSED", "CustomData", "classify"]
 
 EMPTY = "empty"
 IGNITION = "ignition"
@@ -44,17 +46,12 @@ class CustomData(NamedTuple):
 
 
 def _decompress(data: bytes, source: str) -> bytes:
-    import gzip
-    import zlib
+    from igngen.ignition.dataurl import gunzip
 
     try:
-        with gzip.GzipFile(fileobj=__import__("io").BytesIO(data)) as fh:
-            out = fh.read(MAX_DECOMPRESSED + 1)
-    except (OSError, EOFError, zlib.error):
-        raise CustomDataError("gzip-compressed custom data is corrupt", source) from None
-    if len(out) > MAX_DECOMPRESSED:
-        raise CustomDataError(f"decompresses to more than {MAX_DECOMPRESSED} bytes", source)
-    return out
+        return gunzip(data)
+    except IgnitionConfigError as exc:
+        raise CustomDataError(exc.message.replace("gzip data", "gzip custom data"), source) from None
 
 
 def _non_ignition_kind(data: bytes) -> str | None:
@@ -101,7 +98,7 @@ def classify(data: bytes, *, source: str = "customdata") -> CustomData:
             source,
         ) from None
     try:
-        config = json.loads(text)
+        config = loads(text)
     except json.JSONDecodeError as exc:
         raise CustomDataError(
             f"not valid Ignition JSON ({exc.msg}) and not a cloud-config/script/MIME document",

@@ -12,6 +12,7 @@ import binascii
 import re
 
 from igngen.errors import IgnitionConfigError
+from igngen.limits import MAX_DECOMPRESSED
 
 # Bytes that may stay unescaped in a data URL Ignition accepts (reference sheet §5).
 _SAFE = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!~*'()=/:,;?+@$&%")
@@ -79,3 +80,43 @@ def _unquote(raw: bytes) -> bytes:
         out.append(int(part[:2], 16))
         out += part[2:]
     return bytes(out)
+
+
+def gunzip(data: bytes, *, source: str = "", pointer: str = "", limit: int = MAX_DECOMPRESSED) -> bytes:
+    """Decompress gzip ``data``, refusing output over ``limit`` bytes while it is produced.
+
+    The one decompressor for custom data and every data URL: zlib is asked for at
+    most the bytes still allowed at each step, so a bomb never occupies more than
+    ``limit`` + one step of memory, whatever the gzip trailer claims.
+    """
+    import zlib  # not gzip: that module costs milliseconds to import at boot
+
+    if data[:2] != b"\x1f\x8b":
+        raise IgnitionConfigError("gzip data is corrupt (no gzip header)", source, pointer)
+    out: list[bytes] = []
+    total = 0
+    rest = data
+    # Concatenated gzip members are one stream to Go's and Python's readers alike.
+    while rest:
+        inflater = zlib.decompressobj(wbits=31)
+        pending = rest
+        try:
+            while True:
+                chunk = inflater.decompress(pending, limit + 1 - total)
+                total += len(chunk)
+                if total > limit:
+                    raise IgnitionConfigError(
+                        f"gzip data decompresses to more than {limit} bytes", source, pointer
+                    )
+                out.append(chunk)
+                pending = inflater.unconsumed_tail
+                if inflater.eof or not (pending or chunk):
+                    break
+        except zlib.error:
+            raise IgnitionConfigError("gzip data is corrupt", source, pointer) from None
+        if not inflater.eof:
+            raise IgnitionConfigError("gzip data is corrupt (truncated)", source, pointer)
+        rest = inflater.unused_data
+        if rest and rest.strip(b"\x00") == b"":
+            break  # trailing zero padding, which gzip readers skip
+    return b"".join(out)

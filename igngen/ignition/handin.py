@@ -60,9 +60,9 @@ def _reference(data: bytes, *, gzipped: bool, spec: str) -> dict[str, Any]:
 def _plain(data: bytes, gzipped: bool) -> bytes:
     if not gzipped:
         return data
-    import gzip
+    from igngen.ignition.dataurl import gunzip
 
-    return gzip.decompress(data)
+    return gunzip(data)
 
 
 def build(fragment: dict[str, Any], custom: CustomData | None, *, spec: str) -> dict[str, Any]:
@@ -104,15 +104,9 @@ def resolve(
             return None
         data = decode(url, source=source, pointer=f"{pointer}/source")
         if ref.get("compression") == "gzip":
-            import gzip
-            import zlib
+            from igngen.ignition.dataurl import gunzip
 
-            try:
-                data = gzip.decompress(data)
-            except (OSError, EOFError, zlib.error):
-                raise IgnitionConfigError(
-                    "gzip data is corrupt", source, f"{pointer}/source"
-                ) from None
+            data = gunzip(data, source=source, pointer=f"{pointer}/source")
         digest = (ref.get("verification") or {}).get("hash")
         if isinstance(digest, str):
             import hashlib

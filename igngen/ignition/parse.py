@@ -14,6 +14,7 @@ from typing import Any
 
 from igngen.errors import IgnitionConfigError
 from igngen.ignition import spec
+from igngen.safejson import loads
 
 
 def _position(text: str, offset: int) -> tuple[int, int]:
@@ -31,7 +32,7 @@ def parse(data: bytes, *, source: str) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise IgnitionConfigError(f"not UTF-8 (byte {exc.start})", source) from None
     try:
-        config = json.loads(text)
+        config = loads(text)
     except json.JSONDecodeError as exc:
         line, column = _position(text, exc.pos)
         raise IgnitionConfigError(f"invalid JSON: {exc.msg}", f"{source}:{line}:{column}") from None

@@ -1,0 +1,78 @@
+"""Every bound igngen puts on its inputs, in one place (pure, imports nothing).
+
+igngen runs in the initramfs, where running out of memory or time leaves a VM
+that never boots and never tells Azure why. So every input has a ceiling, and
+each ceiling is named here with the reason for its value. Modules that used to
+own a bound re-export it from here; README.md ("Bounds") lists them for users.
+"""
+
+from __future__ import annotations
+
+KIB = 1024
+MIB = 1024 * KIB
+
+# --- sizes of local and fetched inputs ------------------------------------------
+
+# Azure caps ovf-env.xml far below this (custom data inside it is ≤ 64 KiB base64).
+MAX_OVF_BYTES = 512 * KIB
+# Files read from the provisioning media: ovf-env.xml ≤ 512 KiB, CustomData.bin ≤ 64 KiB;
+# anything bigger is the wrong media.
+MAX_MEDIA_FILE_BYTES = 1 * MIB
+# A real IMDS instance document is a few KiB; 1 MiB leaves room for many keys and tags.
+MAX_IMDS_BYTES = 1 * MIB
+# What any data URL or gzip custom data may expand to, counted on the output bytes while
+# decompressing (a gzip header's size field is never trusted): big enough for any
+# Ignition config a VM can get (Azure's custom data limit is 64 KiB compressed), small
+# enough that a bomb cannot exhaust the initramfs' memory.
+MAX_DECOMPRESSED = 16 * MIB
+# Custom data given as a file or stdin: nothing larger can decompress or parse within
+# MAX_DECOMPRESSED anyway.
+MAX_CUSTOMDATA_BYTES = MAX_DECOMPRESSED
+# Ignition configs given to validate/merge and the image's own base.d configs: the same
+# ceiling as custom data, which they are merged with.
+MAX_CONFIG_BYTES = MAX_DECOMPRESSED
+# Butane documents and their `local:` / `-d` files end up as data URLs in one config.
+MAX_BUTANE_BYTES = MAX_DECOMPRESSED
+MAX_BUTANE_LOCAL_BYTES = MAX_DECOMPRESSED
+# Butane templates and the settings file are hand-written YAML: a few KiB each.
+MAX_TEMPLATE_BYTES = 1 * MIB
+MAX_SETTINGS_BYTES = 1 * MIB
+# waagent.conf is about 5 KiB of KEY=value lines.
+MAX_WAAGENT_CONF_BYTES = 1 * MIB
+# A dhclient lease file grows by one lease block (≈ 1 KiB) per renewal; networkd's is tiny.
+MAX_LEASE_BYTES = 1 * MIB
+# igngen's own state (Ready marker, reports.json) is well under 1 KiB per report kind.
+MAX_STATE_BYTES = 1 * MIB
+
+# --- structure -----------------------------------------------------------------
+
+# JSON nesting: Ignition configs are at most 6 levels deep and IMDS documents 5; 64
+# keeps every recursive walk (validate, merge, translate) far from Python's
+# recursion limit.
+MAX_JSON_DEPTH = 64
+# Digits in one JSON integer: Ignition reads numbers into Go's int (19 digits); longer
+# ones are never valid, and Python's int() is quadratic on huge digit strings.
+MAX_INT_DIGITS = 64
+# YAML (templates, Butane, settings): nodes after alias expansion (a billion-laughs
+# document is refused after 100 000), and nesting depth.
+MAX_YAML_NODES = 100_000
+MAX_YAML_DEPTH = 64
+
+# --- password hashing cost ---------------------------------------------------------
+
+# bcrypt: 4 is the algorithm's minimum; cost 11 (the default) takes ≈ 0.1 s and each
+# step doubles it, so 14 (≈ 0.8 s) is the most a first boot should spend on one hash.
+BCRYPT_COST_RANGE = (4, 14)
+# SHA-512-crypt: 1000 is the algorithm's own floor (smaller values are clamped by libc,
+# so the hash would not mean what the setting says); 5000 is its default; 100 000 takes
+# ≈ 1 s in igngen's pure-Python implementation.
+SHA512_ROUNDS_RANGE = (1000, 100_000)
+
+# --- numbers and time budgets ----------------------------------------------------------
+
+# Seconds for any timeout or wait (command line or settings): finite, not negative,
+# and at most a day; no provisioning step may wait longer than that.
+MAX_SECONDS = 86_400.0
+# An IMDS resource-disk size in MiB: the largest Azure temporary disk is a few TiB, so
+# 64 TiB is far above any real value and far below nonsense.
+MAX_RESOURCE_DISK_MIB = 64 * MIB
