@@ -32,7 +32,9 @@ import os
 import shutil
 from typing import Any, NamedTuple
 
-from igngen.errors import HandoffError, IgnitionConfigError
+from igngen.errors import HandoffError, IgnitionConfigError, IgngenError
+from igngen.limits import MAX_CONFIG_BYTES
+from igngen.readfile import read_file
 from igngen.jsonio import canonical_json
 from igngen.safejson import loads
 
@@ -88,16 +90,17 @@ def _image_files(image_dir: str) -> dict[str, bytes]:
                 full = os.path.join(dirpath, name)
                 rel = os.path.relpath(full, image_dir)
                 try:
-                    with open(full, "rb") as fh:
-                        data = fh.read()
-                except OSError as exc:
-                    raise HandoffError(f"cannot read image config: {exc.strerror}", full) from None
+                    data = read_file(full, "image config", cap=MAX_CONFIG_BYTES)
+                except IgngenError as exc:
+                    raise HandoffError(exc.message, exc.location) from None
                 _check_config(data, full)
                 out[rel] = data
     user = os.path.join(image_dir, "user.ign")
     if os.path.exists(user):
-        with open(user, "rb") as fh:
-            data = fh.read()
+        try:
+            data = read_file(user, "image user config", cap=MAX_CONFIG_BYTES)
+        except IgngenError as exc:
+            raise HandoffError(exc.message, exc.location) from None
         if data.strip():
             _check_config(data, user)
             # The image's own user config sits under igngen's fragment and the custom data.

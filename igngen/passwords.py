@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from igngen.errors import SettingsError
+from igngen.limits import BCRYPT_COST_RANGE, SHA512_ROUNDS_RANGE
 from igngen.secret import Secret
 
 SCHEMES = ("bcrypt", "sha512crypt")
@@ -26,9 +27,8 @@ DEFAULT_SCHEME = "bcrypt"
 # bcrypt cost 11 ≈ 0.1 s here: strong enough for an account password, cheap
 # enough for the initramfs where every second delays the first boot.
 DEFAULT_BCRYPT_COST = 11
-BCRYPT_COST_RANGE = (4, 16)
 DEFAULT_SHA512_ROUNDS = 5000  # the algorithm's own default; written implicitly
-SHA512_ROUNDS_RANGE = (1000, 999_999_999)
+# The ranges (and why) live with every other bound in igngen.limits.
 
 _CRYPT64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _STD64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"

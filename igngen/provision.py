@@ -228,15 +228,17 @@ def _nvme_present(opts: ProvisionOptions, settings: Settings) -> frozenset[str] 
 
 def _waagent_conf(candidates: tuple[str, ...]) -> dict[str, Any]:
     for path in candidates:
-        try:
-            with open(path, "rb") as fh:
-                return {"waagent_conf": fh.read(), "waagent_conf_source": path}
-        except FileNotFoundError:
+        from igngen.limits import MAX_WAAGENT_CONF_BYTES
+        from igngen.readfile import read_file
+
+        if not os.path.lexists(path):
             continue
-        except OSError as exc:
-            log.warning(
-                "waagent", f"cannot read {path}: {exc.strerror}; using the built-in baseline"
-            )
+        try:
+            data = read_file(path, "waagent.conf", cap=MAX_WAAGENT_CONF_BYTES)
+        except IgngenError as exc:
+            log.warning("waagent", f"{exc}; using the built-in baseline")
+            continue
+        return {"waagent_conf": data, "waagent_conf_source": path}
     return {}
 
 

@@ -31,7 +31,9 @@ _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 # +1 / -1 per bracket byte, indexed by byte value (a tuple lookup runs at C speed in map()).
 _DELTA = tuple(1 if b in b"[{" else -1 if b in b"]}" else 0 for b in range(256))
 # An escape \uD800-\uDFFF preceded by an even number of backslashes (so it is an escape).
-_SURROGATE = re.compile(r"(?<!\\)(?:\\\\)*(\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u[dD][89a-fA-F][0-9a-fA-F]{2})")
+_SURROGATE = re.compile(
+    r"(?<!\\)(?:\\\\)*(\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u[dD][89a-fA-F][0-9a-fA-F]{2})"
+)
 _LONG_DIGITS = re.compile(r"[0-9]{%d}" % (MAX_INT_DIGITS + 1))
 
 

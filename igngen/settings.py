@@ -17,6 +17,12 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from igngen.errors import SettingsError
+from igngen.limits import (
+    BCRYPT_COST_RANGE,
+    MAX_INT_DIGITS,
+    SHA512_ROUNDS_RANGE,
+)
+from igngen.limits import MAX_SETTINGS_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES
 from igngen.passwords import (
     DEFAULT_BCRYPT_COST,
     DEFAULT_SCHEME,
@@ -88,10 +94,18 @@ class _Value:
         self.col = col
 
 
-def _convert(node: Any, source: str) -> _Value:
+def _convert(node: Any, source: str, budget: list[int], depth: int = 0) -> _Value:
     import yaml
 
     line, col = node.start_mark.line + 1, node.start_mark.column + 1
+    # Aliases are followed, so an alias bomb (billion laughs) would expand without end.
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise SettingsError(
+            f"document expands to more than {MAX_YAML_NODES} nodes (alias bomb?)", source
+        )
+    if depth > MAX_YAML_DEPTH:
+        raise SettingsError(f"nested deeper than {MAX_YAML_DEPTH} levels", f"{source}:{line}:{col}")
     if isinstance(node, yaml.MappingNode):
         out: dict[str, _Value] = {}
         for key_node, value_node in node.value:
@@ -101,10 +115,10 @@ def _convert(node: Any, source: str) -> _Value:
             if key in out:
                 kl, kc = key_node.start_mark.line + 1, key_node.start_mark.column + 1
                 raise SettingsError(f"duplicate key {key!r}", f"{source}:{kl}:{kc}")
-            out[key] = _convert(value_node, source)
+            out[key] = _convert(value_node, source, budget, depth + 1)
         return _Value(out, line, col)
     if isinstance(node, yaml.SequenceNode):
-        return _Value([_convert(n, source) for n in node.value], line, col)
+        return _Value([_convert(n, source, budget, depth + 1) for n in node.value], line, col)
     # Scalars: resolve with the YAML 1.2 core rules we want, not PyYAML's 1.1 ones
     # (no `no` → False, no sexagesimal or octal surprises).
     text = node.value
@@ -115,7 +129,7 @@ def _convert(node: Any, source: str) -> _Value:
             return _Value(False, line, col)
         if text in ("null", "Null", "NULL", "~", ""):
             return _Value(None, line, col)
-        if re.fullmatch(r"[-+]?[0-9]+", text):
+        if re.fullmatch(r"[-+]?[0-9]{1,%d}" % MAX_INT_DIGITS, text):
             return _Value(int(text, 10), line, col)
     return _Value(text, line, col)
 
@@ -127,17 +141,26 @@ def _load_yaml(data: bytes, source: str) -> _Value:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SettingsError(f"not valid UTF-8 at byte {exc.start}", source) from None
+    from igngen.yamlsrc import _loader_class
+
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        # The templates' loader: libyaml when present (it bounds nesting itself).
+        loader = _loader_class()(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
         raise SettingsError(f"invalid YAML ({exc.problem})", where) from None
     except yaml.YAMLError as exc:
         raise SettingsError(f"invalid YAML ({type(exc).__name__})", source) from None
+    except RecursionError:  # the pure-Python composer, without libyaml
+        raise SettingsError(f"nested deeper than {MAX_YAML_DEPTH} levels", source) from None
     if node is None:
         return _Value({}, 1, 1)
-    return _convert(node, source)
+    return _convert(node, source, [MAX_YAML_NODES])
 
 
 def _plain(value: _Value) -> Any:
@@ -202,13 +225,10 @@ def default_path(explicit: str | None) -> str | None:
 
 def load(path: str) -> Settings:
     """Read settings from a YAML file; raise :class:`SettingsError` with file:line:column."""
-    source = str(path)
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise SettingsError(f"cannot read config file: {exc.strerror}", source) from None
-    return parse(data, source=source)
+    from igngen.readfile import read_file, show_path
+
+    data = read_file(path, "config file", cap=MAX_SETTINGS_BYTES)
+    return parse(data, source=show_path(path))
 
 
 def parse(data: bytes, *, source: str = "igngen.yaml") -> Settings:
@@ -228,6 +248,16 @@ def parse(data: bytes, *, source: str = "igngen.yaml") -> Settings:
             )
 
     pw = section("password", ("scheme", "bcrypt_cost", "sha512_rounds"))
+    for key, (lo, hi) in (
+        ("bcrypt_cost", BCRYPT_COST_RANGE),
+        ("sha512_rounds", SHA512_ROUNDS_RANGE),
+    ):
+        value = pw.get(key, int, None)
+        if value is not None and not lo <= value <= hi:
+            # Each step up costs boot time (bcrypt doubles per step): refuse, do not clamp.
+            raise SettingsError(
+                f"password.{key}: {value} is outside {lo}..{hi}", pw.at(pw.items[key])
+            )
     try:
         hashing = HashSettings.create(
             scheme=pw.get("scheme", str, DEFAULT_SCHEME),

@@ -33,7 +33,9 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from igngen.errors import ButaneError, IgnitionConfigError, TemplateError
+from igngen.errors import ButaneError, IgnitionConfigError, IgngenError, TemplateError
+from igngen.limits import MAX_TEMPLATE_BYTES
+from igngen.readfile import read_file
 from igngen.yamlsrc import Node
 
 SYSTEM_DIRS = ("/run/igngen/templates", "/etc/igngen/templates", "/usr/lib/igngen/templates")
@@ -124,10 +126,9 @@ def discover(
                 continue
             path = os.path.join(directory, name)
             try:
-                with open(path, "rb") as fh:
-                    raw = fh.read()
-            except OSError as exc:
-                raise TemplateError(f"cannot read template: {exc.strerror}", path) from None
+                raw = read_file(path, "template", cap=MAX_TEMPLATE_BYTES)
+            except IgngenError as exc:
+                raise TemplateError(exc.message, exc.location) from None
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:

@@ -110,12 +110,16 @@ def parse(text: str | bytes, source: str = "waagent.conf") -> WaagentConf:
 
 
 def load(path: str) -> WaagentConf:
+    from igngen.limits import MAX_WAAGENT_CONF_BYTES
+    from igngen.readfile import read_file, show_path
+
+    from igngen.errors import IgngenError
+
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise WaagentConfError(f"cannot read waagent.conf: {exc.strerror}", path) from None
-    return parse(data, source=path)
+        data = read_file(path, "waagent.conf", cap=MAX_WAAGENT_CONF_BYTES)
+    except IgngenError as exc:
+        raise WaagentConfError(exc.message, exc.location) from None
+    return parse(data, source=show_path(path))
 
 
 def derive_for_igngen(conf: WaagentConf) -> str:

@@ -21,9 +21,10 @@ import re
 from typing import Any, ClassVar
 
 from igngen.errors import ButaneError
+from igngen.limits import MAX_INT_DIGITS, MAX_YAML_DEPTH, MAX_YAML_NODES
 
-MAX_NODES = 100_000
-MAX_DEPTH = 64
+MAX_NODES = MAX_YAML_NODES
+MAX_DEPTH = MAX_YAML_DEPTH
 
 _INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)")
 _OCTAL_LEADING_ZERO = re.compile(r"[-+]?0[0-7_]+")
@@ -113,6 +114,8 @@ def resolve_scalar(text: str, plain: bool) -> Any:
         return True
     if text in _FALSE:
         return False
+    if len(text) > MAX_INT_DIGITS + 1 and text.lstrip("+-")[:1].isdigit():
+        return text  # not a number igngen can use; left as text, so a typed field refuses it
     if _INT.fullmatch(text):
         return int(text.replace("_", ""), 10)
     if _OCTAL_LEADING_ZERO.fullmatch(text):

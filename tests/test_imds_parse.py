@@ -98,7 +98,9 @@ def test_bad_documents_are_located(data: bytes, pointer: str) -> None:
     assert pointer in str(exc.value)
 
 
-@pytest.mark.parametrize("size", ["lots", "-16384", "+5", " 5", "5 ", "\u0661\u0662", "0", "1e3", 5, None, "9" * 40])
+@pytest.mark.parametrize(
+    "size", ["lots", "-16384", "+5", " 5", "5 ", "\u0661\u0662", "0", "1e3", 5, None, "9" * 40]
+)
 def test_bad_resource_disk_size_is_ignored_with_a_located_warning(size: object) -> None:
     # IMDS is optional: a bad size must not fail provisioning, and must never declare a
     # disk for wiping (the size decides whether the resource disk is formatted).

@@ -17,7 +17,13 @@ from igngen.errors import ImdsDataError
 from igngen.limits import MAX_IMDS_BYTES, MAX_RESOURCE_DISK_MIB
 from igngen.safejson import loads
 
-__all__ = ["MAX_IMDS_BYTES", "ImdsInstance", "ImdsPublicKey", "instance_from_json", "parse_instance"]
+__all__ = [
+    "MAX_IMDS_BYTES",
+    "ImdsInstance",
+    "ImdsPublicKey",
+    "instance_from_json",
+    "parse_instance",
+]
 
 
 class ImdsPublicKey(NamedTuple):

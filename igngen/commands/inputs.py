@@ -76,7 +76,9 @@ def render_inputs(args: argparse.Namespace) -> RenderInputs:
         if args.customdata == "-"
         else (show_path(args.customdata) if args.customdata else "customdata"),
         template_dirs=tuple(getattr(args, "templates", ()) or ()),
-        waagent_conf=read_input(args.waagent_conf, "waagent.conf", cap=limits.MAX_WAAGENT_CONF_BYTES)
+        waagent_conf=read_input(
+            args.waagent_conf, "waagent.conf", cap=limits.MAX_WAAGENT_CONF_BYTES
+        )
         if args.waagent_conf
         else None,
         waagent_conf_source=show_path(args.waagent_conf) if args.waagent_conf else "waagent.conf",

@@ -51,7 +51,9 @@ def _decompress(data: bytes, source: str) -> bytes:
     try:
         return gunzip(data)
     except IgnitionConfigError as exc:
-        raise CustomDataError(exc.message.replace("gzip data", "gzip custom data"), source) from None
+        raise CustomDataError(
+            exc.message.replace("gzip data", "gzip custom data"), source
+        ) from None
 
 
 def _non_ignition_kind(data: bytes) -> str | None:

@@ -82,7 +82,9 @@ def _unquote(raw: bytes) -> bytes:
     return bytes(out)
 
 
-def gunzip(data: bytes, *, source: str = "", pointer: str = "", limit: int = MAX_DECOMPRESSED) -> bytes:
+def gunzip(
+    data: bytes, *, source: str = "", pointer: str = "", limit: int = MAX_DECOMPRESSED
+) -> bytes:
     """Decompress gzip ``data``, refusing output over ``limit`` bytes while it is produced.
 
     The one decompressor for custom data and every data URL: zlib is asked for at
