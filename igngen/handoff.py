@@ -32,10 +32,10 @@ import os
 import shutil
 from typing import Any, NamedTuple
 
-from igngen.errors import HandoffError, IgnitionConfigError, IgngenError
+from igngen.errors import HandoffError, IgngenError, IgnitionConfigError
+from igngen.jsonio import canonical_json
 from igngen.limits import MAX_CONFIG_BYTES
 from igngen.readfile import read_file
-from igngen.jsonio import canonical_json
 from igngen.safejson import loads
 
 DEFAULT_DIR = "/run/igngen/ignition"

@@ -20,9 +20,11 @@ from igngen.errors import SettingsError
 from igngen.limits import (
     BCRYPT_COST_RANGE,
     MAX_INT_DIGITS,
+    MAX_SETTINGS_BYTES,
+    MAX_YAML_DEPTH,
+    MAX_YAML_NODES,
     SHA512_ROUNDS_RANGE,
 )
-from igngen.limits import MAX_SETTINGS_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES
 from igngen.passwords import (
     DEFAULT_BCRYPT_COST,
     DEFAULT_SCHEME,

@@ -33,7 +33,7 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from igngen.errors import ButaneError, IgnitionConfigError, IgngenError, TemplateError
+from igngen.errors import ButaneError, IgngenError, IgnitionConfigError, TemplateError
 from igngen.limits import MAX_TEMPLATE_BYTES
 from igngen.readfile import read_file
 from igngen.yamlsrc import Node

@@ -110,10 +110,9 @@ def parse(text: str | bytes, source: str = "waagent.conf") -> WaagentConf:
 
 
 def load(path: str) -> WaagentConf:
+    from igngen.errors import IgngenError
     from igngen.limits import MAX_WAAGENT_CONF_BYTES
     from igngen.readfile import read_file, show_path
-
-    from igngen.errors import IgngenError
 
     try:
         data = read_file(path, "waagent.conf", cap=MAX_WAAGENT_CONF_BYTES)

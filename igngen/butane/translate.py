@@ -10,7 +10,6 @@ Unknown keys are errors at their YAML line and column.
 
 from __future__ import annotations
 
-import json
 import os
 import posixpath
 import re

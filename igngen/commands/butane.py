@@ -11,9 +11,9 @@ import argparse
 
 from igngen import log
 from igngen.commands.inputs import read_input
-from igngen.readfile import show_path
-from igngen.limits import MAX_BUTANE_BYTES
 from igngen.jsonio import canonical_json, write_output
+from igngen.limits import MAX_BUTANE_BYTES
+from igngen.readfile import show_path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -15,8 +15,8 @@ import argparse
 import sys
 
 from igngen.commands.inputs import read_input
-from igngen.readfile import show_path
 from igngen.jsonio import write_output
+from igngen.readfile import show_path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -13,8 +13,8 @@ import argparse
 import sys
 
 from igngen.commands.inputs import read_input
-from igngen.readfile import show_path
 from igngen.errors import EX_DATAERR, IgnitionConfigError
+from igngen.readfile import show_path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
