@@ -131,7 +131,7 @@ def _convert(node: Any, source: str, budget: list[int], depth: int = 0) -> _Valu
             return _Value(False, line, col)
         if text in ("null", "Null", "NULL", "~", ""):
             return _Value(None, line, col)
-        if re.fullmatch(r"[-+]?[0-9]{1,%d}" % MAX_INT_DIGITS, text):
+        if re.fullmatch(rf"[-+]?[0-9]{{1,{MAX_INT_DIGITS}}}", text):
             return _Value(int(text, 10), line, col)
     return _Value(text, line, col)
 
