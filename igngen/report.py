@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from igngen import log
 from igngen.errors import IgngenError, SettingsError, UsageError
 
-if TYPE_CHECKING:  # the HTTP client (and requests) is imported only when reporting
+if TYPE_CHECKING:  # the HTTP client is imported only when reporting
     from igngen.azure.wireserver_client import ReportResult
 
 # Same values as igngen.azure.wireserver's (a test keeps them equal); repeated so that

@@ -25,7 +25,7 @@ def settings(url: str, budget: float = 4.0) -> ImdsSettings:
         url=url,
         total_timeout=budget,
         connect_timeout=0.5,
-        read_timeout=0.5,
+        request_timeout=0.5,
         backoff_initial=0.05,
         backoff_max=0.2,
     )
@@ -67,7 +67,7 @@ def test_retryable_status_then_success(status: int) -> None:
         (Reply(200, b'{"compute": {'), "not complete JSON"),
         (Reply(200, b"<html>gateway</html>"), "not complete JSON"),
         (Reset(), "connection"),
-        (Hang(10), "timed out"),
+        (Hang(10), "deadline reached"),
         (Reply(503, b"", delay=0.0), "HTTP 503"),
     ],
 )
@@ -88,7 +88,7 @@ def test_garbage_then_success() -> None:
 
 def test_connection_refused_gives_up_within_budget() -> None:
     result, elapsed = run(free_port_refusing(), budget=1.5)
-    assert isinstance(result, ImdsUnavailableError) and "connection failed" in str(result)
+    assert isinstance(result, ImdsUnavailableError) and "connection refused" in str(result)
     assert elapsed < 1.5 + SLACK
 
 
@@ -146,7 +146,7 @@ def test_user_data_garbage_is_retried_then_a_typed_error() -> None:
     ):
         # Generous socket timeouts: a loaded machine must not turn "garbage" into "timed out".
         fetch_user_data(
-            ImdsSettings(url=srv.url, total_timeout=3.0, read_timeout=2.5, backoff_initial=0.05)
+            ImdsSettings(url=srv.url, total_timeout=3.0, request_timeout=2.5, backoff_initial=0.05)
         )
     assert len(srv.requests) >= 2
     assert time.monotonic() - start < 3.0 + SLACK

@@ -23,9 +23,7 @@ ENTRY = [
 ]
 # Modules the interpreter loads before any script runs.
 STARTUP = ["encodings", "codecs", "io", "abc", "os", "stat", "posixpath", "genericpath", "_collections_abc",
-           "_sitebuiltins", "site", "runpy", "importlib", "importlib.util", "importlib.machinery",
-           # Imported by Debian's urllib3 1.26 through six.moves, invisible to modulefinder.
-           "queue"]
+           "_sitebuiltins", "site", "runpy", "importlib", "importlib.util", "importlib.machinery"]
 # Never needed at boot: optional command paths that would drag in large trees.
 EXCLUDE = ["jsonschema", "referencing", "rpds", "attrs", "attr", "tkinter", "unittest", "pydoc", "doctest",
            "test", "idlelib", "lib2to3", "ensurepip", "distutils", "setuptools", "pip", "pytest", "hypothesis",
@@ -67,11 +65,6 @@ def main() -> None:
             finder.import_hook(name)
         except ImportError:
             pass
-    # six.moves imports lazily by name (Debian's urllib3 1.26 takes queue and http.client
-    # from it): the modules it resolves to for the names urllib3 and requests use.
-    if "six" in finder.modules:
-        for name in ["queue", "http.client", "urllib.parse", "urllib.request", "urllib.error"]:
-            finder.import_hook(name)
     # Codecs are looked up by name at run time, invisible to modulefinder. Only those
     # igngen's inputs can need: UTF-8/16/32 (XML, YAML, JSON), Latin-1 (HTTP headers),
     # IDNA (host names), a few Western code pages an ovf-env.xml could declare.
@@ -96,14 +89,6 @@ def main() -> None:
         for fn in files:
             src = os.path.join(dirpath, fn)
             out.add((src, os.path.join(site_dest, "igngen", os.path.relpath(src, pkg_dir))))
-    # certifi's CA bundle (requests imports it; IMDS is plain HTTP but the import must work).
-    try:
-        import certifi
-
-        ca = certifi.where()
-        out.add((ca, os.path.join(site_dest, "certifi", os.path.basename(ca))))
-    except ImportError:
-        pass
     for src, dest in sorted(out):
         print(f"{src}\t{dest}")
 

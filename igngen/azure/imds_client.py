@@ -9,9 +9,10 @@ Policy (azure-protocol sheet §3 and the anchors' experience):
   are cut short or not JSON;
 - given up at once: other 4xx (a wrong request does not heal by retrying) and
   bodies over the size cap;
-- every wait and every socket timeout is clipped to what is left of the total
-  budget, and a body that trickles in is abandoned at the deadline, so the call
-  always returns within the budget (plus one connect/read granularity).
+- each attempt is one ``igngen.azure.http.request`` whose single deadline
+  (the earlier of the request timeout and the end of the total budget) covers
+  connect, status line, headers, 1xx answers and body, so the call returns
+  within the budget whatever the server sends, or does not send.
 IMDS is optional for igngen: callers continue OVF-only when this gives up.
 """
 
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from igngen import log
-from igngen.azure.http import BodyTooLarge, BodyTooSlow, read_body, wait_before_retry
+from igngen.azure import http
 from igngen.errors import ImdsDataError, ImdsUnavailableError
 
 DEFAULT_IMDS_URL = "http://169.254.169.254"
@@ -30,7 +31,7 @@ DEFAULT_API_VERSION = "2021-08-01"
 USER_DATA_API_VERSION = "2021-01-01"  # what Ignition's Azure provider asks for
 DEFAULT_TOTAL_TIMEOUT = 300.0  # azure-init's and cloud-init's budget
 DEFAULT_CONNECT_TIMEOUT = 5.0  # link-local: a healthy IMDS answers in milliseconds
-DEFAULT_READ_TIMEOUT = 30.0
+DEFAULT_REQUEST_TIMEOUT = 30.0  # one whole request; a stuck attempt leaves room for others
 DEFAULT_BACKOFF_INITIAL = 1.0
 DEFAULT_BACKOFF_MAX = 5.0
 MAX_BODY = 1024 * 1024
@@ -42,7 +43,7 @@ class _ImdsFields(NamedTuple):
     api_version: str
     total_timeout: float
     connect_timeout: float
-    read_timeout: float
+    request_timeout: float
     backoff_initial: float
     backoff_max: float
     max_body: int
@@ -64,7 +65,7 @@ class ImdsSettings(_ImdsFields):
         api_version: str = DEFAULT_API_VERSION,
         total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-        read_timeout: float = DEFAULT_READ_TIMEOUT,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
         backoff_initial: float = DEFAULT_BACKOFF_INITIAL,
         backoff_max: float = DEFAULT_BACKOFF_MAX,
         max_body: int = MAX_BODY,
@@ -75,7 +76,7 @@ class ImdsSettings(_ImdsFields):
             api_version,
             total_timeout,
             connect_timeout,
-            read_timeout,
+            request_timeout,
             backoff_initial,
             backoff_max,
             max_body,
@@ -95,10 +96,6 @@ class ImdsSettings(_ImdsFields):
         )
 
 
-class _Retry(Exception):
-    """A failure worth another attempt; the text says why (no secrets in IMDS answers)."""
-
-
 def fetch_instance(
     settings: ImdsSettings,
     *,
@@ -116,17 +113,19 @@ def fetch_user_data(
     sleep: Callable[[float], None] = time.sleep,
 ) -> bytes:
     """Return the decoded userData (b"" when unset), for IMDS documents that lack it."""
-    body = _get(settings, settings.user_data_url, _check_base64, clock=clock, sleep=sleep)
-    return _decode_base64(body)
+    return _get(settings, settings.user_data_url, _decode_base64, clock=clock, sleep=sleep)
 
 
-def _check_json(body: bytes) -> None:
-    import json
+def _check_json(body: bytes) -> bytes:
+    # The same bounded loader the parser uses: a cut body is retried here, and a
+    # document the parser would refuse (too deep, huge numbers) is not taken as complete.
+    from igngen import safejson
 
     try:
-        json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise _Retry(f"answer is not complete JSON ({len(body)} bytes)") from None
+        safejson.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise http.Retry(http.RetryKind.BODY, f"not complete JSON, {len(body)} bytes") from None
+    return body
 
 
 def _decode_base64(body: bytes) -> bytes:
@@ -136,102 +135,66 @@ def _decode_base64(body: bytes) -> bytes:
     try:
         return base64.b64decode(b"".join(body.split()), validate=True)
     except (binascii.Error, ValueError):
-        raise _Retry(f"answer is not base64 ({len(body)} bytes)") from None
+        raise http.Retry(http.RetryKind.BODY, f"not base64, {len(body)} bytes") from None
 
 
-def _check_base64(body: bytes) -> None:
-    _decode_base64(body)
+HEADERS = {"Metadata": "true", "User-Agent": "igngen"}
 
 
 def _get(
     settings: ImdsSettings,
     url: str,
-    check: Callable[[bytes], None],
+    check: Callable[[bytes], bytes],
     *,
     clock: Callable[[], float],
     sleep: Callable[[float], None],
 ) -> bytes:
-    from igngen.azure.http import load_requests
+    if not _finite_budget(settings.total_timeout):
+        raise ImdsUnavailableError(f"unusable IMDS budget {settings.total_timeout!r}", url)
+    seen: set[http.RetryKind] = set()
 
-    load_requests()
-    import requests
-
-    deadline = clock() + settings.total_timeout
-    session = requests.Session()
-    session.trust_env = False  # never a proxy, never netrc
-    backoff = settings.backoff_initial
-    attempt = 0
-    last = "no attempt made"
-    reasons_seen: dict[str, None] = {}  # kinds in the order first seen
-    log.info("imds", "requesting", url=url, budget=f"{settings.total_timeout:g}s")
-    while True:
-        attempt += 1
-        remaining = deadline - clock()
-        if remaining <= 0:
-            break
+    def attempt(deadline: float) -> bytes:
+        until = min(deadline, clock() + settings.request_timeout)
         try:
-            body = _attempt(session, url, settings, deadline, clock)
-            check(body)
-            return body
-        except _Retry as exc:
-            last = str(exc)
-        except requests.exceptions.ConnectionError as exc:
-            last = (
-                "connection failed" if "timed out" not in str(exc).lower() else "connect timed out"
+            resp = http.request(
+                "GET",
+                url,
+                headers=HEADERS,
+                deadline=until,
+                max_body=settings.max_body,
+                connect_timeout=settings.connect_timeout,
+                clock=clock,
             )
-        except requests.exceptions.Timeout:
-            last = "timed out"
-        except requests.exceptions.RequestException as exc:
-            last = f"request failed ({type(exc).__name__})"
-        kind = last.split(" (")[0]
-        # Each kind of failure is logged once, then only in the final summary.
-        (log.info if kind in reasons_seen else log.warning)(
-            "imds",
-            f"attempt {attempt} failed: {last}",
-            url=url,
-            remaining=f"{max(0.0, deadline - clock()):.1f}s",
-        )
-        reasons_seen.setdefault(kind)
-        if not wait_before_retry(backoff, settings.backoff_max, deadline, clock, sleep):
-            break
-        backoff *= 2
-    # The last attempt is often cut short by the deadline itself; earlier kinds say more.
-    earlier = [k for k in reasons_seen if k != last.split(" (")[0]]
-    also = f" (earlier: {', '.join(earlier)})" if earlier else ""
-    raise ImdsUnavailableError(
-        f"no usable answer within {settings.total_timeout:g}s after {attempt} attempt(s); "
-        f"last: {last}{also}",
-        url,
-    )
-
-
-def _attempt(
-    session: object, url: str, settings: ImdsSettings, deadline: float, clock: Callable[[], float]
-) -> bytes:
-    import requests
-
-    assert isinstance(session, requests.Session)
-    remaining = max(0.05, deadline - clock())
-    timeout = (min(settings.connect_timeout, remaining), min(settings.read_timeout, remaining))
-    headers = {"Metadata": "true", "User-Agent": "igngen", "Accept-Encoding": "identity"}
-    with session.get(
-        url, headers=headers, timeout=timeout, stream=True, allow_redirects=False
-    ) as resp:
-        status = resp.status_code
-        if status in RETRIED_STATUSES:
-            raise _Retry(f"HTTP {status}")
-        if status != 200:
+        except http.TooLarge as exc:
+            raise ImdsDataError(str(exc), url) from None
+        except http.Fatal as exc:
+            raise ImdsUnavailableError(str(exc), url) from None
+        if resp.status in RETRIED_STATUSES:
+            raise http.Retry(http.RetryKind.STATUS, f"HTTP {resp.status}")
+        if resp.status != 200:
             raise ImdsUnavailableError(
-                f"IMDS refused the request with HTTP {status}; not retried", url
+                f"IMDS refused the request with HTTP {resp.status}; not retried", url
             )
-        declared = resp.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > settings.max_body:
-            raise ImdsDataError(
-                f"answer of {declared} bytes is over the {settings.max_body}-byte limit", url
-            )
-        try:
-            return read_body(resp, settings.max_body, deadline, clock)
-        except BodyTooLarge:
-            raise ImdsDataError(f"answer is over the {settings.max_body}-byte limit", url) from None
-        except BodyTooSlow:
-            raise _Retry("answer still arriving at the deadline") from None
+        return check(resp.body)
+
+    def on_retry(n: int, exc: http.Retry, left: float) -> None:
+        # Each kind of failure is logged once, then only in the final summary.
+        (log.info if exc.kind in seen else log.warning)(
+            "imds", f"attempt {n} failed: {exc}", url=url, remaining=f"{left:.1f}s"
+        )
+        seen.add(exc.kind)
+
+    log.info("imds", "requesting", url=url, budget=f"{settings.total_timeout:g}s")
+    policy = http.RetryPolicy(
+        settings.total_timeout, settings.backoff_initial, settings.backoff_max
+    )
+    try:
+        return http.with_retries(attempt, policy, on_retry=on_retry, clock=clock, sleep=sleep)
+    except http.BudgetSpent as exc:
+        raise ImdsUnavailableError(
+            f"no usable answer within {settings.total_timeout:g}s after {exc}", url
+        ) from None
+
+
+def _finite_budget(value: float) -> bool:
+    return isinstance(value, int | float) and 0 <= value < float("inf")

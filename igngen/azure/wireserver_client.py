@@ -19,10 +19,11 @@ that is garbage or names no role instance yet) are retried with exponential
 backoff and jitter until the total budget is spent; any other status fails at
 once with a one-line error. A 410 on the health POST means the goal state
 changed between GET and POST (WALA's ``ResourceGoneError``): the goal state is
-fetched again and the report re-sent, first at once, then with backoff. Every
-wait and socket timeout is clipped to what is left of the budget, and a body
-that trickles in is abandoned at the deadline. No proxy, no netrc
-(``trust_env`` off): the Wireserver is reached directly, as root.
+fetched again and the report re-sent, first at once, then with backoff. Each
+request is one ``igngen.azure.http.request`` under one deadline (connect to
+last body byte), clipped to what is left of the budget; the health POSTs'
+bodies are not read (a 2xx status is delivery). No proxy, no netrc: the
+Wireserver is reached directly, as root.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from igngen import log
-from igngen.azure.http import BodyTooLarge, BodyTooSlow, read_body, wait_before_retry
+from igngen.azure import http
 from igngen.azure.wireserver import (
     DEFAULT_AGENT_NAME,
     DEFAULT_READY_TIMEOUT,
@@ -51,7 +52,7 @@ from igngen.errors import UsageError, WireserverDataError, WireserverError
 
 DEFAULT_TOTAL_TIMEOUT = DEFAULT_READY_TIMEOUT
 DEFAULT_CONNECT_TIMEOUT = 10.0
-DEFAULT_READ_TIMEOUT = 30.0
+DEFAULT_REQUEST_TIMEOUT = 30.0
 DEFAULT_BACKOFF_INITIAL = 1.0
 DEFAULT_BACKOFF_MAX = 30.0
 RETRIED_STATUSES = frozenset({429, 500, 503})
@@ -65,7 +66,7 @@ class ReportSettings(NamedTuple):
     protocol: str = "auto"
     total_timeout: float = DEFAULT_TOTAL_TIMEOUT
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
-    read_timeout: float = DEFAULT_READ_TIMEOUT
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     backoff_initial: float = DEFAULT_BACKOFF_INITIAL
     backoff_max: float = DEFAULT_BACKOFF_MAX
     agent_name: str = DEFAULT_AGENT_NAME
@@ -91,63 +92,48 @@ def base_url(value: str) -> str:
     return f"{scheme}://{host}"
 
 
-class _Retry(Exception):
-    """Worth another attempt; the text says why."""
-
-
 class _NotOffered(Exception):
     """The JSON endpoint is not there (auto mode switches protocol)."""
 
 
-class _Gone(Exception):
-    """410 on the health POST: the goal state changed under us."""
-
-
 class _Call:
-    """One run's HTTP state: session, deadline, headers."""
+    """One run's endpoint, deadline and headers; each request is one ``http.request``."""
 
-    def __init__(self, settings: ReportSettings, deadline: float, clock: Callable[[], float]):
-        from igngen.azure.http import load_requests
-
-        load_requests()
-        import requests
-
-        self.requests = requests
-        self.session = requests.Session()
-        self.session.trust_env = False  # never a proxy, never netrc
+    def __init__(self, settings: ReportSettings, clock: Callable[[], float]):
         self.settings = settings
-        self.deadline = deadline
         self.clock = clock
         self.base = base_url(settings.wireserver)
-
-    def _timeout(self) -> tuple[float, float]:
-        remaining = max(0.05, self.deadline - self.clock())
-        return (
-            min(self.settings.connect_timeout, remaining),
-            min(self.settings.read_timeout, remaining),
-        )
+        self.deadline = 0.0  # the total budget's end; set for each attempt
 
     def request(
-        self, method: str, path: str, headers: dict[str, str], body: bytes | None = None
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes | None = None,
+        *,
+        want_body: bool = True,
     ) -> tuple[int, bytes]:
-        url = self.base + path
-        with self.session.request(
-            method,
-            url,
-            headers={"Accept-Encoding": "identity", **headers},
-            data=body,
-            timeout=self._timeout(),
-            stream=True,
-            allow_redirects=False,
-        ) as resp:
-            status = resp.status_code
-            try:
-                data = read_body(resp, MAX_BODY, self.deadline, self.clock)
-            except BodyTooLarge:
-                raise _Retry(f"answer from {path} is over {MAX_BODY} bytes") from None
-            except BodyTooSlow:
-                raise _Retry(f"answer from {path} still arriving at the deadline") from None
-        return status, data
+        until = min(self.deadline, self.clock() + self.settings.request_timeout)
+        try:
+            resp = http.request(
+                method,
+                self.base + path,
+                headers=headers,
+                body=body,
+                deadline=until,
+                max_body=MAX_BODY,
+                connect_timeout=self.settings.connect_timeout,
+                clock=self.clock,
+                want_body=want_body,
+            )
+        except http.TooLarge:
+            raise http.Retry(
+                http.RetryKind.BODY, f"answer from {path} over {MAX_BODY} bytes"
+            ) from None
+        except http.Fatal as exc:
+            raise WireserverError(str(exc), self.base) from None
+        return resp.status, resp.body
 
     # --- the protocol steps ---
 
@@ -158,7 +144,7 @@ class _Call:
         """Advisory (cloud-init and azure-init skip it): never fails the report by itself."""
         status, body = self.request("GET", "/?comp=versions", self.wire_headers())
         if status in RETRIED_STATUSES:
-            raise _Retry(f"HTTP {status} on versions")
+            raise http.Retry(http.RetryKind.STATUS, f"HTTP {status} on versions")
         if not 200 <= status < 300:
             log.warning("report", f"versions query answered HTTP {status}; continuing")
             return
@@ -178,7 +164,7 @@ class _Call:
         path = "/machine/?comp=goalstate"
         status, body = self.request("GET", path, self.wire_headers())
         if status in RETRIED_STATUSES or status == GONE:
-            raise _Retry(f"HTTP {status} on goal state")
+            raise http.Retry(http.RetryKind.STATUS, f"HTTP {status} on goal state")
         if not 200 <= status < 300:
             raise WireserverError(
                 f"goal state request refused with HTTP {status}; not retried", self.base + path
@@ -186,16 +172,17 @@ class _Call:
         try:
             return parse_goal_state(body, source=self.base + path)
         except WireserverDataError as exc:
-            raise _Retry(f"goal state unusable: {exc}") from None
+            raise http.Retry(http.RetryKind.BODY, f"goal state unusable: {exc.message}") from None
 
     def post_xml(self, goal: GoalState, status_: HealthStatus) -> int:
         path = "/machine?comp=health"
         headers = {**self.wire_headers(), "Content-Type": "text/xml; charset=utf-8"}
-        status, _ = self.request("POST", path, headers, health_xml(goal, status_))
+        # A 2xx answer means delivered, whatever its body: it is not even read.
+        status, _ = self.request("POST", path, headers, health_xml(goal, status_), want_body=False)
         if status == GONE:
-            raise _Gone()
+            raise http.Gone()
         if status in RETRIED_STATUSES:
-            raise _Retry(f"HTTP {status} on health report")
+            raise http.Retry(http.RetryKind.STATUS, f"HTTP {status} on health report")
         if not 200 <= status < 300:
             raise WireserverError(
                 f"health report refused with HTTP {status}; not retried", self.base + path
@@ -212,9 +199,9 @@ class _Call:
             "User-Agent": agent,
             "x-ms-guest-agent-name": agent,
         }
-        status, _ = self.request("POST", path, headers, health_json(status_))
+        status, _ = self.request("POST", path, headers, health_json(status_), want_body=False)
         if status in RETRIED_STATUSES:
-            raise _Retry(f"HTTP {status} on provisioning health")
+            raise http.Retry(http.RetryKind.STATUS, f"HTTP {status} on provisioning health")
         if auto and status in JSON_NOT_OFFERED:
             raise _NotOffered(f"HTTP {status}")
         if not 200 <= status < 300:
@@ -237,79 +224,89 @@ def report(
         raise UsageError(
             f"unknown protocol {settings.protocol!r} (use {', '.join(PROTOCOLS)})", "--protocol"
         )
-    deadline = clock() + settings.total_timeout
-    call = _Call(settings, deadline, clock)
-    requests = call.requests
-    protocol = "goalstate" if settings.protocol == "goalstate" else "json"
-    auto = settings.protocol == "auto"
-    versions_done = False
-    backoff = settings.backoff_initial
-    gone_in_a_row = 0
-    attempt = 0
-    last = "no attempt made"
-    seen: set[str] = set()
-    while clock() < deadline:
-        attempt += 1
+    total = settings.total_timeout
+    if not (isinstance(total, int | float) and 0 <= total < float("inf")):
+        raise UsageError(f"unusable report budget {total!r}", "--timeout")
+    run = _Run(status, _Call(settings, clock))
+    policy = http.RetryPolicy(total, settings.backoff_initial, settings.backoff_max)
+    try:
+        return http.with_retries(
+            run.attempt, policy, on_retry=run.on_retry, clock=clock, sleep=sleep
+        )
+    except http.BudgetSpent as exc:
+        raise WireserverError(
+            f"{status.kind} not delivered within {total:g}s after {exc}", run.call.base
+        ) from None
+
+
+class _Run:
+    """One report's protocol state across attempts."""
+
+    def __init__(self, status: HealthStatus, call: _Call) -> None:
+        self.status = status
+        self.call = call
+        self.auto = call.settings.protocol == "auto"
+        self.protocol = "goalstate" if call.settings.protocol == "goalstate" else "json"
+        self.versions_done = False
+        self.gone_in_a_row = 0
+        self.attempts = 0
+        self.seen: set[http.RetryKind] = set()
+
+    def attempt(self, deadline: float) -> ReportResult:
+        self.attempts += 1
+        self.call.deadline = deadline
         goal: GoalState | None = None
         try:
-            if protocol == "json":
-                code = call.post_json(status, auto=auto)
-                url = call.base + "/provisioning/health"
+            if self.protocol == "json":
+                code = self._json()
+                url = self.call.base + "/provisioning/health"
             else:
-                if not versions_done:
-                    call.check_versions()
-                    versions_done = True
-                goal = call.goal_state()
-                code = call.post_xml(goal, status)
-                url = call.base + "/machine?comp=health"
-            log.info(
-                "report",
-                f"{status.kind} reported",
-                protocol=protocol,
-                http=code,
-                attempts=attempt,
-                **({"incarnation": goal.incarnation} if goal else {}),
-            )
-            return ReportResult(protocol, url, code, attempt, goal)
-        except _NotOffered as exc:
-            log.info("report", f"JSON health endpoint not offered ({exc}); using the goal state")
-            protocol = "goalstate"
-            continue
-        except _Gone:
-            gone_in_a_row += 1
-            last = "goal state changed before the report arrived (HTTP 410)"
+                if not self.versions_done:
+                    self.call.check_versions()
+                    self.versions_done = True
+                goal = self.call.goal_state()
+                code = self.call.post_xml(goal, self.status)
+                url = self.call.base + "/machine?comp=health"
+        except http.Gone:
+            self.gone_in_a_row += 1
             log.info(
                 "report",
                 "goal state changed during the report; fetching it again",
                 incarnation=goal.incarnation if goal else "-",
             )
-            if gone_in_a_row == 1:
-                continue
-        except _Retry as exc:
-            last = str(exc)
-        except requests.exceptions.ConnectionError as exc:
-            last = "connect timed out" if "timed out" in str(exc).lower() else "connection failed"
-        except requests.exceptions.Timeout:
-            last = "timed out"
-        except requests.exceptions.RequestException as exc:
-            last = f"request failed ({type(exc).__name__})"
-        else:  # pragma: no cover - every path above returns or raises
-            pass
-        if not last.startswith("goal state changed"):
-            gone_in_a_row = 0
-        kind = last.split(" (")[0].split(":")[0]
-        (log.info if kind in seen else log.warning)(
+            # At once the first time (the goal state moved on between GET and POST), then
+            # with backoff: a goal state that changes every time must not spin.
+            raise http.Retry(
+                http.RetryKind.STATUS,
+                "goal state changed before the report arrived, HTTP 410",
+                immediate=self.gone_in_a_row == 1,
+            ) from None
+        except http.Retry:
+            self.gone_in_a_row = 0
+            raise
+        log.info(
             "report",
-            f"attempt {attempt} failed: {last}",
-            url=call.base,
-            remaining=f"{max(0.0, deadline - clock()):.1f}s",
+            f"{self.status.kind} reported",
+            protocol=self.protocol,
+            http=code,
+            attempts=self.attempts,
+            **({"incarnation": goal.incarnation} if goal else {}),
         )
-        seen.add(kind)
-        if not wait_before_retry(backoff, settings.backoff_max, deadline, clock, sleep):
-            break
-        backoff *= 2
-    raise WireserverError(
-        f"{status.kind} not delivered within {settings.total_timeout:g}s after {attempt} "
-        f"attempt(s); last: {last}",
-        call.base,
-    )
+        return ReportResult(self.protocol, url, code, self.attempts, goal)
+
+    def _json(self) -> int:
+        try:
+            return self.call.post_json(self.status, auto=self.auto)
+        except _NotOffered as exc:
+            log.info("report", f"JSON health endpoint not offered ({exc}); using the goal state")
+            self.protocol = "goalstate"  # for the rest of this run
+            raise http.Retry(http.RetryKind.STATUS, str(exc), immediate=True) from None
+
+    def on_retry(self, n: int, exc: http.Retry, left: float) -> None:
+        if exc.immediate:
+            return  # a protocol switch or a first 410, already logged as such
+        # Each kind of failure is logged once as a warning, then only in the summary.
+        (log.info if exc.kind in self.seen else log.warning)(
+            "report", f"attempt {n} failed: {exc}", url=self.call.base, remaining=f"{left:.1f}s"
+        )
+        self.seen.add(exc.kind)
