@@ -250,28 +250,40 @@ def provision(opts: ProvisionOptions, settings: Settings) -> list[str]:
     kvp.try_append(opts.kvp_pool, kvp.event_key("start"), "provisioning started")
     contents = _read_media(opts)
     imds_bytes = _fetch_imds(opts)
-    has_user_data = False
+    user_data: bytes | None = None
     if imds_bytes is not None:
         try:
-            has_user_data = parse_instance(imds_bytes, source="imds").user_data is not None
+            user_data = parse_instance(imds_bytes, source=IMDS_SOURCE).user_data
         except ImdsDataError as exc:
-            log.warning("imds", f"ignoring an unusable instance document: {exc}")
+            _imds_unusable(opts, exc)
             imds_bytes = None
     # IMDS userData wins (as in Ignition's own Azure provider); else the media's
     # CustomData.bin, which confidential VMs lack (then the OVF's CustomData is used).
-    custom = None if has_user_data else contents.custom_data
+    custom = None if user_data is not None else contents.custom_data
     inputs = RenderInputs(
         ovf=contents.ovf,
         ovf_source=f"{contents.origin}:{'ovf-env.xml'}",
         imds=imds_bytes,
-        imds_source="imds",
+        imds_source=IMDS_SOURCE,
         customdata=custom,
         customdata_source=f"{contents.origin}:CustomData.bin",
         template_dirs=opts.template_dirs,
         nvme_present=_nvme_present(opts, settings),
         **_waagent_conf(opts.waagent_conf),
     )
-    result = render(inputs, settings)
+    try:
+        result = render(inputs, settings)
+    except IgngenError as exc:
+        if imds_bytes is None or not _blames_imds(exc):
+            raise
+        # A value only IMDS gave (a hostile user name, key or disk size) must not stop a
+        # boot that ovf-env.xml alone can carry: render again without the document. The
+        # user's custom data from IMDS userData is kept, so their config is never dropped.
+        _imds_unusable(opts, exc)
+        inputs = inputs._replace(imds=None)
+        if user_data is not None:
+            inputs = inputs._replace(customdata=user_data, customdata_source=USER_DATA_SOURCE)
+        result = render(inputs, settings)
     for warning in result.warnings:
         log.warning("render", warning)
     kind = result.customdata.kind if result.customdata else None
@@ -292,6 +304,32 @@ def provision(opts: ProvisionOptions, settings: Settings) -> list[str]:
         kvp.report_value("success", vm_id=vm_id, custom_data=kind or "none"),
     )
     return written
+
+
+IMDS_SOURCE = "imds"
+USER_DATA_SOURCE = "imds#/compute/userData"
+
+
+def _blames_imds(error: IgngenError) -> bool:
+    """Whether a render failure lies in the IMDS document itself (its location says so).
+
+    Custom data errors are the user's, wherever the custom data came from.
+    """
+    from igngen.errors import CustomDataError, IgnitionConfigError
+
+    if isinstance(error, CustomDataError | IgnitionConfigError):
+        return False
+    where = error.location
+    return where == IMDS_SOURCE or where.startswith((IMDS_SOURCE + "#", IMDS_SOURCE + ":"))
+
+
+def _imds_unusable(opts: ProvisionOptions, error: IgngenError) -> None:
+    log.warning("imds", f"ignoring an unusable instance document: {error}")
+    kvp.try_append(
+        opts.kvp_pool,
+        kvp.event_key("imds"),
+        f"instance document unusable, ovf-env.xml only: {error}",
+    )
 
 
 def record_failure(opts: ProvisionOptions, error: IgngenError) -> None:

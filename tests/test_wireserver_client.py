@@ -138,7 +138,7 @@ def test_retryable_status_then_success(status: int, endpoint: str) -> None:
     assert elapsed < 4.0 + SLACK
 
 
-@pytest.mark.parametrize("status", [401, 403, 409, 502])
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 501])
 def test_other_statuses_fail_fast_with_one_line(status: int) -> None:
     with WireserverSim(faults={"health": [Reply(status)] * 5}) as sim:
         result, elapsed = run(sim.url, protocol="goalstate", budget=30)

@@ -35,7 +35,7 @@ DEFAULT_REQUEST_TIMEOUT = 30.0  # one whole request; a stuck attempt leaves room
 DEFAULT_BACKOFF_INITIAL = 1.0
 DEFAULT_BACKOFF_MAX = 5.0
 MAX_BODY = 1024 * 1024
-RETRIED_STATUSES = frozenset({404, 410, 429, 500, 502, 503, 504})
+RETRIED_STATUSES = frozenset({404, 408, 410, 429, 500, 502, 503, 504})
 
 
 class _ImdsFields(NamedTuple):

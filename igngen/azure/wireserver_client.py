@@ -14,7 +14,7 @@ round trip, while starting with the goal state would fetch it every time even
 where the single call works. Busy answers do not switch protocols: both go to
 the same server.
 
-Retry policy: connection errors, timeouts, 429, 500 and 503 (and a goal state
+Retry policy: connection errors, timeouts, 408, 429, 500, 502, 503, 504 (and a goal state
 that is garbage or names no role instance yet) are retried with exponential
 backoff and jitter until the total budget is spent; any other status fails at
 once with a one-line error. A 410 on the health POST means the goal state
@@ -55,7 +55,8 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_REQUEST_TIMEOUT = 30.0
 DEFAULT_BACKOFF_INITIAL = 1.0
 DEFAULT_BACKOFF_MAX = 30.0
-RETRIED_STATUSES = frozenset({429, 500, 503})
+# Busy or briefly broken: WALinuxAgent retries these too (azure-protocol-detail sheet).
+RETRIED_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 JSON_NOT_OFFERED = frozenset({400, 404, 405, 501})
 GONE = 410
 MAX_BODY = 1024 * 1024
@@ -141,10 +142,16 @@ class _Call:
         return {"x-ms-agent-name": self.settings.agent_name, "x-ms-version": PROTOCOL_VERSION}
 
     def check_versions(self) -> None:
-        """Advisory (cloud-init and azure-init skip it): never fails the report by itself."""
-        status, body = self.request("GET", "/?comp=versions", self.wire_headers())
-        if status in RETRIED_STATUSES:
-            raise http.Retry(http.RetryKind.STATUS, f"HTTP {status} on versions")
+        """Advisory (cloud-init and azure-init skip it): never fails the report by itself.
+
+        Asked once per run; a failed or busy answer is logged and the report goes on
+        to the goal state in the same attempt.
+        """
+        try:
+            status, body = self.request("GET", "/?comp=versions", self.wire_headers())
+        except http.Retry as exc:
+            log.warning("report", f"versions query failed ({exc}); continuing")
+            return
         if not 200 <= status < 300:
             log.warning("report", f"versions query answered HTTP {status}; continuing")
             return

@@ -3,7 +3,9 @@
 Each request takes the next step of a script (the last step repeats):
 ``Reply(status, body, headers, delay)``, ``Reset()`` (close without answering),
 ``Drip(status, body, interval)`` (send the body one byte at a time) or
-``Hang(seconds)`` (accept and say nothing). Requests are recorded.
+``Hang(seconds)`` (accept and say nothing) or ``Raw(parts, end)`` (bytes on the
+wire exactly as given, with pauses between them, then close, reset or hang: for
+broken framing, dripped status lines and headers, 1xx floods). Requests are recorded.
 """
 
 from __future__ import annotations
@@ -42,7 +44,17 @@ class Hang:
     seconds: float
 
 
-Step = Reply | Reset | Drip | Hang
+@dataclass
+class Raw:
+    """Bytes sent as they are (no status line or headers added); a float is a pause."""
+
+    parts: list[bytes | float]
+    end: str = "close"  # "close", "reset" (RST) or "hang" (until the server stops)
+
+
+Step = Reply | Reset | Drip | Hang | Raw
+
+_LINGER_RESET = b"\x01\x00\x00\x00\x00\x00\x00\x00"
 
 
 @dataclass
@@ -80,10 +92,11 @@ class ScriptedServer:
                 )
                 step = server._next(req)
                 if isinstance(step, Reset):
-                    self.connection.setsockopt(
-                        socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
-                    )
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
                     self.close_connection = True
+                    return
+                if isinstance(step, Raw):
+                    self._raw(step)
                     return
                 if isinstance(step, Hang):
                     server._stop.wait(step.seconds)
@@ -109,6 +122,22 @@ class ScriptedServer:
                             return
                 else:
                     self.wfile.write(payload)
+
+            def _raw(self, step: Raw) -> None:
+                self.close_connection = True
+                for part in step.parts:
+                    if isinstance(part, float):
+                        if server._stop.wait(part):
+                            return
+                        continue
+                    try:
+                        self.connection.sendall(part)
+                    except OSError:
+                        return
+                if step.end == "hang":
+                    server._stop.wait()
+                elif step.end == "reset":
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
 
             do_GET = _handle
             do_POST = _handle
