@@ -99,7 +99,7 @@ def test_bad_documents_are_located(data: bytes, pointer: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "size", ["lots", "-16384", "+5", " 5", "5 ", "\u0661\u0662", "0", "1e3", 5, None, "9" * 40]
+    "size", ["lots", "-16384", "+5", " 5", "5 ", "\u0661\u0662", "1e3", 5, None, "9" * 40]
 )
 def test_bad_resource_disk_size_is_ignored_with_a_located_warning(size: object) -> None:
     # IMDS is optional: a bad size must not fail provisioning, and must never declare a
@@ -108,6 +108,12 @@ def test_bad_resource_disk_size_is_ignored_with_a_located_warning(size: object) 
     assert inst.resource_disk_size_mib is None
     if size is not None:
         assert any("imds#/compute/storageProfile/resourceDisk/size" in w for w in inst.warnings)
+
+
+def test_resource_disk_size_zero_means_no_resource_disk() -> None:
+    # IMDS sends "0" for VM sizes without a resource disk: a fact, not a bad value.
+    inst = parse_instance(doc(storageProfile={"resourceDisk": {"size": "0"}}))
+    assert inst.resource_disk_size_mib == 0 and not inst.warnings
 
 
 def test_resource_disk_size_upper_bound() -> None:

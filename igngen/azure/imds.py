@@ -49,15 +49,15 @@ class ImdsInstance(NamedTuple):
 
 
 def disk_size_mib(text: str) -> int | None:
-    """A resource-disk size: ASCII digits only, positive, at most MAX_RESOURCE_DISK_MIB.
+    """A resource-disk size: ASCII digits only, at most MAX_RESOURCE_DISK_MIB.
 
-    ``int()`` alone would take "-16384", " 5", "+5" or Arabic-Indic digits; a disk
+    0 is meaningful: IMDS sends it for VM sizes without a resource disk. ``int()`` alone would take "-16384", " 5", "+5" or Arabic-Indic digits; a disk
     declared for wiping must never rest on such a value.
     """
     if not (text.isascii() and text.isdigit()) or len(text) > 12:
         return None
     value = int(text, 10)
-    return value if 0 < value <= MAX_RESOURCE_DISK_MIB else None
+    return value if value <= MAX_RESOURCE_DISK_MIB else None
 
 
 class _Reader:
@@ -163,7 +163,7 @@ def instance_from_json(doc: Any, *, source: str = "imds") -> ImdsInstance:
         disk_size = disk_size_mib(raw_size) if isinstance(raw_size, str) else None
         if disk_size is None:
             warnings.append(
-                f"{source}#{size_pointer}: ignored: not a size in MiB between 1 and "
+                f"{source}#{size_pointer}: ignored: not a size in MiB between 0 and "
                 f"{MAX_RESOURCE_DISK_MIB} (ASCII digits only); no resource disk is declared from it"
             )
 
