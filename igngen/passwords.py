@@ -8,14 +8,18 @@ Two schemes:
   SHA-crypt algorithm because Python's ``crypt`` module is deprecated (gone in
   3.13) and absent from minimal initramfs Pythons.
 
-Salts are derived, not random: ``HMAC-SHA256(password, user, host, vm id)``.
-That keeps igngen's output a pure function of its input (same input, same
-bytes), gives every VM and user its own salt, and leaves the salt unpredictable
-to anyone who does not already know the password.
+Salts are random by default (``os.urandom``): a salt must never be derived from
+the password, or whoever reads the hash next to the values the derivation used
+could test a guess with one cheap HMAC instead of one bcrypt. ``salt:
+reproducible`` (settings ``password.salt``) derives it from non-secret data only
+(user, host, vm id), for reproducible renders in tests and golden files: the
+output is then the same bytes for the same input, and the salt is public, which a
+salt may be (it only has to differ between VMs and users).
 """
 
 from __future__ import annotations
 
+import os
 from typing import NamedTuple
 
 from igngen.errors import SettingsError
@@ -23,6 +27,8 @@ from igngen.limits import BCRYPT_COST_RANGE, SHA512_ROUNDS_RANGE
 from igngen.secret import Secret
 
 SCHEMES = ("bcrypt", "sha512crypt")
+SALTS = ("random", "reproducible")
+DEFAULT_SALT = "random"
 DEFAULT_SCHEME = "bcrypt"
 # bcrypt cost 11 ≈ 0.1 s here: strong enough for an account password, cheap
 # enough for the initramfs where every second delays the first boot.
@@ -39,6 +45,7 @@ class HashSettings(NamedTuple):
     scheme: str = DEFAULT_SCHEME
     bcrypt_cost: int = DEFAULT_BCRYPT_COST
     sha512_rounds: int = DEFAULT_SHA512_ROUNDS
+    salt: str = DEFAULT_SALT
 
     @classmethod
     def create(
@@ -46,9 +53,10 @@ class HashSettings(NamedTuple):
         scheme: str = DEFAULT_SCHEME,
         bcrypt_cost: int = DEFAULT_BCRYPT_COST,
         sha512_rounds: int = DEFAULT_SHA512_ROUNDS,
+        salt: str = DEFAULT_SALT,
     ) -> HashSettings:
         """Validated settings (the plain constructor does not check)."""
-        settings = cls(scheme, bcrypt_cost, sha512_rounds)
+        settings = cls(scheme, bcrypt_cost, sha512_rounds, salt)
         settings.check()
         return settings
 
@@ -57,6 +65,8 @@ class HashSettings(NamedTuple):
             raise SettingsError(
                 f"unknown hash scheme {self.scheme!r}; use one of {', '.join(SCHEMES)}"
             )
+        if self.salt not in SALTS:
+            raise SettingsError(f"unknown salt kind {self.salt!r}; use one of {', '.join(SALTS)}")
         lo, hi = BCRYPT_COST_RANGE
         if not lo <= self.bcrypt_cost <= hi:
             raise SettingsError(f"bcrypt cost {self.bcrypt_cost} outside {lo}..{hi}")
@@ -65,18 +75,24 @@ class HashSettings(NamedTuple):
             raise SettingsError(f"sha512crypt rounds {self.sha512_rounds} outside {lo}..{hi}")
 
 
-def derive_salt(password: Secret, *context: str, size: int = 16) -> bytes:
-    import hashlib  # hashing modules load only when a password is present
-    import hmac
+def make_salt(kind: str, *context: str, size: int = 16) -> bytes:
+    """A random salt, or (``reproducible``) one derived from the non-secret ``context``.
 
-    message = "\x00".join(("igngen-salt-v1", *context)).encode("utf-8")
-    return hmac.new(password.reveal().encode("utf-8"), message, hashlib.sha256).digest()[:size]
+    The password is deliberately not a parameter: no salt can depend on it.
+    """
+    if kind == "random":
+        return os.urandom(size)
+    import hashlib  # hashing modules load only when a password is present
+
+    message = "\x00".join(("igngen-salt-v2", *context)).encode("utf-8")
+    return hashlib.sha256(message).digest()[:size]
 
 
 def hash_password(password: Secret, settings: HashSettings, *context: str) -> str:
-    """Hash ``password`` per ``settings``; ``context`` (user, host, vm id) varies the salt."""
+    """Hash ``password`` per ``settings``; ``context`` (user, host, vm id) feeds only a
+    reproducible salt."""
     settings.check()
-    salt = derive_salt(password, *context)
+    salt = make_salt(settings.salt, *context)
     if settings.scheme == "bcrypt":
         return bcrypt_hash(password, salt, settings.bcrypt_cost)
     text_salt = "".join(_CRYPT64[b % 64] for b in salt)

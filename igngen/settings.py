@@ -27,6 +27,7 @@ from igngen.limits import (
 )
 from igngen.passwords import (
     DEFAULT_BCRYPT_COST,
+    DEFAULT_SALT,
     DEFAULT_SCHEME,
     DEFAULT_SHA512_ROUNDS,
     HashSettings,
@@ -249,7 +250,7 @@ def parse(data: bytes, *, source: str = "igngen.yaml") -> Settings:
                 f"user.groups: {g!r} is not a group name", user.at(user.items["groups"])
             )
 
-    pw = section("password", ("scheme", "bcrypt_cost", "sha512_rounds"))
+    pw = section("password", ("scheme", "bcrypt_cost", "sha512_rounds", "salt"))
     for key, (lo, hi) in (
         ("bcrypt_cost", BCRYPT_COST_RANGE),
         ("sha512_rounds", SHA512_ROUNDS_RANGE),
@@ -265,6 +266,7 @@ def parse(data: bytes, *, source: str = "igngen.yaml") -> Settings:
             scheme=pw.get("scheme", str, DEFAULT_SCHEME),
             bcrypt_cost=pw.get("bcrypt_cost", int, DEFAULT_BCRYPT_COST),
             sha512_rounds=pw.get("sha512_rounds", int, DEFAULT_SHA512_ROUNDS),
+            salt=pw.get("salt", str, DEFAULT_SALT),
         )
     except SettingsError as exc:
         raise SettingsError(f"password: {exc.message}", pw.at(pw.value)) from None

@@ -44,16 +44,34 @@ def assert_one_line_error(proc: subprocess.CompletedProcess[bytes], code: int, n
     assert needle in lines[0], err
 
 
-def test_render_succeeds_and_is_deterministic(ovf_file: Path) -> None:
-    a = igngen(
-        "render", "--ovf", str(ovf_file), "--config", str(REPO / "examples/keys-only/igngen.yaml")
+def test_render_succeeds_and_is_deterministic(ovf_file: Path, tmp_path: Path) -> None:
+    # Same input, same bytes: with `password.salt: reproducible` (salt from user, host and
+    # vmId only) the hash is part of that promise.
+    config = tmp_path / "igngen.yaml"
+    config.write_text(
+        (REPO / "examples/keys-only/igngen.yaml")
+        .read_text()
+        .replace("scheme: sha512crypt", "scheme: sha512crypt\n  salt: reproducible")
     )
-    b = igngen(
-        "render", "--ovf", str(ovf_file), "--config", str(REPO / "examples/keys-only/igngen.yaml")
-    )
+    assert "salt: reproducible" in config.read_text()
+    a = igngen("render", "--ovf", str(ovf_file), "--config", str(config))
+    b = igngen("render", "--ovf", str(ovf_file), "--config", str(config))
     assert a.returncode == 0, a.stderr.decode()
     assert a.stdout == b.stdout
     assert PASSWORD.encode() not in a.stdout + a.stderr
+
+
+def test_default_salt_is_random_and_everything_else_is_stable(ovf_file: Path) -> None:
+    import re
+
+    config = str(REPO / "examples/keys-only/igngen.yaml")
+    a = igngen("render", "--ovf", str(ovf_file), "--config", config)
+    b = igngen("render", "--ovf", str(ovf_file), "--config", config)
+    assert a.returncode == 0 and b.returncode == 0, a.stderr.decode() + b.stderr.decode()
+    hashes = re.compile(rb"\$6\$[^\"]+")
+    ha, hb = hashes.findall(a.stdout), hashes.findall(b.stdout)
+    assert len(ha) == 1 and len(hb) == 1 and ha != hb
+    assert hashes.sub(b"H", a.stdout) == hashes.sub(b"H", b.stdout)
 
 
 def test_password_never_printed_anywhere(ovf_file: Path, tmp_path: Path) -> None:

@@ -45,14 +45,45 @@ def test_sha512_crypt_matches_libc(password: str, salt: str) -> None:
     )
 
 
-def test_bcrypt_default_verifies_and_is_deterministic() -> None:
+def test_bcrypt_default_verifies_with_a_fresh_random_salt() -> None:
     pw = Secret("Correct-Horse-9")
     h1 = hash_password(pw, HashSettings(bcrypt_cost=4), "user", "host", "vm")
     h2 = hash_password(pw, HashSettings(bcrypt_cost=4), "user", "host", "vm")
-    assert h1 == h2 and h1.startswith("$2b$04$")
+    assert h1.startswith("$2b$04$") and h1 != h2  # same input, new salt each time
     assert bcrypt.checkpw(b"Correct-Horse-9", h1.encode())
-    # Another VM or user gets another salt.
-    assert hash_password(pw, HashSettings(bcrypt_cost=4), "user", "host", "vm2") != h1
+    assert bcrypt.checkpw(b"Correct-Horse-9", h2.encode())
+
+
+def test_reproducible_salt_is_deterministic_and_varies_by_vm() -> None:
+    pw = Secret("Correct-Horse-9")
+    repro = HashSettings(bcrypt_cost=4, salt="reproducible")
+    h1 = hash_password(pw, repro, "user", "host", "vm")
+    assert hash_password(pw, repro, "user", "host", "vm") == h1
+    assert bcrypt.checkpw(b"Correct-Horse-9", h1.encode())
+    assert hash_password(pw, repro, "user", "host", "vm2") != h1
+    assert hash_password(pw, repro, "user2", "host", "vm") != h1
+
+
+@pytest.mark.parametrize("scheme", ["bcrypt", "sha512crypt"])
+@pytest.mark.parametrize("salt", ["random", "reproducible"])
+def test_the_salt_never_depends_on_the_password(scheme: str, salt: str) -> None:
+    """Two passwords, same context: with a reproducible salt the salts are equal (it comes
+    from the context alone); with a random one they differ for another reason. Either way,
+    no salt can be computed from the password: an attacker holding the hash and the
+    context learns nothing from the salt about the password."""
+    settings = HashSettings(scheme=scheme, bcrypt_cost=4, salt=salt, sha512_rounds=1000)
+
+    def salt_of(h: str) -> str:
+        return h[7:29] if scheme == "bcrypt" else h.split("$")[3]
+
+    a = salt_of(hash_password(Secret("first-Passw0rd"), settings, "u", "h", "vm"))
+    b = salt_of(hash_password(Secret("other-Passw0rd"), settings, "u", "h", "vm"))
+    if salt == "reproducible":
+        assert a == b
+    else:
+        assert a != b
+        c = salt_of(hash_password(Secret("first-Passw0rd"), settings, "u", "h", "vm"))
+        assert c != a  # not a function of (password, context) either
 
 
 def test_sha512_scheme_verifies() -> None:
@@ -63,7 +94,14 @@ def test_sha512_scheme_verifies() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"scheme": "md5"}, {"bcrypt_cost": 3}, {"bcrypt_cost": 17}, {"sha512_rounds": 10}]
+    "kwargs",
+    [
+        {"scheme": "md5"},
+        {"bcrypt_cost": 3},
+        {"bcrypt_cost": 17},
+        {"sha512_rounds": 10},
+        {"salt": "password"},
+    ],
 )
 def test_bad_hash_settings(kwargs: dict[str, object]) -> None:
     with pytest.raises(SettingsError):
