@@ -120,17 +120,22 @@ def _project_sim(name: str) -> Any | None:
 
 @contextlib.contextmanager
 def azure_endpoints(
-    p: azure.Provisioning, *, json_health: bool = True
+    p: azure.Provisioning, *, json_health: bool = True, imds_steps: list[Any] | None = None
 ) -> Iterator[tuple[Endpoint, Endpoint]]:
     """IMDS and Wireserver on 127.0.0.1: the project's simulators where they exist.
     ``json_health=False`` makes the Wireserver answer 404 on the JSON health endpoint, as
-    hosts without it do, so the guest has to report through the goal-state protocol."""
+    hosts without it do, so the guest has to report through the goal-state protocol.
+    ``imds_steps``: a script of ``tests/sim/http.py`` steps for IMDS (faults) instead of
+    the instance document."""
     doc = azure.imds_instance(p, resource_disk_mib=RESOURCE_DISK_MIB)
     with contextlib.ExitStack() as stack:
         sim_imds = _project_sim("imds")
         imds: Endpoint
         if sim_imds is not None:
-            imds = _SimAdapter(stack.enter_context(sim_imds.imds_server([sim_imds.ok(doc)])))
+            steps = imds_steps if imds_steps is not None else [sim_imds.ok(doc)]
+            imds = _SimAdapter(stack.enter_context(sim_imds.imds_server(steps)))
+        elif imds_steps is not None:
+            raise RuntimeError("IMDS fault scripts need tests/sim")
         else:
             imds = stack.enter_context(imds_server(doc))
         sim_ws = _project_sim("wireserver")
@@ -157,6 +162,7 @@ def provisioning_boot(
     resource: str = "ntfs",
     json_health: bool = True,
     nvme_disks: int = 0,
+    imds_steps: list[Any] | None = None,
 ) -> Iterator[Run]:
     """First boot of a fresh VM with igngen's initramfs; yields while QEMU runs.
     ``nvme_disks``: how many blank local NVMe disks the VM gets."""
@@ -178,7 +184,7 @@ def provisioning_boot(
         media.blank_disk(work / f"nvme{i}.img", NVME_DISK_MIB) for i in range(1, nvme_disks + 1)
     )
     (work / "provisioning.json").write_text(json.dumps({"user": p.user, "host": p.host}))
-    with azure_endpoints(p, json_health=json_health) as (imds, ws):
+    with azure_endpoints(p, json_health=json_health, imds_steps=imds_steps) as (imds, ws):
         overlay = qemu.make_overlay(art.root.path, work / "root.qcow2")
         vm = boot.machine(
             art, work, name=name, initrd=initrd,
