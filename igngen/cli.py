@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from igngen import __version__
-from igngen.errors import EX_SOFTWARE, EX_USAGE, IgngenError
+from igngen.errors import EX_SOFTWARE, EX_USAGE, IgngenError, internal_reason
 
 # name -> (module, one-line help). Order is the order shown in --help.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -99,14 +99,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if os.environ.get("IGNGEN_DEBUG"):
             raise
-        tb = exc.__traceback__
-        where = ""
-        while tb is not None:
-            where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}"
-            tb = tb.tb_next
-        # The exception text is not printed: it might quote input that holds a secret.
-        sys.stderr.write(
-            f"igngen: internal error: {type(exc).__name__} at {where} "
-            "(set IGNGEN_DEBUG=1 for a traceback)\n"
-        )
+        sys.stderr.write(f"igngen: {internal_reason(exc)} (set IGNGEN_DEBUG=1 for a traceback)\n")
         return EX_SOFTWARE

@@ -52,6 +52,17 @@ def shown(value: str) -> str:
     return repr(text)
 
 
+def internal_reason(exc: BaseException) -> str:
+    """One line for a bug: the exception's type and the innermost frame, never its text
+    (which might quote input that holds a secret)."""
+    tb = exc.__traceback__
+    where = ""
+    while tb is not None:
+        where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return _one_line(f"internal error: {type(exc).__name__}" + (f" at {where}" if where else ""))
+
+
 class IgngenError(Exception):
     """Base of all errors igngen reports to a user."""
 

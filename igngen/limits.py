@@ -76,3 +76,20 @@ MAX_SECONDS = 86_400.0
 # An IMDS resource-disk size in MiB: the largest Azure temporary disk is a few TiB, so
 # 64 TiB is far above any real value and far below nonsense.
 MAX_RESOURCE_DISK_MIB = 64 * MIB
+
+# --- the provisioning boot as a whole -----------------------------------------------
+
+# `igngen provision` ends by this many seconds whatever its budgets say: Azure gives a
+# Linux VM 20 minutes to report Ready, and the boot after igngen (Ignition, the real
+# root, the Ready report) needs some of it. igngen-provision.service's TimeoutStartSec
+# is this plus PROVISION_BACKSTOP_SECONDS, so igngen's own deadline (which records a
+# reason) fires first and systemd's (which can only kill) only if igngen is stuck where
+# no signal reaches it (a read in uninterruptible sleep).
+MAX_PROVISION_SECONDS = 900.0
+PROVISION_BACKSTOP_SECONDS = 30.0
+# What the steps without a budget of their own may take together: blkid/mount/umount
+# of the media after its wait (each has a 30 s timeout), udevadm settle (15 s), the
+# render (one password hash at the highest cost ≈ 2 s), the hand-off and KVP writes.
+MEDIA_COMMANDS_SECONDS = 90.0
+UDEV_SETTLE_SECONDS = 15.0
+PROVISION_WORK_SECONDS = 60.0

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from igngen import log
 from igngen.azure import kvp
 from igngen.errors import IgngenError, ImdsDataError, ImdsUnavailableError, SettingsError
+from igngen.seconds import check_seconds
 from igngen.settings import Settings
 
 if TYPE_CHECKING:
@@ -65,14 +66,13 @@ def options_from_settings(settings: Settings, **overrides: Any) -> ProvisionOpti
                     f"{section}.{key}: unknown key (known: {', '.join(mapping)})", settings.source
                 )
             field = mapping[key]
-            wanted: tuple[type, ...] = (
-                (int, float)
-                if field in ("imds_timeout", "media_wait", "local_disk_wait")
-                else (str,)
-            )
-            if not isinstance(value, wanted) or isinstance(value, bool):
-                kind = "a number of seconds" if wanted != (str,) else "a string"
-                raise SettingsError(f"{section}.{key}: expected {kind}", settings.source)
+            if field in ("imds_timeout", "media_wait", "local_disk_wait"):
+                try:
+                    value = check_seconds(value)
+                except ValueError as exc:
+                    raise SettingsError(f"{section}.{key}: {exc}", settings.source) from None
+            elif not isinstance(value, str):
+                raise SettingsError(f"{section}.{key}: expected a string", settings.source)
             values[field] = value
     values.update({k: v for k, v in overrides.items() if v is not None})
     if values.get("layout", "sysdir") not in ("sysdir", "runtime"):
@@ -200,13 +200,15 @@ def _settle_udev() -> None:
     import contextlib
     import subprocess
 
+    from igngen.limits import UDEV_SETTLE_SECONDS
+
     with contextlib.suppress(OSError, subprocess.TimeoutExpired):
         subprocess.run(
-            ["udevadm", "settle", "--timeout=10"],
+            ["udevadm", "settle", f"--timeout={UDEV_SETTLE_SECONDS - 5:g}"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            timeout=15,
+            timeout=UDEV_SETTLE_SECONDS,
             check=False,
         )
 
@@ -332,16 +334,49 @@ def _imds_unusable(opts: ProvisionOptions, error: IgngenError) -> None:
     )
 
 
-def record_failure(opts: ProvisionOptions, error: IgngenError) -> None:
-    """Leave the reason where the failure reporter and the host can read it."""
+def deadline(opts: ProvisionOptions) -> tuple[float, str]:
+    """(seconds, how they add up) for the whole of ``provision``: the budgets of its
+    waits plus what the steps without one may take, never past MAX_PROVISION_SECONDS."""
+    from igngen.limits import (
+        MAX_PROVISION_SECONDS,
+        MEDIA_COMMANDS_SECONDS,
+        PROVISION_WORK_SECONDS,
+        UDEV_SETTLE_SECONDS,
+    )
+
+    imds = 0.0 if opts.imds_url == "" else opts.imds_timeout + IMDS_SLACK_SECONDS
+    parts = (
+        ("media wait", opts.media_wait),
+        ("media commands", MEDIA_COMMANDS_SECONDS),
+        ("IMDS", imds),
+        ("udev settle", UDEV_SETTLE_SECONDS),
+        ("local disks", opts.local_disk_wait),
+        ("render and hand-off", PROVISION_WORK_SECONDS),
+    )
+    total = sum(seconds for _, seconds in parts)
+    detail = " + ".join(f"{name} {seconds:g}" for name, seconds in parts)
+    if total > MAX_PROVISION_SECONDS:
+        return MAX_PROVISION_SECONDS, f"{detail} s, capped at {MAX_PROVISION_SECONDS:g} s"
+    return total, detail + " s"
+
+
+# The HTTP primitive may overrun its deadline by one socket timeout at the end.
+IMDS_SLACK_SECONDS = 5.0
+
+
+def record_failure(opts: ProvisionOptions, reason: str) -> None:
+    """Leave the reason where the failure reporter and the host can read it. Never raises:
+    it runs on the way out of every failure, bugs included."""
     from igngen.jsonio import atomic_write
 
-    reason = str(error)
     try:
         os.makedirs(opts.state_dir, mode=0o700, exist_ok=True)
         atomic_write(
             os.path.join(opts.state_dir, FAILURE_REASON), (reason + "\n").encode(), mode=0o600
         )
-    except (OSError, IgngenError) as exc:
-        log.error("provision", f"cannot record the failure reason: {exc}")
-    kvp.try_append(opts.kvp_pool, kvp.REPORT_KEY, kvp.report_value("error", reason=reason))
+    except Exception as exc:
+        log.error("provision", f"cannot record the failure reason: {type(exc).__name__}: {exc}")
+    try:
+        kvp.try_append(opts.kvp_pool, kvp.REPORT_KEY, kvp.report_value("error", reason=reason))
+    except Exception as exc:
+        log.error("provision", f"cannot record the failure in KVP: {type(exc).__name__}")

@@ -100,8 +100,13 @@ class Outcome(NamedTuple):
 
 def _typed(section: Mapping[str, Any], key: str, kind: type, source: str) -> Any:
     value = section[key]
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
+    if kind is float:
+        from igngen.seconds import check_seconds
+
+        try:
+            return check_seconds(value)
+        except ValueError as exc:
+            raise SettingsError(f"report.{key}: {exc}", source) from None
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise SettingsError(f"report.{key}: expected {kind.__name__}", source)
     return value
@@ -273,6 +278,9 @@ def failure_text(
     # igngen-provision.service, which succeeded (seen in the e2e boots, systemd 252).
     unit = env.get("MONITOR_UNIT")
     invocation = env.get("MONITOR_INVOCATION_ID")
+    if unit and env.get("MONITOR_SERVICE_RESULT") == "timeout":
+        # Killed before it could say why (stuck where no signal reached it).
+        return f"timeout: {unit} did not finish within its start timeout", "systemd"
     if unit and env.get("MONITOR_SERVICE_RESULT") != "success":
         found = journal([f"_SYSTEMD_INVOCATION_ID={invocation}"]) if invocation else None
         if found:

@@ -283,7 +283,7 @@ def test_settings_section(tmp_path: Path) -> None:
     assert opts.wireserver == "10.0.0.1" and opts.timeout == 7.0 and opts.kvp_pool is None
     with pytest.raises(SettingsError, match=r"report\.wirserver: unknown key"):
         report.options_from_settings("ready", {"report": {"wirserver": "x"}}, "igngen.yaml")
-    with pytest.raises(SettingsError, match=r"report\.timeout: expected float"):
+    with pytest.raises(SettingsError, match=r"report\.timeout: expected a number of seconds"):
         report.options_from_settings("ready", {"report": {"timeout": "soon"}}, "igngen.yaml")
     assert report.template_variables(None) == {
         "enabled": True,

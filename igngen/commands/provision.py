@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from igngen.seconds import seconds_argument
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -14,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--media-wait",
-        type=float,
+        type=seconds_argument,
         default=None,
         metavar="SECONDS",
         help="how long to wait for the media to appear (default 60)",
@@ -27,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--imds-timeout",
-        type=float,
+        type=seconds_argument,
         default=None,
         metavar="SECONDS",
         help="total time budget for IMDS (default 300)",
@@ -86,11 +88,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from igngen import log
-    from igngen.errors import IgngenError
-    from igngen.provision import options_from_settings, provision, record_failure
+    from igngen.errors import IgngenError, internal_reason
+    from igngen.provision import (
+        ProvisionOptions,
+        deadline,
+        options_from_settings,
+        provision,
+        record_failure,
+    )
     from igngen.settings import Settings, default_path, load
+    from igngen.watchdog import Watchdog
 
-    opts = None
+    # Until the settings are read, the defaults say where a failure is recorded: a
+    # broken settings file must reach KVP and the failure reporter like any other failure.
+    opts = ProvisionOptions(
+        **{
+            k: v
+            for k, v in (("state_dir", args.state_dir), ("kvp_pool", args.kvp_pool))
+            if v is not None
+        }
+    )
     try:
         config = default_path(args.config)
         settings = load(config) if config else Settings()
@@ -108,11 +125,21 @@ def run(args: argparse.Namespace) -> int:
             template_dirs=tuple(args.templates) or None,
             waagent_conf=(args.waagent_conf,) if args.waagent_conf else None,
         )
-        log.info("provision", "starting", media=opts.media, handoff=opts.handoff_dir)
-        provision(opts, settings)
+        seconds, detail = deadline(opts)
+        log.info(
+            "provision", "starting", media=opts.media, handoff=opts.handoff_dir, deadline=seconds
+        )
+        with Watchdog(seconds, "provisioning", detail=detail):
+            provision(opts, settings)
     except IgngenError as exc:
-        if opts is not None:
-            record_failure(opts, exc)
+        record_failure(opts, str(exc))
+        raise
+    except BaseException as exc:
+        # A bug, Ctrl-C or a closed stream: still one reason for KVP and the reporter.
+        reason = (
+            "interrupted (SIGINT)" if isinstance(exc, KeyboardInterrupt) else internal_reason(exc)
+        )
+        record_failure(opts, reason)
         raise
     log.info("provision", "done")
     return 0

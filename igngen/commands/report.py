@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from igngen.seconds import seconds_argument
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("kind", choices=("ready", "provisioning", "failure"))
@@ -30,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=seconds_argument,
         metavar="SECONDS",
         help="total time budget (default 1200 for ready, 60 provisioning, 300 failure)",
     )
