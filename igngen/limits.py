@@ -41,6 +41,8 @@ MAX_SETTINGS_BYTES = 1 * MIB
 MAX_WAAGENT_CONF_BYTES = 1 * MIB
 # A dhclient lease file grows by one lease block (≈ 1 KiB) per renewal; networkd's is tiny.
 MAX_LEASE_BYTES = 1 * MIB
+# A KVP pool holds at most 1024 records of 2560 bytes (the Hyper-V UAPI's limit).
+MAX_KVP_POOL_BYTES = 1024 * 2560
 # igngen's own state (Ready marker, reports.json) is well under 1 KiB per report kind.
 MAX_STATE_BYTES = 1 * MIB
 
@@ -76,6 +78,10 @@ MAX_SECONDS = 86_400.0
 # An IMDS resource-disk size in MiB: the largest Azure temporary disk is a few TiB, so
 # 64 TiB is far above any real value and far below nonsense.
 MAX_RESOURCE_DISK_MIB = 64 * MIB
+
+# How long a KVP write waits for another writer's lock: KVP is telemetry, and a lock
+# held for ever (a stuck writer) must cost a boot no more than this.
+KVP_LOCK_SECONDS = 5.0
 
 # --- the provisioning boot as a whole -----------------------------------------------
 

@@ -6,6 +6,8 @@ import struct
 import threading
 from pathlib import Path
 
+import pytest
+
 from igngen.azure import kvp
 
 
@@ -92,3 +94,69 @@ def test_default_pool_inside_the_initramfs(tmp_path: Path) -> None:
     assert kvp.default_pool(marker=str(marker)) == "/var/lib/hyperv/.kvp_pool_1"
     marker.write_text("")
     assert kvp.default_pool(marker=str(marker)) == "/run/igngen/kvp_pool_1"
+
+
+# -- a pool others can write to: links, FIFOs, held locks, torn records -------------------
+
+
+def test_a_symlinked_pool_is_never_followed(tmp_path: Path) -> None:
+    from igngen.errors import KvpError
+
+    target = tmp_path / "shadow"
+    target.write_bytes(b"precious")
+    pool = tmp_path / ".kvp_pool_1"
+    pool.symlink_to(target)
+    with pytest.raises(KvpError, match="cannot open KVP pool"):
+        kvp.append(str(pool), "k", "v")
+    assert target.read_bytes() == b"precious"
+
+
+def test_a_fifo_pool_is_refused_at_once(tmp_path: Path) -> None:
+    import os
+
+    from igngen.errors import KvpError
+
+    pool = tmp_path / ".kvp_pool_1"
+    os.mkfifo(pool)
+    with pytest.raises(KvpError):  # no reader: ENXIO, not a wait for one
+        kvp.append(str(pool), "k", "v")
+    pending = tmp_path / "pending"
+    os.mkfifo(pending)
+    with pytest.raises(KvpError, match="not a regular file"):
+        kvp.flush(str(pending), str(tmp_path / "real"))
+
+
+def test_a_lock_held_for_ever_costs_the_named_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fcntl
+    import os
+
+    import igngen.limits
+    from igngen.errors import KvpError
+
+    monkeypatch.setattr(igngen.limits, "KVP_LOCK_SECONDS", 0.3)
+    pool = tmp_path / ".kvp_pool_1"
+    pool.write_bytes(b"")
+    holder = os.open(pool, os.O_RDONLY)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        with pytest.raises(KvpError, match=r"locked by another writer for 0\.3 s"):
+            kvp.append(str(pool), "k", "v")
+        kvp.try_append(str(pool), "k", "v")  # telemetry: a warning, never a failure
+    finally:
+        os.close(holder)
+    assert pool.read_bytes() == b""
+    kvp.append(str(pool), "k", "v")  # lock released: written
+    assert independent_reader(pool.read_bytes()) == [("k", "v")]
+
+
+def test_a_torn_pool_is_cut_back_to_whole_records(tmp_path: Path) -> None:
+    pool = tmp_path / ".kvp_pool_1"
+    kvp.append(str(pool), "first", "1")
+    with pool.open("ab") as fh:
+        fh.write(b"half a record from a writer that died")
+    kvp.append(str(pool), "second", "2")
+    data = pool.read_bytes()
+    assert len(data) % kvp.RECORD_SIZE == 0
+    assert independent_reader(data) == [("first", "1"), ("second", "2")]

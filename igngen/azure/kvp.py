@@ -76,25 +76,75 @@ def append(pool: str | os.PathLike[str], key: str, value: str) -> None:
 
 
 def _locked_append(pool: str | os.PathLike[str], data: bytes) -> None:
+    """Append whole records. The pool is never followed through a symlink (it sits in
+    a directory others may write), must be a regular file, and is waited on for at
+    most KVP_LOCK_SECONDS. A pool whose size is not a whole number of records (a
+    writer died mid-record) is cut back to its last whole record first: appending
+    to it would misalign every later record for ``hv_kvp_daemon``."""
     import fcntl
+    import stat
 
     from igngen.errors import KvpError
+    from igngen.limits import KVP_LOCK_SECONDS
 
+    where = os.fspath(pool)
     try:
-        os.makedirs(os.path.dirname(os.fspath(pool)) or ".", exist_ok=True)
-        fd = os.open(pool, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        os.makedirs(os.path.dirname(where) or ".", exist_ok=True)
+        fd = os.open(
+            where,
+            os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK,
+            0o644,
+        )
     except OSError as exc:
-        raise KvpError(f"cannot open KVP pool: {exc.strerror}", os.fspath(pool)) from None
+        raise KvpError(f"cannot open KVP pool: {exc.strerror}", where) from None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise KvpError("KVP pool is not a regular file", where)
+        deadline = time.monotonic() + KVP_LOCK_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise KvpError(
+                        f"KVP pool stayed locked by another writer for {KVP_LOCK_SECONDS:g} s",
+                        where,
+                    ) from None
+                time.sleep(0.05)
         try:
+            size = os.fstat(fd).st_size
+            if size % RECORD_SIZE:
+                os.ftruncate(fd, size - size % RECORD_SIZE)
             view = memoryview(data)
             while view:  # a short write must not leave half a record
                 view = view[os.write(fd, view) :]
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
     except OSError as exc:
-        raise KvpError(f"cannot write KVP pool: {exc.strerror}", os.fspath(pool)) from None
+        raise KvpError(f"cannot write KVP pool: {exc.strerror}", where) from None
+    finally:
+        os.close(fd)
+
+
+def _read_regular(path: str, cap: int) -> bytes:
+    """At most ``cap`` bytes of a regular file, never through a symlink, never blocking
+    on a FIFO (records beyond a pool's limit are dropped)."""
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(0, "not a regular file")
+        chunks: list[bytes] = []
+        left = cap
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 16))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
     finally:
         os.close(fd)
 
@@ -110,10 +160,10 @@ def flush(pending: str | os.PathLike[str], pool: str | os.PathLike[str]) -> int:
     Returns the number of records moved (0 when nothing is pending). Raises KvpError.
     """
     from igngen.errors import KvpError
+    from igngen.limits import MAX_KVP_POOL_BYTES
 
     try:
-        with open(pending, "rb") as fh:
-            data = fh.read()
+        data = _read_regular(os.fspath(pending), MAX_KVP_POOL_BYTES)
     except FileNotFoundError:
         return 0
     except OSError as exc:
