@@ -111,6 +111,12 @@ class OutputError(IgngenError):
     exit_code = EX_CANTCREAT
 
 
+class StreamError(IgngenError):
+    """stdout is closed or full (exit 74, like any I/O error on an open stream)."""
+
+    exit_code = EX_IOERR
+
+
 # --- settings (the image's config file) -------------------------------------
 
 

@@ -33,7 +33,7 @@ import shutil
 from typing import Any, NamedTuple
 
 from igngen.errors import HandoffError, IgngenError, IgnitionConfigError
-from igngen.jsonio import canonical_json
+from igngen.jsonio import canonical_json, write_fully
 from igngen.limits import MAX_CONFIG_BYTES
 from igngen.readfile import read_file
 from igngen.safejson import loads
@@ -108,6 +108,38 @@ def _image_files(image_dir: str) -> dict[str, bytes]:
     return out
 
 
+# What a hand-off directory holds: igngen's own files, as Ignition reads them.
+_OWN_TOP = frozenset({"user.ign", "base.d", "base.platform.d"})
+
+
+def _refuse_foreign(target: str) -> None:
+    """The hand-off directory is replaced as a whole, so it must be absent, empty or
+    igngen's own: ``--handoff-dir /etc`` must never move a user's files away."""
+    if not os.path.lexists(target):
+        return
+    if os.path.islink(target) or not os.path.isdir(target):
+        raise HandoffError("refusing to replace it: not a directory igngen wrote", target)
+    for top, dirs, names in os.walk(target, followlinks=False):
+        rel = os.path.relpath(top, target)
+        for name in names:
+            path = os.path.join(top, name)
+            ours = (
+                name.endswith(".ign")
+                and not os.path.islink(path)
+                and ((rel == "." and name == "user.ign") or rel.split(os.sep)[0] in _OWN_TOP)
+            )
+            if not ours:
+                raise HandoffError(
+                    "refusing to replace it: it holds a file igngen did not write", path
+                )
+        for name in dirs:
+            path = os.path.join(top, name)
+            if os.path.islink(path) or (rel == "." and name not in _OWN_TOP):
+                raise HandoffError(
+                    "refusing to replace it: it holds a directory igngen did not write", path
+                )
+
+
 def write(target: str, handoff: HandoffPlan, *, image_dir: str | None = IMAGE_DIR) -> list[str]:
     """Write the system config directory at ``target``; return the files written (relative)."""
     files: dict[str, bytes] = {}
@@ -123,6 +155,7 @@ def write(target: str, handoff: HandoffPlan, *, image_dir: str | None = IMAGE_DI
             )
         files[rel] = canonical_json(config)
 
+    _refuse_foreign(target)
     parent = os.path.dirname(os.path.abspath(target))
     try:
         os.makedirs(parent, mode=0o755, exist_ok=True)
@@ -143,7 +176,7 @@ def write(target: str, handoff: HandoffPlan, *, image_dir: str | None = IMAGE_DI
             # user.ign may carry a password hash: owner-only, like Ignition's own cache.
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
             try:
-                os.write(fd, data)
+                write_fully(fd, data)
                 os.fsync(fd)
             finally:
                 os.close(fd)

@@ -31,7 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from igngen.butane.translate import translate_bytes
+    from igngen.jsonio import refuse_overwriting_inputs
 
+    refuse_overwriting_inputs({"--output": args.output}, {"the input": args.input})
     source = "stdin" if args.input == "-" else show_path(args.input)
     data = read_input(args.input, "Butane config", cap=MAX_BUTANE_BYTES)
     result = translate_bytes(data, source=source, files_dir=args.files_dir, strict=args.strict)

@@ -39,8 +39,12 @@ def run(args: argparse.Namespace) -> int:
     from igngen.ignition.parse import parse
     from igngen.ignition.translate import translate
     from igngen.ignition.validate import check
-    from igngen.jsonio import canonical_json
+    from igngen.jsonio import canonical_json, refuse_overwriting_inputs
 
+    refuse_overwriting_inputs(
+        {"--output": args.output},
+        {f"input {i + 1}": p for i, p in enumerate([args.parent, *args.children])},
+    )
     # A short-lived process building large acyclic trees: the cycle collector would only
     # add passes proportional to the allocations (~15% on 50k-file configs).
     gc.disable()

@@ -6,7 +6,14 @@ import argparse
 
 from igngen import log
 from igngen.commands.inputs import add_input_arguments, load_settings, render_inputs
-from igngen.jsonio import atomic_write, canonical_json, write_output
+from igngen.jsonio import (
+    atomic_write,
+    canonical_json,
+    refuse_overwriting_inputs,
+    write_all,
+    write_output,
+    write_stdout,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +43,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from igngen.pipeline import render
 
+    refuse_overwriting_inputs(
+        {"--output": args.output, "--handoff": args.handoff},
+        {
+            "--ovf": args.ovf,
+            "--imds": args.imds,
+            "--config": args.config,
+            "--customdata": args.customdata,
+            "--waagent-conf": args.waagent_conf,
+        },
+    )
     settings = load_settings(args)
     inputs = render_inputs(args)
     result = render(inputs, settings)
@@ -50,7 +67,11 @@ def run(args: argparse.Namespace) -> int:
     # Validate everything before writing anything: no half-written outputs.
     data = canonical_json(config, pretty=args.pretty)
     handin_data = canonical_json(result.handin, pretty=args.pretty) if args.handoff else None
-    if handin_data is not None:
+    if handin_data is None:
+        write_output(args.output, data, mode=0o600)
+    elif args.output:
+        write_all([(args.handoff, handin_data, 0o600), (args.output, data, 0o600)])
+    else:
         atomic_write(args.handoff, handin_data, mode=0o600)
-    write_output(args.output, data, mode=0o600)
+        write_stdout(data)
     return 0
