@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from igngen.butane.escape import escape_path
 from igngen.errors import DiskSettingsError
+from igngen.limits import DISK_PREPARE_SECONDS
 
 if TYPE_CHECKING:
     from igngen.waagent_conf import WaagentConf
@@ -653,6 +654,27 @@ def _mount_unit(
     }
 
 
+def _device_wait_unit(what: str) -> dict[str, Any]:
+    """A drop-in for the mount's device: wait as long as the prepare service may run."""
+    return {
+        "name": f"{escape_path(what)}.device",
+        "dropins": [{"name": DEVICE_WAIT_DROPIN, "contents": device_wait_dropin()}],
+    }
+
+
+DEVICE_WAIT_DROPIN = "10-igngen-prepare-wait.conf"
+
+
+def device_wait_dropin() -> str:
+    from igngen.limits import DISK_DEVICE_WAIT_SECONDS
+
+    return (
+        "# This device appears only once igngen's prepare service has made its filesystem\n"
+        "# (or array); systemd's default device wait would fail the mount of a slow one.\n"
+        f"[Unit]\nJobRunningTimeoutSec={DISK_DEVICE_WAIT_SECONDS}\n"
+    )
+
+
 def _prepare_unit(description: str, devices: tuple[str, ...], command: str) -> str:
     device_units = " ".join(f"{escape_path(d)}.device" for d in devices)
     return _unit_text(
@@ -670,7 +692,15 @@ def _prepare_unit(description: str, devices: tuple[str, ...], command: str) -> s
                     "Before=shutdown.target",
                 ],
             ),
-            ("Service", ["Type=oneshot", "RemainAfterExit=yes", f"ExecStart={command}"]),
+            (
+                "Service",
+                [
+                    "Type=oneshot",
+                    "RemainAfterExit=yes",
+                    f"ExecStart={command}",
+                    f"TimeoutStartSec={DISK_PREPARE_SECONDS}",
+                ],
+            ),
         ]
     )
 
@@ -698,6 +728,7 @@ def _nvme_variables(nvme: NvmeSettings) -> dict[str, Any]:
                     ),
                 }
             )
+            units.append(_device_wait_unit(device))
             units.append(
                 _mount_unit(
                     f"Local NVMe disk {name}",
@@ -726,6 +757,7 @@ def _nvme_variables(nvme: NvmeSettings) -> dict[str, Any]:
                 ),
             }
         )
+        units.append(_device_wait_unit(md))
         units.append(_mount_unit("Local NVMe RAID0 array", md, nvme.mount_root, fs, (), prepare))
     return {"enabled": True, "filesystems": filesystems, "raid": raid, "units": units}
 
@@ -823,6 +855,10 @@ def template_variables(disk_plan: DiskPlan) -> dict[str, Any]:
             "mount_options": ",".join(_mount_options(res, disk_plan.resource)) or "defaults",
             "mount_unit": mount_unit,
             "fsck_unit": f"systemd-fsck@{escape_path(what)}.service",
+            "what_device_unit": f"{escape_path(what)}.device",
+            "device_wait_dropin": DEVICE_WAIT_DROPIN,
+            "device_wait": device_wait_dropin(),
+            "prepare_timeout": DISK_PREPARE_SECONDS,
             "device_unit": f"{escape_path(res.device)}.device",
             "prepare_unit": prepare_unit,
             "prepare_command": " ".join(command),

@@ -83,6 +83,16 @@ MAX_RESOURCE_DISK_MIB = 64 * MIB
 # held for ever (a stuck writer) must cost a boot no more than this.
 KVP_LOCK_SECONDS = 5.0
 
+# --- boot services the rendered config installs ------------------------------------
+
+# How long an ephemeral disk's prepare service (blank/NTFS check, mkfs, md assembly) may
+# run: mkfs of a multi-TiB disk without lazy init takes minutes, not hours.
+DISK_PREPARE_SECONDS = 600
+# How long the mount waits for its filesystem's device (by label, /dev/md/…). That
+# device appears only once the prepare service has made it, so the wait must outlast
+# the prepare (systemd's 90 s default would fail the mount of a slowly formatted disk).
+DISK_DEVICE_WAIT_SECONDS = DISK_PREPARE_SECONDS + 60
+
 # --- the provisioning boot as a whole -----------------------------------------------
 
 # `igngen provision` ends by this many seconds whatever its budgets say: Azure gives a

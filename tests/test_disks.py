@@ -362,14 +362,45 @@ def test_spec_340_output_keeps_disk_entries() -> None:
 def test_boot_only_mode_never_holds_up_the_boot() -> None:
     """Without IMDS the disk may be missing: the mount is nofail, swap waits for nothing."""
     boot = render({"swap": {"mode": "file", "size_mib": 64}}, None)
-    units = {u["name"]: u["contents"] for u in boot["systemd"]["units"]}
+    units = {u["name"]: u["contents"] for u in boot["systemd"]["units"] if "contents" in u}
     assert "Options=nofail\n" in units["mnt-resource.mount"]
     assert "DefaultDependencies=no" in units["mnt-resource-swapfile.swap"]
     declared = render({"resource": {"mount_options": ["noatime"]}}, 76800)
-    units = {u["name"]: u["contents"] for u in declared["systemd"]["units"]}
+    units = {u["name"]: u["contents"] for u in declared["systemd"]["units"] if "contents" in u}
     assert "Options=noatime\n" in units["mnt-resource.mount"]
     rows = disks.explain(disks.plan_for(None, "c"))
     assert any("nofail" in action for action, _ in rows)
+
+
+@pytest.mark.parametrize(
+    ("data", "size", "device_unit"),
+    [
+        ({}, 76800, r"dev-disk-by\x2dlabel-igngen\x2dres.device"),
+        ({}, None, r"dev-disk-by\x2dlabel-igngen\x2dres.device"),
+        ({"nvme": {"mode": "raid0", "count": 2}}, 76800, r"dev-md-igngen\x2dnvme.device"),
+    ],
+)
+def test_a_slow_prepare_cannot_time_out_the_mount(
+    data: dict[str, Any], size: int | None, device_unit: str
+) -> None:
+    """The mount's device appears only when the prepare service has made it: the device
+    wait must outlast the prepare's own start timeout (systemd's default is 90 s)."""
+    import re
+
+    frag = render(data, size)
+    units = {u["name"]: u for u in frag["systemd"]["units"]}
+    assert device_unit in units, sorted(units)
+    (dropin,) = units[device_unit]["dropins"]
+    wait = int(re.search(r"^JobRunningTimeoutSec=(\d+)$", dropin["contents"], re.M).group(1))  # type: ignore[union-attr]
+    prepares = [
+        u["contents"]
+        for u in units.values()
+        if "prepare" in u.get("contents", "").lower() and "ExecStart=" in u.get("contents", "")
+    ]
+    assert prepares
+    for text in prepares:
+        prepare = int(re.search(r"^TimeoutStartSec=(\d+)$", text, re.M).group(1))  # type: ignore[union-attr]
+        assert 90 < prepare < wait
 
 
 def test_pipeline_uses_imds_size_and_image_waagent_conf() -> None:

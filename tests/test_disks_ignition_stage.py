@@ -425,7 +425,7 @@ def test_ignition_formats_nvme_stand_ins_and_the_script_keeps_them(  # type: ign
         "storage": {"filesystems": frag["storage"]["filesystems"]},
     }
     run_disks_stage(config, tmp_path)
-    units = {u["name"]: u["contents"] for u in frag["systemd"]["units"]}
+    units = {u["name"]: u["contents"] for u in frag["systemd"]["units"] if "contents" in u}
     for i, dev in enumerate(members, start=1):
         assert probe(dev, "TYPE") == "ext4" and probe(dev, "LABEL") == f"igngen-nv{i}"
         name = dev.rsplit("/", 1)[1]
