@@ -13,7 +13,7 @@ an unreachable service.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 EX_USAGE = 2  # argparse's own code for bad command lines; kept for consistency
 EX_DATAERR = 65
@@ -25,6 +25,25 @@ EX_IOERR = 74
 EX_TEMPFAIL = 75
 
 _MAX_SHOWN = 200
+
+
+_USERINFO: Any = None
+
+
+def strip_userinfo(text: str) -> str:
+    """``https://user:secret@host/x`` → ``https://REDACTED@host/x`` wherever a URL appears:
+    a merge reference or endpoint may carry credentials, which no log line may show."""
+    global _USERINFO
+    if "@" not in text or "://" not in text:
+        return text
+    if _USERINFO is None:
+        import re
+
+        # Linear however hostile the text: each "://" starts one scan, which ends at the
+        # next "/", "?", "#", "@" or space.
+        _USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]{0,30}://)[^/?#@\s]+@")
+    result: str = _USERINFO.sub(r"\1REDACTED@", text)
+    return result
 
 
 def _one_line(text: str) -> str:
@@ -75,7 +94,7 @@ class IgngenError(Exception):
 
     def __str__(self) -> str:
         text = f"{self.location}: {self.message}" if self.location else self.message
-        return _one_line(text)
+        return _one_line(strip_userinfo(text))
 
 
 # --- kinds (exit codes) -----------------------------------------------------

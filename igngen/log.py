@@ -15,7 +15,7 @@ import os
 import sys
 import time
 
-from igngen.errors import _one_line
+from igngen.errors import _one_line, strip_userinfo
 
 LEVELS = {"debug": 7, "info": 6, "notice": 5, "warning": 4, "error": 3}
 _threshold = LEVELS.get(os.environ.get("IGNGEN_LOG_LEVEL", "info").lower(), 6)
@@ -35,7 +35,8 @@ def _emit(level: str, step: str, message: str, fields: dict[str, object]) -> Non
     extra = "".join(f" {k}={_one_line(str(v))}" for k, v in fields.items())
     elapsed = time.monotonic() - _started
     prefix = f"<{prio}>" if _journal else ""
-    line = f"{prefix}igngen: {level} {step}: {_one_line(message)}{extra} t={elapsed:.3f}s\n"
+    text = strip_userinfo(f"{_one_line(message)}{extra}")
+    line = f"{prefix}igngen: {level} {step}: {text} t={elapsed:.3f}s\n"
     try:
         sys.stderr.write(line)
         sys.stderr.flush()

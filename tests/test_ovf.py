@@ -162,3 +162,25 @@ def test_password_not_in_repr_or_str() -> None:
     env = ovf.parse(ovf_xml(password="Hidden-Passw0rd"))
     assert "Hidden-Passw0rd" not in repr(env)
     assert "Hidden-Passw0rd" not in str(env)
+
+
+def test_redact_leaves_no_copy_of_the_password_anywhere() -> None:
+    secret = "Rep3ated&<Pass>"
+    doc = ovf_xml(password=secret)
+    escaped = "Rep3ated&amp;&lt;Pass&gt;"
+    assert escaped.encode() in doc
+    doc = doc.replace(
+        b"</Environment>",
+        f'<!-- set to {escaped} by the portal --><Extra note="{escaped}">{escaped}</Extra>'
+        "</Environment>".encode(),
+    )
+    red = ovf.redact(doc)
+    assert escaped.encode() not in red and b"Rep3ated" not in red
+    assert red.count(b"REDACTED") == 4
+    assert ovf.parse(red).user_name == "azureuser"
+
+
+def test_redact_refuses_when_the_password_spells_markup() -> None:
+    doc = ovf_xml(password="Environment")
+    with pytest.raises(OvfError, match="no redacted copy"):
+        ovf.redact(doc)

@@ -112,3 +112,19 @@ def test_secret_is_never_shown() -> None:
     s = Secret("topsecret")
     assert "topsecret" not in repr(s) and "topsecret" not in str(s) and "topsecret" not in f"{s}"
     assert "topsecret" not in repr([s]) and "topsecret" not in repr({"k": s})
+
+
+def test_url_userinfo_never_reaches_a_log_line_or_an_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from igngen import log
+    from igngen.errors import IgnitionConfigError, strip_userinfo
+
+    url = "https://deploy:S3cret-Token@example.com/app.ign"
+    log.warning("fetch", f"cannot reach {url}", source=url)
+    err = capsys.readouterr().err
+    assert "S3cret-Token" not in err and "https://REDACTED@example.com/app.ign" in err
+    assert "S3cret" not in str(IgnitionConfigError("bad reference", url))
+    assert strip_userinfo("mail me at a@b.c") == "mail me at a@b.c"
+    long_secret = "x://" + "a" * 200_000 + "@host " + "b://" * 50_000
+    assert strip_userinfo(long_secret).startswith("x://REDACTED@host ")

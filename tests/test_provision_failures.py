@@ -206,7 +206,15 @@ def test_good_time_budgets_parse(value: str) -> None:
 
 @pytest.mark.parametrize(
     ("yaml_value", "ok"),
-    [("30", True), ("2.5", True), (".nan", False), (".inf", False), ("-3", False), ("true", False), ("'30'", False)],
+    [
+        ("30", True),
+        ("2.5", True),
+        (".nan", False),
+        (".inf", False),
+        ("-3", False),
+        ("true", False),
+        ("'30'", False),
+    ],
 )
 def test_settings_budgets_take_int_and_float_and_nothing_else(yaml_value: str, ok: bool) -> None:
     import yaml

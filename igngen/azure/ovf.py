@@ -19,7 +19,7 @@ import xml.parsers.expat
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from igngen.errors import OvfError
+from igngen.errors import IgngenError, OvfError
 from igngen.limits import MAX_OVF_BYTES
 from igngen.secret import Secret
 
@@ -305,6 +305,7 @@ def redact(data: bytes, *, source: str = "ovf-env.xml") -> bytes:
     _parse_tree(data, source)  # refuses DTDs/entities/malformed input before we touch it
     spans: list[tuple[int, int]] = []
     stack: list[tuple[bool, int]] = []
+    texts: list[list[str]] = []  # each password element's text
     parser = xml.parsers.expat.ParserCreate(namespace_separator=" ")
 
     def start(name: str, attrs: dict[str, str]) -> None:
@@ -324,6 +325,8 @@ def redact(data: bytes, *, source: str = "ovf-env.xml") -> bytes:
                 break
             i += 1
         self_closing = data[i - 1 : i] == b"/"
+        if is_secret and not self_closing:
+            texts.append([])
         stack.append((is_secret and not self_closing, i + 1))
 
     def end(name: str) -> None:
@@ -331,8 +334,13 @@ def redact(data: bytes, *, source: str = "ovf-env.xml") -> bytes:
         if secret:
             spans.append((content_start, parser.CurrentByteIndex))
 
+    def text(chunk: str) -> None:
+        if stack and stack[-1][0]:
+            texts[-1].append(chunk)
+
     parser.StartElementHandler = start
     parser.EndElementHandler = end
+    parser.CharacterDataHandler = text
     parser.Parse(data, True)
     out = bytearray()
     last = 0
@@ -342,4 +350,43 @@ def redact(data: bytes, *, source: str = "ovf-env.xml") -> bytes:
         out += data[last:begin] + REDACTED.encode()
         last = finish
     out += data[last:]
-    return bytes(out)
+    return _redact_copies(bytes(out), ["".join(t) for t in texts], source)
+
+
+def _shape(root: Any) -> list[tuple[str, tuple[str, ...]]]:
+    return [(el.tag, tuple(sorted(el.attrib))) for el in root.iter()]
+
+
+# Azure refuses admin passwords shorter than this; shorter strings are too likely to
+# occur in the markup itself to be replaced everywhere.
+_MIN_SECRET = 6
+
+
+def _redact_copies(data: bytes, secrets: list[str], source: str) -> bytes:
+    """The password repeated elsewhere (an attribute, a comment, another element), raw or
+    XML-escaped, is replaced too: the kept copy holds no form of it anywhere."""
+    from xml.sax.saxutils import escape
+
+    variants: set[bytes] = set()
+    for secret in secrets:
+        for value in (secret, secret.strip()):
+            if len(value) < _MIN_SECRET:
+                continue
+            variants.add(value.encode("utf-8"))
+            variants.add(escape(value).encode("utf-8"))
+            variants.add(escape(value, {'"': "&quot;", "'": "&apos;"}).encode("utf-8"))
+    changed = data
+    for variant in sorted(variants, key=len, reverse=True):
+        changed = changed.replace(variant, REDACTED.encode())
+    if changed != data:
+        try:
+            same = _shape(_parse_tree(changed, source)) == _shape(_parse_tree(data, source))
+        except IgngenError:
+            same = False
+        if not same:
+            # The password also spells part of the markup: no faithful copy can be kept.
+            raise OvfError(
+                "the password also appears in the document's markup; no redacted copy is kept",
+                source,
+            ) from None
+    return changed
