@@ -83,3 +83,32 @@ def test_parsers_never_raise(text: str) -> None:
         assert address is None or address.count(".") == 3
         found = dhcp.from_dhclient(candidate, now=NOW)
         assert found is None or found.count(".") == 3
+
+
+@pytest.mark.parametrize(
+    "crafted",
+    [
+        "lease {" * 150_000,  # blocks that never close
+        "lease {\n" + "\n" * 1_000_000 + "}",  # a run of blank lines inside one block
+        "lease {\n" + " " * 1_000_000 + "option x;\n}",
+        'lease {\n  option unknown-245 "' + "\\" * 1_000_000 + "\n}",
+        "lease {\n  expire 4 " + "1" * 1_000_000 + ";\n}",
+    ],
+    ids=["unclosed", "blank-lines", "spaces", "backslashes", "digits"],
+)
+def test_crafted_lease_files_parse_in_linear_time(tmp_path: Path, crafted: str) -> None:
+    # A child with a generous deadline: the backtracking parser this replaces took minutes
+    # on each of these; a linear one takes well under a second.
+    import subprocess
+    import sys
+
+    path = tmp_path / "dhclient.leases"
+    path.write_text(crafted)
+    code = (
+        "import sys; from igngen.azure.dhcp import from_dhclient; "
+        "print(from_dhclient(open(sys.argv[1]).read(), now=0.0))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == "None", proc.stderr

@@ -29,16 +29,37 @@ DHCLIENT_LEASE_GLOBS: tuple[tuple[str, str], ...] = (
     ("/var/lib/dhcp", ".leases"),
 )
 
-_NETWORKD = re.compile(r"^OPTION_245=([0-9A-Fa-f]{8})\s*$", re.M)
-_LEASE_BLOCK = re.compile(r"lease\s*\{(.*?)\}", re.S)
+# Every pattern stays on one line ([ \t], never \s, which spans newlines) and the lease
+# blocks are cut out by find(): a crafted 1 MiB lease file (runs of blank lines, "lease {"
+# without "}") then costs linear time, where a backtracking regex took minutes.
+_NETWORKD = re.compile(r"^OPTION_245=([0-9A-Fa-f]{8})[ \t\r]*$", re.M)
 _OPTION_HEX = re.compile(
-    r"^\s*option\s+unknown-245\s+([0-9A-Fa-f]{1,2}(?::[0-9A-Fa-f]{1,2}){3})\s*;", re.M
-)
-_OPTION_STR = re.compile(r'^\s*option\s+unknown-245\s+"((?:[^"\\]|\\.)*)"\s*;', re.M)
-_EXPIRE = re.compile(
-    r"^\s*expire\s+(?:\d+\s+(\d{4})/(\d{1,2})/(\d{1,2})\s+(\d{1,2}):(\d{2}):(\d{2})|(never))\s*;",
+    r"^[ \t]*option[ \t]+unknown-245[ \t]+([0-9A-Fa-f]{1,2}(?::[0-9A-Fa-f]{1,2}){3})[ \t]*;",
     re.M,
 )
+_OPTION_STR = re.compile(r'^[ \t]*option[ \t]+unknown-245[ \t]+"((?:[^"\\\n]|\\.)*)"[ \t]*;', re.M)
+_EXPIRE = re.compile(
+    r"^[ \t]*expire[ \t]+(?:\d{1,2}[ \t]+(\d{4})/(\d{1,2})/(\d{1,2})[ \t]+(\d{1,2}):(\d{2}):(\d{2})"
+    r"|(never))[ \t]*;",
+    re.M,
+)
+_LEASE_OPEN = re.compile(r"lease[ \t\r\n]{0,64}\{")
+_OCTAL = re.compile(r"[0-7]{1,3}")
+
+
+def _lease_blocks(text: str) -> list[str]:
+    """The bodies of ``lease { ... }`` blocks, in order (blocks do not nest)."""
+    blocks = []
+    pos = 0
+    while True:
+        opening = _LEASE_OPEN.search(text, pos)
+        if opening is None:
+            return blocks
+        close = text.find("}", opening.end())
+        if close == -1:
+            return blocks  # an unterminated last block (a lease being written) is ignored
+        blocks.append(text[opening.end() : close])
+        pos = close + 1
 
 
 def _address(raw: bytes) -> str | None:
@@ -63,7 +84,7 @@ def _unescape(quoted: str) -> bytes:
     while i < len(quoted):
         ch = quoted[i]
         if ch == "\\" and i + 1 < len(quoted):
-            octal = re.match(r"[0-7]{1,3}", quoted[i + 1 :])
+            octal = _OCTAL.match(quoted, i + 1)
             if octal:
                 out.append(int(octal.group(0), 8) & 0xFF)
                 i += 1 + len(octal.group(0))
@@ -94,7 +115,7 @@ def from_dhclient(text: str, *, now: float | None = None) -> str | None:
     """The option-245 address of the last unexpired lease in a dhclient lease file, or None."""
     now = time.time() if now is None else now
     found = None
-    for block in _LEASE_BLOCK.findall(text):
+    for block in _lease_blocks(text):
         if _expired(block, now):
             continue
         hexed = _OPTION_HEX.search(block)
