@@ -49,7 +49,7 @@ _OCTAL = re.compile(r"[0-7]{1,3}")
 
 def _lease_blocks(text: str) -> list[str]:
     """The bodies of ``lease { ... }`` blocks, in order (blocks do not nest)."""
-    blocks = []
+    blocks: list[str] = []
     pos = 0
     while True:
         opening = _LEASE_OPEN.search(text, pos)
