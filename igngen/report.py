@@ -300,12 +300,18 @@ def failure_text(
 
 
 def _read_json(path: str) -> Any:
-    try:
-        with open(path, "rb") as fh:
-            return json.loads(fh.read(1024 * 1024))
-    except FileNotFoundError:
+    """igngen's own state file, or None: a missing, hostile or corrupt one (a crash mid-
+    write on another tool's part, a hand edit) is a warning, never a failed report."""
+    from igngen.errors import IgngenError
+    from igngen.limits import MAX_STATE_BYTES
+    from igngen.readfile import read_file
+    from igngen.safejson import loads
+
+    if not os.path.lexists(path):
         return None
-    except (OSError, ValueError) as exc:
+    try:
+        return loads(read_file(path, "state file", cap=MAX_STATE_BYTES).decode("utf-8"))
+    except (IgngenError, ValueError) as exc:
         log.warning("report", f"ignoring unreadable state file: {exc}", path=path)
         return None
 
@@ -314,16 +320,18 @@ def read_marker(state_dir: str) -> Marker | None:
     data = _read_json(os.path.join(state_dir, READY_MARKER))
     if not isinstance(data, dict):
         return None
-    try:
-        return Marker(**{f: data[f] for f in Marker._fields})
-    except (KeyError, TypeError):
+    values: dict[str, Any] = {f: data.get(f) for f in Marker._fields}
+    if not all(isinstance(v, str) or (f == "incarnation" and v is None) for f, v in values.items()):
         log.warning("report", "ignoring a malformed Ready marker", state_dir=state_dir)
         return None
+    return Marker(**values)
 
 
 def read_reports(state_dir: str) -> dict[str, Any]:
     data = _read_json(os.path.join(state_dir, REPORTS_FILE))
-    return data if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, dict)}
 
 
 def _now() -> str:

@@ -372,3 +372,38 @@ def test_journal_reason_prefers_the_failed_units_own_error() -> None:
         "Failed to start ignition-disks.service - Ignition (disks).",
     )
     assert report.last_error([]) is None
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"[]",
+        b'"x"',
+        b'{"vm_id": 5}',
+        b'{"vm_id": "a", "incarnation": null, "protocol": [], "wireserver": "w", "reported_at": "t"}',
+        b"null",
+        b"\xff\xfe",
+        b"[" * 100_000,
+        b'{"ready": ' + b"9" * 5000 + b"}",
+        b'{"ready": "\\ud800"}',
+    ],
+)
+def test_corrupt_state_files_are_warnings_never_crashes(tmp_path: Path, content: bytes) -> None:
+    import subprocess
+    import sys
+
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "ready.json").write_bytes(content)
+    (state / "reports.json").write_bytes(content)
+    for args in (["--json"], []):
+        proc = subprocess.run(
+            [sys.executable, "-m", "igngen", "status", "--state-dir", str(state), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+    assert report.read_marker(str(state)) is None
