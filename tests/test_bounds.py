@@ -77,6 +77,14 @@ def test_a_gzip_bomb_in_a_merge_reference_is_refused_within_memory(tmp_path: Pat
     assert str(limits.MAX_DECOMPRESSED // limits.MIB) in proc.stderr or "MiB" in proc.stderr
 
 
+def test_a_gzip_bomb_as_the_custom_data_itself_is_refused_within_memory(tmp_path: Path) -> None:
+    path = tmp_path / "custom.gz"
+    path.write_bytes(_gzip_zeros(2 * ADDRESS_SPACE))
+    proc = igngen("render", "--ovf", str(OVF), "--customdata", str(path), limited=True)
+    _one_line_error(proc, 65, "")
+    assert "custom.gz" in proc.stderr
+
+
 @pytest.mark.parametrize("kind", ["fifo", "chardev", "directory"])
 @pytest.mark.parametrize("option", ["--customdata", "--imds", "--config", "--ovf"])
 def test_non_regular_inputs_are_refused_at_once(tmp_path: Path, kind: str, option: str) -> None:
