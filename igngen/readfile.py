@@ -36,6 +36,50 @@ def _describe(mode: int) -> str:
     return "not a regular file"
 
 
+class NotRegularFileError(OSError):
+    """The path names something other than a regular file (a FIFO, a device, ...)."""
+
+    def __init__(self, mode: int) -> None:
+        super().__init__(0, f"{_describe(mode)}, not a regular file")
+        self.mode = mode
+
+
+def open_regular(path: str | bytes, *, follow_symlinks: bool = True) -> int:
+    """A blocking descriptor on the regular file ``path``; the caller closes it.
+
+    Opened with ``O_NONBLOCK`` first, so a FIFO without a writer is refused instead
+    of blocking the open. Raises OSError (``NotRegularFileError`` for other kinds).
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+    if not follow_symlinks:
+        flags |= os.O_NOFOLLOW
+    fd = os.open(path, flags)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFileError(mode)
+        # A regular file never blocks; clearing O_NONBLOCK keeps reads from odd
+        # filesystems (FUSE) from returning EAGAIN.
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_at_most(fd: int, limit: int) -> bytes:
+    """Up to ``limit`` bytes from ``fd``: a file that grows while read cannot exceed it."""
+    chunks: list[bytes] = []
+    total = 0
+    while total < limit:
+        chunk = os.read(fd, min(limit - total, 1024 * 1024))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
+
+
 def read_file(path: str | bytes, what: str, *, cap: int) -> bytes:
     """The bytes of the regular file ``path``, at most ``cap`` of them.
 
@@ -43,43 +87,28 @@ def read_file(path: str | bytes, what: str, *, cap: int) -> bytes:
     read, :class:`InputError` (65) when it is not a regular file or is too big.
     """
     where = show_path(path)
-    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
     try:
-        fd = os.open(path, flags)
+        fd = open_regular(path)
     except FileNotFoundError:
         raise MissingInputError(f"{what} not found", where) from None
     except IsADirectoryError:
         raise InputError(f"{what} is a directory, not a file", where) from None
+    except NotRegularFileError as exc:
+        raise InputError(f"{what} is {_describe(exc.mode)}, not a regular file", where) from None
     except OSError as exc:
         raise MissingInputError(f"cannot read {what}: {exc.strerror}", where) from None
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise InputError(f"{what} is {_describe(st.st_mode)}, not a regular file", where)
-        if st.st_size > cap:
-            raise InputError(f"{what} is {st.st_size} bytes, over the {cap}-byte limit", where)
-        # A regular file never blocks; clearing O_NONBLOCK keeps reads from odd
-        # filesystems (FUSE) from returning EAGAIN.
-        os.set_blocking(fd, True)
-        return _read_capped(fd, what, where, cap)
+        size = os.fstat(fd).st_size
+        if size > cap:
+            raise InputError(f"{what} is {size} bytes, over the {cap}-byte limit", where)
+        data = read_at_most(fd, cap + 1)
     except OSError as exc:
         raise MissingInputError(f"cannot read {what}: {exc.strerror}", where) from None
     finally:
         os.close(fd)
-
-
-def _read_capped(fd: int, what: str, where: str, cap: int) -> bytes:
-    chunks: list[bytes] = []
-    total = 0
-    while total <= cap:
-        chunk = os.read(fd, min(cap + 1 - total, 1024 * 1024))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        total += len(chunk)
-    if total > cap:
+    if len(data) > cap:
         raise InputError(f"{what} is over the {cap}-byte limit", where)
-    return b"".join(chunks)
+    return data
 
 
 def read_stdin(what: str, *, cap: int) -> bytes:

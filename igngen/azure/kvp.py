@@ -130,21 +130,11 @@ def _locked_append(pool: str | os.PathLike[str], data: bytes) -> None:
 def _read_regular(path: str, cap: int) -> bytes:
     """At most ``cap`` bytes of a regular file, never through a symlink, never blocking
     on a FIFO (records beyond a pool's limit are dropped)."""
-    import stat
+    from igngen.readfile import open_regular, read_at_most
 
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
+    fd = open_regular(path, follow_symlinks=False)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(0, "not a regular file")
-        chunks: list[bytes] = []
-        left = cap
-        while left > 0:
-            chunk = os.read(fd, min(left, 1 << 16))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks)
+        return read_at_most(fd, cap)
     finally:
         os.close(fd)
 
