@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_support import module_failed
+from e2e_support import provisioned_vm
 from sim.http import Raw
 
-from e2e import azure, scenario
+from e2e import azure
 from e2e.build import Artifacts
 from e2e.scenario import Run
 
@@ -34,16 +34,15 @@ def drip_vm(
         pytest.skip("igngen's initramfs was not built")
     key, pub = ssh_keypair
     p = azure.Provisioning(user="dripuser", host="e2e-imds-drip", ssh_key=pub)
-    with scenario.provisioning_boot(
-        artifacts, p, name="igngen-imds-drip", settings_yaml=SETTINGS, imds_steps=[HEADER_DRIP]
-    ) as run:
-        run.booted = run.vm.wait_booted()
-        run.vm.login_as(p.user, key)
-        run.vm.wait_ssh()
-        yield run
-        if module_failed(request) and run.vm.running():
-            run.collect_journal()
-            run.vm.failed = True
+    yield from provisioned_vm(
+        request,
+        artifacts,
+        p,
+        key,
+        name="igngen-imds-drip",
+        settings_yaml=SETTINGS,
+        imds_steps=[HEADER_DRIP],
+    )
 
 
 def _provision_log(run: Run) -> list[str]:

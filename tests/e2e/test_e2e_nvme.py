@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_support import module_failed
+from e2e_support import keep_logs_on_failure, provisioned_vm
 
 from e2e import azure, media, qemu, scenario
 from e2e.build import Artifacts
@@ -64,18 +64,7 @@ def _boot(
     key, pub = key_pair
     # No password: the user has passwordless sudo, which the checks below use.
     p = azure.Provisioning(user="nvmeuser", host=host, ssh_key=pub)
-    with scenario.provisioning_boot(art, p, name=name, settings_yaml=settings, nvme_disks=2) as run:
-        run.booted = run.vm.wait_booted()
-        run.vm.login_as(p.user, key)
-        run.vm.wait_ssh()
-        yield run
-        _keep_logs_on_failure(request, run)
-
-
-def _keep_logs_on_failure(request: pytest.FixtureRequest, run: Run) -> None:
-    if module_failed(request) and run.vm.running():
-        run.collect_journal()
-        run.vm.failed = True  # keeps console, marker and journal under .cache/e2e/artifacts
+    yield from provisioned_vm(request, art, p, key, name=name, settings_yaml=settings, nvme_disks=2)
 
 
 def _root(run: Run, command: str) -> str:
@@ -191,7 +180,7 @@ def raid_redeployed(
         again.booted = again.vm.wait_booted()
         again.vm.wait_ssh()
         yield again
-        _keep_logs_on_failure(request, again)
+        keep_logs_on_failure(request, again)
 
 
 def _assert_raid(run: Run) -> None:

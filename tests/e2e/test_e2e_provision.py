@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_support import module_failed
+from e2e_support import provisioned_vm
 
 from e2e import azure, media, scenario
 from e2e.build import Artifacts
@@ -77,27 +77,6 @@ def igngen_artifacts(artifacts: Artifacts) -> Artifacts:
 SWAP_SETTINGS = "disks:\n  swap: {mode: partition, size_mib: 64}\n"
 
 
-def _boot(
-    request: pytest.FixtureRequest,
-    art: Artifacts,
-    p: azure.Provisioning,
-    name: str,
-    key: Path,
-    settings: str | None = None,
-    json_health: bool = True,
-) -> Iterator[Run]:
-    with scenario.provisioning_boot(
-        art, p, name=name, settings_yaml=settings, json_health=json_health
-    ) as run:
-        run.booted = run.vm.wait_booted()
-        run.vm.login_as(p.user, key)
-        run.vm.wait_ssh()
-        yield run
-        if module_failed(request) and run.vm.running():
-            run.collect_journal()
-            run.vm.failed = True  # keeps console, marker and journal under .cache/e2e/artifacts
-
-
 @pytest.fixture(scope="module")
 def pw_vm(
     request: pytest.FixtureRequest, igngen_artifacts: Artifacts, ssh_keypair: tuple[Path, str]
@@ -107,8 +86,14 @@ def pw_vm(
         user="azureuser", host="e2e-pw-vm", ssh_key=pub, password=PASSWORD, customdata=CUSTOMDATA
     )
     # This Wireserver has no JSON health endpoint: reports go through the goal state.
-    yield from _boot(
-        request, igngen_artifacts, p, "igngen-password", key, SWAP_SETTINGS, json_health=False
+    yield from provisioned_vm(
+        request,
+        igngen_artifacts,
+        p,
+        key,
+        name="igngen-password",
+        settings_yaml=SWAP_SETTINGS,
+        json_health=False,
     )
 
 
@@ -118,7 +103,7 @@ def nopw_vm(
 ) -> Iterator[Run]:
     key, pub = ssh_keypair
     p = azure.Provisioning(user="opsuser", host="e2e-nopw-vm", ssh_key=pub, customdata=CUSTOMDATA)
-    yield from _boot(request, igngen_artifacts, p, "igngen-nopassword", key)
+    yield from provisioned_vm(request, igngen_artifacts, p, key, name="igngen-nopassword")
 
 
 def _sudo(run: Run, command: str) -> str:
