@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from e2e_support import provisioned_vm
 
-from e2e import azure, media, scenario
+from e2e import azure, media, qemu, scenario
 from e2e.build import Artifacts
 from e2e.scenario import Run
 
@@ -29,26 +29,45 @@ def _data(text: str) -> dict[str, object]:
     return {"source": "data:," + urllib.parse.quote(text)}
 
 
-CUSTOMDATA = json.dumps(
-    {
-        "ignition": {"version": "3.3.0"},
-        "storage": {
-            "files": [{"path": CUSTOM_FILE, "mode": 0o644, "contents": _data("from customdata\n")}]
-        },
-        "systemd": {
-            "units": [
-                {
-                    "name": CUSTOM_UNIT,
-                    "enabled": True,
-                    "contents": (
-                        "[Unit]\nDescription=e2e customdata unit\n[Service]\nType=oneshot\n"
-                        f"ExecStart=/bin/touch {CUSTOM_RAN}\n[Install]\nWantedBy=multi-user.target\n"
-                    ),
-                }
-            ]
-        },
-    }
-).encode()
+# The no-password VM's custom data also puts a slow mkfs.ext4 first on the services'
+# PATH: after its redeploy the prepare service re-creates the filesystem for longer than
+# systemd's default 90 s device wait, and the mount must still succeed.
+SLOW_MKFS_SECONDS = 100
+SLOW_MKFS_LOG = "/var/lib/e2e-slow-mkfs"
+SLOW_MKFS = (
+    "#!/bin/sh\n"
+    f'echo "$(cat /proc/sys/kernel/random/boot_id) $*" >> {SLOW_MKFS_LOG}\n'
+    f"sleep {SLOW_MKFS_SECONDS}\n"
+    'exec /usr/sbin/mkfs.ext4 "$@"\n'
+)
+
+
+def _customdata(*extra_files: dict[str, object]) -> bytes:
+    files = [{"path": CUSTOM_FILE, "mode": 0o644, "contents": _data("from customdata\n")}]
+    return json.dumps(
+        {
+            "ignition": {"version": "3.3.0"},
+            "storage": {"files": [*files, *extra_files]},
+            "systemd": {
+                "units": [
+                    {
+                        "name": CUSTOM_UNIT,
+                        "enabled": True,
+                        "contents": (
+                            "[Unit]\nDescription=e2e customdata unit\n[Service]\nType=oneshot\n"
+                            f"ExecStart=/bin/touch {CUSTOM_RAN}\n[Install]\nWantedBy=multi-user.target\n"
+                        ),
+                    }
+                ]
+            },
+        }
+    ).encode()
+
+
+CUSTOMDATA = _customdata()
+SLOW_MKFS_CUSTOMDATA = _customdata(
+    {"path": "/usr/local/sbin/mkfs.ext4", "mode": 0o755, "contents": _data(SLOW_MKFS)}
+)
 BROKEN_CUSTOMDATA = b'{"ignition": {"version": "3.3.0"}, "storage": {"files": [{"path": '
 
 
@@ -102,7 +121,9 @@ def nopw_vm(
     request: pytest.FixtureRequest, igngen_artifacts: Artifacts, ssh_keypair: tuple[Path, str]
 ) -> Iterator[Run]:
     key, pub = ssh_keypair
-    p = azure.Provisioning(user="opsuser", host="e2e-nopw-vm", ssh_key=pub, customdata=CUSTOMDATA)
+    p = azure.Provisioning(
+        user="opsuser", host="e2e-nopw-vm", ssh_key=pub, customdata=SLOW_MKFS_CUSTOMDATA
+    )
     yield from provisioned_vm(request, igngen_artifacts, p, key, name="igngen-nopassword")
 
 
@@ -191,7 +212,8 @@ def second_boot(igngen_artifacts: Artifacts, nopw_vm: Run) -> Iterator[tuple[str
         igngen_artifacts, first, name="igngen-second-boot", redeploy=True
     ) as again:
         assert media.fstype(first.resource_disk) == ""  # the NTFS is inside the partition
-        booted = again.vm.wait_booted()
+        # local-fs.target waits for the resource disk, and so for the slow mkfs.
+        booted = again.vm.wait_booted(timeout=qemu.BOOT_TIMEOUT + SLOW_MKFS_SECONDS)
         again.vm.wait_ssh()
         yield booted, again
 
@@ -216,6 +238,31 @@ def test_second_boot_reformats_fresh_resource_disk(second_boot: tuple[str, Run])
     assert "formatting /dev/disk/azure/resource" in unit.stdout, unit.stdout
     assert "Temporary Storage" in unit.stdout, unit.stdout
     _assert_resource_disk(second)
+
+
+def test_second_boot_mounts_after_a_prepare_longer_than_the_device_default(
+    second_boot: tuple[str, Run],
+) -> None:
+    _, second = second_boot
+    vm = second.vm
+    boot_id = vm.ssh("cat /proc/sys/kernel/random/boot_id", check=True).stdout.strip()
+    runs = vm.ssh(f"cat {SLOW_MKFS_LOG}", check=True).stdout.splitlines()
+    assert [r for r in runs if r.startswith(boot_id + " ")], runs  # the slow mkfs ran this boot
+    unit = "igngen-resource-disk.service"
+    show = vm.ssh(
+        f"systemctl show -p ExecMainStartTimestampMonotonic -p ExecMainExitTimestampMonotonic {unit}",
+        check=True,
+    ).stdout
+    stamps = dict(line.split("=", 1) for line in show.split())
+    took = (
+        int(stamps["ExecMainExitTimestampMonotonic"])
+        - int(stamps["ExecMainStartTimestampMonotonic"])
+    ) / 1e6
+    # Longer than systemd's 90 s default device wait: without igngen's drop-in on the
+    # label's device unit, the mount would have failed with a job timeout.
+    assert took > 90, f"{unit} took {took:.0f} s"
+    state = vm.ssh(f"systemctl show -p Result -p ActiveState {unit}", check=True).stdout
+    assert "Result=success" in state and "ActiveState=active" in state, state
 
 
 # -- broken customdata -------------------------------------------------------------------
