@@ -164,6 +164,9 @@ class Vm:
         self.failed = False
         self.boots_seen = 0
         self.qmp_socket = workdir / "qmp.sock"
+        # Every frame the guest NIC sends or receives (pcap), for checks on what the guest
+        # said on the wire (its DHCP hostname); cut at 2 KiB a frame, enough for DHCP.
+        self.network_capture = workdir / "network.pcap"
 
     # -- lifecycle ---------------------------------------------------------------------
     def argv(self) -> list[str]:
@@ -183,6 +186,7 @@ class Vm:
             "-netdev", netdev, "-device", "virtio-net-pci,netdev=n0,romfile=",
             "-pidfile", str(self.workdir / "qemu.pid"),
             "-qmp", f"unix:{self.qmp_socket},server=on,wait=off",
+            "-object", f"filter-dump,id=cap0,netdev=n0,file={self.network_capture},maxlen=2048",
         ]  # fmt: skip
         for i, d in enumerate(s.drives):
             opts = f"file={d.path},if=none,id=d{i},format={d.fmt}"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from e2e_support import provisioned_vm
 
-from e2e import azure, media, qemu, scenario
+from e2e import azure, media, pcap, qemu, scenario
 from e2e.build import Artifacts
 from e2e.scenario import Run
 
@@ -149,6 +149,19 @@ def test_password_vm_identity(pw_vm: Run) -> None:
     # a password means sudo asks for it, and the password is the one from ovf-env.xml
     assert vm.ssh("sudo -n true").returncode != 0
     assert _sudo(pw_vm, "id -u").strip() == "0"
+
+
+def test_password_vm_sent_its_hostname_in_dhcp(pw_vm: Run) -> None:
+    """Azure's DNS learns a VM's name from DHCP option 12: the real root's network must
+    already send the OVF hostname, because igngen wrote it before that network started."""
+    asked = [
+        m
+        for m in pcap.dhcp_messages(pw_vm.vm.network_capture)
+        if m.from_client and m.kind in ("DISCOVER", "REQUEST")
+    ]
+    seen = [(m.kind, m.hostname) for m in asked]
+    # The initramfs asks first (before Ignition ran); the real root's networkd asks last.
+    assert asked and asked[-1].hostname == "e2e-pw-vm", seen
 
 
 def test_password_vm_customdata_applied(pw_vm: Run) -> None:
