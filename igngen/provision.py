@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from igngen import log
 from igngen.azure import kvp
 from igngen.errors import IgngenError, ImdsDataError, ImdsUnavailableError, SettingsError
+from igngen.failures import Failure
 from igngen.seconds import check_seconds
 from igngen.settings import Settings
 
@@ -364,19 +365,33 @@ def deadline(opts: ProvisionOptions) -> tuple[float, str]:
 IMDS_SLACK_SECONDS = 5.0
 
 
-def record_failure(opts: ProvisionOptions, reason: str) -> None:
-    """Leave the reason where the failure reporter and the host can read it. Never raises:
-    it runs on the way out of every failure, bugs included."""
+def record_failure(opts: ProvisionOptions, reason: str | Failure) -> None:
+    """Leave the named reason where the failure reporter and the host can read it: a
+    Failure, or a line (``NAME: detail``; text without a catalogue name is ``unknown``).
+    Never raises: it runs on the way out of every failure, bugs included."""
     from igngen.jsonio import atomic_write
 
     try:
+        from igngen.failures import parse_line
+
+        failure = parse_line(reason) if isinstance(reason, str) else reason
+    except Exception as exc:
+        log.error("provision", f"cannot name the failure: {type(exc).__name__}")
+        failure = Failure("internal", "the failure reason could not be recorded")
+    try:
         os.makedirs(opts.state_dir, mode=0o700, exist_ok=True)
         atomic_write(
-            os.path.join(opts.state_dir, FAILURE_REASON), (reason + "\n").encode(), mode=0o600
+            os.path.join(opts.state_dir, FAILURE_REASON),
+            (failure.line() + "\n").encode(),
+            mode=0o600,
         )
     except Exception as exc:
         log.error("provision", f"cannot record the failure reason: {type(exc).__name__}: {exc}")
     try:
-        kvp.try_append(opts.kvp_pool, kvp.REPORT_KEY, kvp.report_value("error", reason=reason))
+        kvp.try_append(
+            opts.kvp_pool,
+            kvp.REPORT_KEY,
+            kvp.report_value("error", reason=failure.name, detail=failure.detail),
+        )
     except Exception as exc:
         log.error("provision", f"cannot record the failure in KVP: {type(exc).__name__}")
