@@ -252,6 +252,7 @@ def provision(opts: ProvisionOptions, settings: Settings) -> list[str]:
 
     kvp.try_append(opts.kvp_pool, kvp.event_key("start"), "provisioning started")
     contents = _read_media(opts)
+    _eject_media(opts, settings, contents.origin)
     imds_bytes = _fetch_imds(opts)
     user_data: bytes | None = None
     if imds_bytes is not None:
@@ -289,6 +290,8 @@ def provision(opts: ProvisionOptions, settings: Settings) -> list[str]:
         result = render(inputs, settings)
     for warning in result.warnings:
         log.warning("render", warning)
+    for event in result.platform.events if result.platform else ():
+        kvp.try_append(opts.kvp_pool, kvp.event_key(event.name), event.text)
     kind = result.customdata.kind if result.customdata else None
     plan = handoff.plan(result.fragment, result.handin, kind)
     image_dir = opts.image_dir if opts.layout == "sysdir" else None
@@ -307,6 +310,24 @@ def provision(opts: ProvisionOptions, settings: Settings) -> list[str]:
         kvp.report_value("success", vm_id=vm_id, custom_data=kind or "none"),
     )
     return written
+
+
+def _eject_media(opts: ProvisionOptions, settings: Settings, origin: str) -> None:
+    """Eject the provisioning DVD once everything on it was read (WALinuxAgent and
+    azure-init do), unless ``azure.eject_media: false``; bounded, never fails the boot."""
+    from igngen.azure import media, platform
+    from igngen.limits import MEDIA_EJECT_SECONDS
+
+    if not platform.options(settings.sections, settings.source).eject_media:
+        return
+    if not media.ejectable(origin):
+        return  # a directory, or a disk that is not an optical drive
+    problem = media.eject(origin, timeout=MEDIA_EJECT_SECONDS)
+    if problem is None:
+        log.info("media", "ejected", device=origin)
+        return
+    log.warning("media", f"not ejected: {problem}", device=origin)
+    kvp.try_append(opts.kvp_pool, kvp.event_key("media-not-ejected"), f"{origin}: {problem}")
 
 
 IMDS_SOURCE = "imds"
@@ -341,6 +362,7 @@ def deadline(opts: ProvisionOptions) -> tuple[float, str]:
     from igngen.limits import (
         MAX_PROVISION_SECONDS,
         MEDIA_COMMANDS_SECONDS,
+        MEDIA_EJECT_SECONDS,
         PROVISION_WORK_SECONDS,
         UDEV_SETTLE_SECONDS,
     )
@@ -349,6 +371,7 @@ def deadline(opts: ProvisionOptions) -> tuple[float, str]:
     parts = (
         ("media wait", opts.media_wait),
         ("media commands", MEDIA_COMMANDS_SECONDS),
+        ("media eject", MEDIA_EJECT_SECONDS),
         ("IMDS", imds),
         ("udev settle", UDEV_SETTLE_SECONDS),
         ("local disks", opts.local_disk_wait),

@@ -177,7 +177,10 @@ def test_failure_from_failed_unit_journal(env: dict[str, Path]) -> None:
         journal=lambda _: None,
     )
     assert (text, origin) == (
-        ("ignition-stage-failed", "stage disks: ignition-disks.service: failed (exit-code, status 1)"),
+        (
+            "ignition-stage-failed",
+            "stage disks: ignition-disks.service: failed (exit-code, status 1)",
+        ),
         "systemd",
     )
 
