@@ -350,3 +350,21 @@ def test_deadline_counts_the_eject() -> None:
 
     _, detail = deadline(ProvisionOptions())
     assert f"media eject {MEDIA_EJECT_SECONDS:g}" in detail
+
+
+def test_explain_command_shows_the_platform_decisions(tmp_path: Path) -> None:
+    ovf = tmp_path / "ovf-env.xml"
+    ovf.write_bytes(ovf_xml(platform=NO_AGENT))
+    imds = tmp_path / "imds.json"
+    imds.write_text(json.dumps(_imds(has_custom_data=True)))
+    proc = subprocess.run(
+        [sys.executable, "-m", "igngen", "explain", "--ovf", str(ovf), "--imds", str(imds)],
+        capture_output=True, text=True, timeout=60, cwd=REPO,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr  # explain says what would fail, it does not fail
+    out = proc.stdout
+    assert "guest agent" in out and "disabled (waagent.service masked)" in out
+    assert "/PlatformSettings/ProvisionGuestAgent" in out
+    assert "expected but missing: provisioning fails (customdata-missing)" in out
+    assert f"from {imds}#/extended/compute/hasCustomData" in out
+    assert "warning: " in out and "none was found" in out
