@@ -214,6 +214,14 @@ class CustomDataError(InputError):
     """Custom data / userData is present but cannot be used."""
 
 
+class CustomDataMissingError(CustomDataError):
+    """Azure says custom data was given (IMDS ``hasCustomData``), but none was found."""
+
+
+class GuestProxyAgentError(InputError):
+    """ovf-env.xml asks for the guest proxy agent, which the image lacks (fatal by setting)."""
+
+
 # --- provisioning media and hand-off ----------------------------------------
 
 

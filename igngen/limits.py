@@ -46,6 +46,13 @@ MAX_KVP_POOL_BYTES = 1024 * 2560
 # igngen's own state (Ready marker, reports.json) is well under 1 KiB per report kind.
 MAX_STATE_BYTES = 1 * MIB
 
+# The detail after a failure's name (``reason=NAME|detail=…``), in UTF-8 bytes: with the
+# other fields (result, reason, agent, vm_id, documentation_url, timestamp: about 210
+# bytes) the whole report stays within the 512-character health description (cloud-init's
+# limit, igngen.azure.wireserver.MAX_DESCRIPTION), so trimming never cuts off the vm_id
+# or the timestamp, and within one KVP value, so the host never sees it split.
+MAX_FAILURE_DETAIL_BYTES = 256
+
 # --- structure -----------------------------------------------------------------
 
 # JSON nesting: Ignition configs are at most 6 levels deep and IMDS documents 5; 64
@@ -107,5 +114,8 @@ PROVISION_BACKSTOP_SECONDS = 30.0
 # of the media after its wait (each has a 30 s timeout), udevadm settle (15 s), the
 # render (one password hash at the highest cost ≈ 2 s), the hand-off and KVP writes.
 MEDIA_COMMANDS_SECONDS = 90.0
+# `eject` of the provisioning DVD once read (WALinuxAgent and azure-init eject it too):
+# a stuck drive costs at most this, and never fails the boot.
+MEDIA_EJECT_SECONDS = 10.0
 UDEV_SETTLE_SECONDS = 15.0
 PROVISION_WORK_SECONDS = 60.0

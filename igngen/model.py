@@ -34,6 +34,8 @@ class Provisioning(NamedTuple):
     custom_data: Sourced[bytes | None]
     vm_id: Sourced[str | None]
     warnings: tuple[str, ...] = ()
+    # Where ovf-env.xml named SSH keys only by certificate fingerprint (skipped).
+    certificate_keys: tuple[str, ...] = ()
 
     @property
     def home(self) -> str:

@@ -20,6 +20,8 @@ from igngen.settings import Settings
 
 if TYPE_CHECKING:
     from igngen.azure.imds import ImdsInstance
+    from igngen.azure.ovf import OvfEnvironment
+    from igngen.azure.platform import Decisions
     from igngen.ignition.customdata import CustomData
 
 
@@ -50,13 +52,44 @@ class Rendered(NamedTuple):
     handin: dict[str, Any]
     final: dict[str, Any]
     warnings: tuple[str, ...]
+    # The platform flags' decisions (guest agent, proxy agent, custom-data check) and
+    # their named events, which `igngen provision` also writes to KVP.
+    platform: Decisions | None = None
 
 
 def parse_model(inputs: RenderInputs) -> Provisioning:
     return _parse(inputs)[0]
 
 
+def decide_platform(inputs: RenderInputs, settings: Settings) -> Decisions:
+    """The platform flags' decisions for these inputs, saying what would fail instead
+    of failing (``igngen explain``)."""
+    model, instance, env = _parse_all(inputs)
+    return _decide(env, instance, model, settings, strict=False)
+
+
+def _decide(
+    env: OvfEnvironment,
+    instance: ImdsInstance | None,
+    model: Provisioning,
+    settings: Settings,
+    *,
+    strict: bool = True,
+) -> Decisions:
+    from igngen.azure import platform
+
+    opts = platform.options(settings.sections, settings.source)
+    return platform.decide(env, instance, model, opts, strict=strict)
+
+
 def _parse(inputs: RenderInputs) -> tuple[Provisioning, ImdsInstance | None]:
+    model, instance, _ = _parse_all(inputs)
+    return model, instance
+
+
+def _parse_all(
+    inputs: RenderInputs,
+) -> tuple[Provisioning, ImdsInstance | None, OvfEnvironment]:
     env = ovf_parser.parse(inputs.ovf, source=inputs.ovf_source)
     instance = (
         imds_parser.parse_instance(inputs.imds, source=inputs.imds_source) if inputs.imds else None
@@ -64,7 +97,7 @@ def _parse(inputs: RenderInputs) -> tuple[Provisioning, ImdsInstance | None]:
     override: Sourced[bytes | None] | None = None
     if inputs.customdata is not None:
         override = Sourced(inputs.customdata, inputs.customdata_source)
-    return reconcile(env, instance, custom_data_override=override), instance
+    return reconcile(env, instance, custom_data_override=override), instance, env
 
 
 def _disk_variables(
@@ -103,13 +136,17 @@ def _waagent_variables(inputs: RenderInputs) -> Mapping[str, Any]:
 
 
 def render(inputs: RenderInputs, settings: Settings) -> Rendered:
+    from igngen.azure.platform import options as azure_options
     from igngen.ignition import customdata as customdata_intake
     from igngen.ignition import handin
     from igngen.ignition.validate import check
-
-    model, instance = _parse(inputs)
-    warnings = list(model.warnings)
     from igngen.report import template_variables as report_variables
+
+    model, instance, env = _parse_all(inputs)
+    decisions = _decide(env, instance, model, settings)
+    warnings = list(model.warnings)
+    # Certificate-only keys are already among the model's warnings.
+    warnings += [e.text for e in decisions.events if e.name != "ssh-key-certificate-only"]
 
     extra: dict[str, Mapping[str, Any]] = {
         "ovf": {
@@ -118,8 +155,12 @@ def render(inputs: RenderInputs, settings: Settings) -> Rendered:
         "report": report_variables(settings.sections.get("report"), source=settings.source),
     }
     extra.update(inputs.extra_variables)
-    if "waagent" not in extra:
-        extra["waagent"] = _waagent_variables(inputs)
+    waagent: dict[str, Any] = dict(
+        extra["waagent"] if "waagent" in extra else _waagent_variables(inputs)
+    )
+    waagent.setdefault("agent_enabled", decisions.guest_agent.value)
+    waagent.setdefault("unit", azure_options(settings.sections, settings.source).waagent_unit)
+    extra["waagent"] = waagent
     if "disk" not in extra:
         extra["disk"] = _disk_variables(inputs, settings, instance)
     variables = template_variables(
@@ -149,4 +190,5 @@ def render(inputs: RenderInputs, settings: Settings) -> Rendered:
         handin=hand,
         final=final,
         warnings=tuple(warnings),
+        platform=decisions,
     )

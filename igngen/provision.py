@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from igngen import log
 from igngen.azure import kvp
 from igngen.errors import IgngenError, ImdsDataError, ImdsUnavailableError, SettingsError
+from igngen.failures import Failure
 from igngen.seconds import check_seconds
 from igngen.settings import Settings
 
@@ -251,6 +252,7 @@ def provision(opts: ProvisionOptions, settings: Settings) -> list[str]:
 
     kvp.try_append(opts.kvp_pool, kvp.event_key("start"), "provisioning started")
     contents = _read_media(opts)
+    _eject_media(opts, settings, contents.origin)
     imds_bytes = _fetch_imds(opts)
     user_data: bytes | None = None
     if imds_bytes is not None:
@@ -288,6 +290,8 @@ def provision(opts: ProvisionOptions, settings: Settings) -> list[str]:
         result = render(inputs, settings)
     for warning in result.warnings:
         log.warning("render", warning)
+    for event in result.platform.events if result.platform else ():
+        kvp.try_append(opts.kvp_pool, kvp.event_key(event.name), event.text)
     kind = result.customdata.kind if result.customdata else None
     plan = handoff.plan(result.fragment, result.handin, kind)
     image_dir = opts.image_dir if opts.layout == "sysdir" else None
@@ -306,6 +310,24 @@ def provision(opts: ProvisionOptions, settings: Settings) -> list[str]:
         kvp.report_value("success", vm_id=vm_id, custom_data=kind or "none"),
     )
     return written
+
+
+def _eject_media(opts: ProvisionOptions, settings: Settings, origin: str) -> None:
+    """Eject the provisioning DVD once everything on it was read (WALinuxAgent and
+    azure-init do), unless ``azure.eject_media: false``; bounded, never fails the boot."""
+    from igngen.azure import media, platform
+    from igngen.limits import MEDIA_EJECT_SECONDS
+
+    if not platform.options(settings.sections, settings.source).eject_media:
+        return
+    if not media.ejectable(origin):
+        return  # a directory, or a disk that is not an optical drive
+    problem = media.eject(origin, timeout=MEDIA_EJECT_SECONDS)
+    if problem is None:
+        log.info("media", "ejected", device=origin)
+        return
+    log.warning("media", f"not ejected: {problem}", device=origin)
+    kvp.try_append(opts.kvp_pool, kvp.event_key("media-not-ejected"), f"{origin}: {problem}")
 
 
 IMDS_SOURCE = "imds"
@@ -340,6 +362,7 @@ def deadline(opts: ProvisionOptions) -> tuple[float, str]:
     from igngen.limits import (
         MAX_PROVISION_SECONDS,
         MEDIA_COMMANDS_SECONDS,
+        MEDIA_EJECT_SECONDS,
         PROVISION_WORK_SECONDS,
         UDEV_SETTLE_SECONDS,
     )
@@ -348,6 +371,7 @@ def deadline(opts: ProvisionOptions) -> tuple[float, str]:
     parts = (
         ("media wait", opts.media_wait),
         ("media commands", MEDIA_COMMANDS_SECONDS),
+        ("media eject", MEDIA_EJECT_SECONDS),
         ("IMDS", imds),
         ("udev settle", UDEV_SETTLE_SECONDS),
         ("local disks", opts.local_disk_wait),
@@ -364,19 +388,33 @@ def deadline(opts: ProvisionOptions) -> tuple[float, str]:
 IMDS_SLACK_SECONDS = 5.0
 
 
-def record_failure(opts: ProvisionOptions, reason: str) -> None:
-    """Leave the reason where the failure reporter and the host can read it. Never raises:
-    it runs on the way out of every failure, bugs included."""
+def record_failure(opts: ProvisionOptions, reason: str | Failure) -> None:
+    """Leave the named reason where the failure reporter and the host can read it: a
+    Failure, or a line (``NAME: detail``; text without a catalogue name is ``unknown``).
+    Never raises: it runs on the way out of every failure, bugs included."""
     from igngen.jsonio import atomic_write
 
     try:
+        from igngen.failures import parse_line
+
+        failure = parse_line(reason) if isinstance(reason, str) else reason
+    except Exception as exc:
+        log.error("provision", f"cannot name the failure: {type(exc).__name__}")
+        failure = Failure("internal", "the failure reason could not be recorded")
+    try:
         os.makedirs(opts.state_dir, mode=0o700, exist_ok=True)
         atomic_write(
-            os.path.join(opts.state_dir, FAILURE_REASON), (reason + "\n").encode(), mode=0o600
+            os.path.join(opts.state_dir, FAILURE_REASON),
+            (failure.line() + "\n").encode(),
+            mode=0o600,
         )
     except Exception as exc:
         log.error("provision", f"cannot record the failure reason: {type(exc).__name__}: {exc}")
     try:
-        kvp.try_append(opts.kvp_pool, kvp.REPORT_KEY, kvp.report_value("error", reason=reason))
+        kvp.try_append(
+            opts.kvp_pool,
+            kvp.REPORT_KEY,
+            kvp.report_value("error", reason=failure.name, detail=failure.detail),
+        )
     except Exception as exc:
         log.error("provision", f"cannot record the failure in KVP: {type(exc).__name__}")

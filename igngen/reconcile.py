@@ -126,6 +126,7 @@ def reconcile(
         warnings.append("password authentication is enabled but no password was given")
 
     keys: list[AuthorizedKey] = []
+    certificate_keys: list[str] = []
     name = user.value
     if imds and imds.public_keys:
         keys_source = f"{isrc}#/compute/publicKeys"
@@ -142,6 +143,7 @@ def reconcile(
                     f"{ok.location}: key given only by certificate fingerprint; "
                     "certificate-based keys are not supported, skipped"
                 )
+                certificate_keys.append(ok.location)
                 continue
             parsed = parse_ssh_public_key(ok.value, f"{ok.location}/Value")
             path = check_key_path(ok.path, name, f"{ok.location}/Path")
@@ -194,4 +196,5 @@ def reconcile(
         custom_data=custom,
         vm_id=vm_id,
         warnings=tuple(warnings),
+        certificate_keys=tuple(certificate_keys),
     )

@@ -31,6 +31,7 @@ from igngen.errors import IgngenError, SettingsError, UsageError
 
 if TYPE_CHECKING:  # the HTTP client is imported only when reporting
     from igngen.azure.wireserver_client import ReportResult
+    from igngen.failures import Failure
 
 # Same values as igngen.azure.wireserver's (a test keeps them equal); repeated so that
 # `igngen render`, which asks template_variables() for the unit's values, does not
@@ -261,15 +262,17 @@ def failure_text(
     env: Mapping[str, str],
     *,
     journal: JournalReader = _journal_last_error,
-) -> tuple[str, str]:
-    """(text, source) of a failure: --description, igngen's reason file, the journal."""
+) -> tuple[Failure, str]:
+    """(named failure, source): --description, igngen's reason file, the journal."""
+    from igngen.failures import failure, for_unit, parse_line
+
     if opts.description:
-        return opts.description, "command line"
+        return parse_line(opts.description), "command line"
     try:
         with open(opts.reason_file, encoding="utf-8", errors="replace") as fh:
             reason = fh.read(4096).strip()
         if reason:
-            return reason, opts.reason_file
+            return parse_line(reason), opts.reason_file
     except OSError:
         pass
     # systemd (>= 251) tells an OnFailure= unit which unit failed and how. It sets these
@@ -280,20 +283,21 @@ def failure_text(
     invocation = env.get("MONITOR_INVOCATION_ID")
     if unit and env.get("MONITOR_SERVICE_RESULT") == "timeout":
         # Killed before it could say why (stuck where no signal reached it).
-        return f"timeout: {unit} did not finish within its start timeout", "systemd"
+        return failure("timeout", f"{unit} did not finish within its start timeout"), "systemd"
     if unit and env.get("MONITOR_SERVICE_RESULT") != "success":
         found = journal([f"_SYSTEMD_INVOCATION_ID={invocation}"]) if invocation else None
         if found:
-            return f"{unit}: {found[1]}", "journal"
+            return for_unit(unit, found[1]), "journal"
         result = env.get("MONITOR_SERVICE_RESULT", "failed")
         status = env.get("MONITOR_EXIT_STATUS")
-        return f"{unit} failed ({result}{', status ' + status if status else ''})", "systemd"
+        how = f"failed ({result}{', status ' + status if status else ''})"
+        return for_unit(unit, how), "systemd"
     # Started from emergency.target: the newest error of the provisioning units.
     matches = [arg for u in FAILURE_UNITS for arg in ("-u", u)]
     found = journal(matches)
     if found:
-        return (f"{found[0]}: {found[1]}" if found[0] else found[1]), "journal"
-    return "provisioning failed (no reason recorded)", "default"
+        return for_unit(found[0], found[1]), "journal"
+    return failure("unknown", "provisioning failed (no reason recorded)"), "default"
 
 
 # --- state -----------------------------------------------------------------------
@@ -396,11 +400,15 @@ def run(
     kvp_value = None
     origin = ""
     if opts.kind == "failure":
-        text, origin = failure_text(opts, env, journal=journal)
-        log.info("report", "failure reason", source=origin)
+        named, origin = failure_text(opts, env, journal=journal)
+        log.info("report", "failure reason", reason=named.name, source=origin)
         # cloud-init's and azure-init's encoded report, so the host side reads one format.
         description = kvp.report_value(
-            "error", reason=text, vm_id=vm_id, documentation_url=DOCUMENTATION_URL
+            "error",
+            reason=named.name,
+            detail=named.detail,
+            vm_id=vm_id,
+            documentation_url=DOCUMENTATION_URL,
         )
         kvp_value = description
     elif opts.kind == "provisioning":

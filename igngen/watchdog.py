@@ -25,11 +25,16 @@ class DeadlineError(IgngenError):
 
     exit_code = EX_TEMPFAIL
 
+    def __init__(self, message: str, location: str = "", *, terminated: bool = False) -> None:
+        super().__init__(message, location)
+        self.terminated = terminated  # SIGTERM, not the deadline
+
 
 class _Expired(BaseException):
-    def __init__(self, why: str) -> None:
+    def __init__(self, why: str, *, terminated: bool = False) -> None:
         super().__init__(why)
         self.why = why
+        self.terminated = terminated
 
 
 class Watchdog:
@@ -59,7 +64,8 @@ class Watchdog:
         spent = time.monotonic() - self._started
         raise _Expired(
             f"terminated: {self.what} got SIGTERM after {spent:.0f} s "
-            "(a unit start timeout or a shutdown)"
+            "(a unit start timeout or a shutdown)",
+            terminated=True,
         )
 
     @staticmethod
@@ -77,7 +83,7 @@ class Watchdog:
         except _Expired as exc:  # tripped before the body began
             self._armed = False
             self._leave()
-            raise DeadlineError(exc.why) from None
+            raise DeadlineError(exc.why, terminated=exc.terminated) from None
         return self
 
     def __exit__(
@@ -94,7 +100,7 @@ class Watchdog:
             exc = late
             self._leave()
         if isinstance(exc, _Expired):
-            raise DeadlineError(exc.why) from None
+            raise DeadlineError(exc.why, terminated=exc.terminated) from None
 
     def _leave(self) -> None:
         self._disarm_timer()

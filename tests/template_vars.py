@@ -34,6 +34,8 @@ def base_variables(*, keys: list[str] | None = None, **groups: Any) -> dict[str,
         "waagent": {
             "enabled": True,
             "conf": "Provisioning.Agent=disabled\nResourceDisk.Format=n\n",
+            "agent_enabled": True,
+            "unit": "waagent.service",
         },
         "disk": disk_variables(None, "test"),
     }

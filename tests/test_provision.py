@@ -231,6 +231,7 @@ def test_failure_is_recorded_and_nothing_handed_off(tmp_path: Path) -> None:
     assert proc.returncode == 65 and "Traceback" not in proc.stderr
     assert not handoff.exists()
     reason = (state / "failure-reason").read_text()
+    assert reason.startswith("provisioning-data-invalid: ")
     assert "reserved" in reason and "UserName" in reason
     assert any(v.startswith("result=error") for _, v in kvp.decode(pool.read_bytes()))
 

@@ -54,11 +54,17 @@ def _recorded(tmp: Path) -> tuple[str, list[str]]:
     return reason, reports
 
 
-def _assert_recorded(tmp: Path, needle: str) -> str:
+def _assert_recorded(tmp: Path, name: str, needle: str) -> str:
+    """The reason file says ``NAME: detail`` and KVP ``reason=NAME|detail=…``, the
+    detail holding ``needle``."""
+    from igngen.failures import CATALOGUE
+
+    assert name in CATALOGUE
     reason, reports = _recorded(tmp)
-    assert needle in reason, reason
+    assert reason.startswith(f"{name}: ") and needle in reason, reason
     assert "\n" not in reason
-    assert any(r.startswith("result=error") and needle in r for r in reports), reports
+    prefix = f"result=error|reason={name}|detail="
+    assert any(r.startswith(prefix) and needle in r for r in reports), reports
     assert not (tmp / "handoff").exists()
     return reason
 
@@ -73,7 +79,7 @@ def test_an_internal_error_is_recorded(
 
     monkeypatch.setattr(igngen.pipeline, "render", broken)
     assert cli.main(_args(tmp_path)) == 70
-    reason = _assert_recorded(tmp_path, "internal error: TypeError at ")
+    reason = _assert_recorded(tmp_path, "internal", "internal error: TypeError at ")
     assert "secret text" not in reason
     assert "secret text" not in capsys.readouterr().err
 
@@ -86,7 +92,7 @@ def test_ctrl_c_is_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
     monkeypatch.setattr(igngen.provision, "_read_media", interrupted)
     assert cli.main(_args(tmp_path)) == 130
-    _assert_recorded(tmp_path, "interrupted")
+    _assert_recorded(tmp_path, "interrupted", "SIGINT")
 
 
 def test_the_own_deadline_interrupts_a_stuck_step_and_says_timeout(
@@ -99,7 +105,7 @@ def test_the_own_deadline_interrupts_a_stuck_step_and_says_timeout(
     started = time.monotonic()
     assert cli.main(_args(tmp_path)) == 75
     assert time.monotonic() - started < 30  # not the 60 s sleep: interrupted
-    reason = _assert_recorded(tmp_path, "timeout: provisioning did not finish within 0.5 s")
+    reason = _assert_recorded(tmp_path, "timeout", "provisioning did not finish within 0.5 s")
     assert "test budget" in reason
     # the handlers are put back: a later alarm or SIGTERM is not turned into our error
     assert signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, signal.default_int_handler)
@@ -120,14 +126,14 @@ def test_a_timeout_is_not_swallowed_by_broad_handlers(
     monkeypatch.setattr(igngen.provision, "deadline", lambda opts: (0.3, ""))
     monkeypatch.setattr(igngen.provision, "_read_media", swallowing)
     assert cli.main(_args(tmp_path)) == 75
-    _assert_recorded(tmp_path, "timeout:")
+    _assert_recorded(tmp_path, "timeout", "provisioning did not finish")
 
 
 def test_broken_settings_reach_the_reason_file_and_kvp(tmp_path: Path) -> None:
     config = tmp_path / "igngen.yaml"
     config.write_text("imds:\n  timeout: .nan\n")
     assert cli.main([*_args(tmp_path), "--config", str(config)]) == 2
-    _assert_recorded(tmp_path, "imds.timeout: expected a")
+    _assert_recorded(tmp_path, "settings-invalid", "imds.timeout: expected a")
 
 
 def test_sigterm_from_systemd_is_recorded(tmp_path: Path) -> None:
@@ -154,7 +160,7 @@ def test_sigterm_from_systemd_is_recorded(tmp_path: Path) -> None:
                 proc.wait()
     assert proc.returncode == 75, err
     assert "Traceback" not in err
-    _assert_recorded(tmp_path, "terminated: provisioning got SIGTERM")
+    _assert_recorded(tmp_path, "terminated", "provisioning got SIGTERM")
 
 
 # -- budgets ----------------------------------------------------------------------
@@ -251,7 +257,8 @@ def test_report_failure_names_a_start_timeout() -> None:
         },
         journal=lambda matches: None,
     )
-    assert text.startswith("timeout: igngen-provision.service") and source == "systemd"
+    assert text.name == "timeout" and source == "systemd"
+    assert text.detail.startswith("igngen-provision.service did not finish")
 
 
 def test_the_watchdog_restores_handlers_and_disarms() -> None:

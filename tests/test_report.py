@@ -108,13 +108,16 @@ def test_unreachable_within_budget_exits_69(env: dict[str, Path]) -> None:
 
 
 def test_failure_uses_provision_reason_file(env: dict[str, Path]) -> None:
-    env["reason"].write_text("media: no ovf-env.xml on /dev/sr0\n")
+    env["reason"].write_text("media-missing: /dev/sr0: no ovf-env.xml on the provisioning media\n")
     with WireserverSim(json_enabled=False) as sim:
         assert cli(env, sim.url, kind="failure") == 0
     (doc,) = sim.health_docs()
     assert doc["state"] == "NotReady" and doc["substatus"] == "ProvisioningFailed"
     desc = doc["description"]
-    assert desc.startswith("result=error|reason=media: no ovf-env.xml on /dev/sr0|agent=igngen/")
+    assert desc.startswith(
+        "result=error|reason=media-missing"
+        "|detail=/dev/sr0: no ovf-env.xml on the provisioning media|agent=igngen/"
+    )
     assert (
         f"vm_id={VM1}" in desc and "documentation_url=https://aka.ms/linuxprovisioningerror" in desc
     )
@@ -133,7 +136,8 @@ def test_failure_description_from_cli_goes_to_kvp_first(env: dict[str, Path]) ->
     (doc,) = sim.json_docs()
     records = dict(kvp.decode(env["pool"].read_bytes()))
     assert records[kvp.REPORT_KEY] == doc["details"]["description"]
-    assert "reason=ignition-files: disk full" in records[kvp.REPORT_KEY]
+    # Free text is kept as the detail of the catalogue's "unknown".
+    assert "|reason=unknown|detail=ignition-files: disk full|" in records[kvp.REPORT_KEY]
 
 
 def test_failure_from_failed_unit_journal(env: dict[str, Path]) -> None:
@@ -157,7 +161,10 @@ def test_failure_from_failed_unit_journal(env: dict[str, Path]) -> None:
         outcome = report.run(opts._replace(wireserver=sim.url), env=monitor, journal=journal)
     assert outcome.reported and asked == ["_SYSTEMD_INVOCATION_ID=abc123"]
     desc = sim.json_docs()[0]["details"]["description"]
-    assert "reason=ignition-files.service: CRITICAL : Ignition failed" in desc
+    assert (
+        "|reason=ignition-stage-failed|detail=stage files: ignition-files.service: "
+        "CRITICAL : Ignition failed" in desc
+    )
     assert "hunter2" not in desc
 
     text, origin = report.failure_text(
@@ -169,7 +176,13 @@ def test_failure_from_failed_unit_journal(env: dict[str, Path]) -> None:
         },
         journal=lambda _: None,
     )
-    assert (text, origin) == ("ignition-disks.service failed (exit-code, status 1)", "systemd")
+    assert (text, origin) == (
+        (
+            "ignition-stage-failed",
+            "stage disks: ignition-disks.service: failed (exit-code, status 1)",
+        ),
+        "systemd",
+    )
 
     # From emergency.target: no MONITOR_*; the newest error of the provisioning units.
     seen: list[str] = []
@@ -179,7 +192,11 @@ def test_failure_from_failed_unit_journal(env: dict[str, Path]) -> None:
         return "ignition-files.service", "files: op(1): failed to write"
 
     text, origin = report.failure_text(opts, {}, journal=boot_journal)
-    assert text == "ignition-files.service: files: op(1): failed to write" and origin == "journal"
+    assert text == (
+        "ignition-stage-failed",
+        "stage files: ignition-files.service: files: op(1): failed to write",
+    )
+    assert origin == "journal"
     assert seen == ["-u", "ignition-*.service", "-u", "igngen-provision.service"]
     assert report.failure_text(opts, {}, journal=lambda _: None)[1] == "default"
 
@@ -209,7 +226,10 @@ def test_failure_reason_ignores_a_monitored_unit_that_succeeded(env: dict[str, P
 
     text, origin = report.failure_text(opts, monitor, journal=journal)
     assert (text, origin) == (
-        "ignition-disks.service: disks failed: failed to wait on raids devs",
+        (
+            "ignition-stage-failed",
+            "stage disks: ignition-disks.service: disks failed: failed to wait on raids devs",
+        ),
         "journal",
     )
     assert "_SYSTEMD_INVOCATION_ID=feed" not in seen

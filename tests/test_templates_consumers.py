@@ -56,6 +56,8 @@ def realistic(*, password: bool) -> dict[str, Any]:
         "waagent": {
             "enabled": True,
             "conf": "Provisioning.Agent=disabled\nResourceDisk.Format=n\n",
+            "agent_enabled": True,
+            "unit": "waagent.service",
         },
         "disk": disk_variables(None, "test", resource_disk_mib=76800),
     }

@@ -118,7 +118,8 @@ def test_a_full_disk_fails_the_handoff_with_73_and_leaves_nothing(tmp_path: Path
         assert b"No space left on device" in proc.stderr
         assert b"Traceback" not in proc.stderr
         assert list(run.iterdir()) == []  # no hand-off, no staging directory
-    assert b"No space left" in (tmp_path / "state/failure-reason").read_bytes()
+    recorded = (tmp_path / "state/failure-reason").read_bytes()
+    assert recorded.startswith(b"handoff-failed: ") and b"No space left" in recorded
 
 
 def test_a_full_disk_never_leaves_a_partial_output(tmp_path: Path, ovf: Path) -> None:

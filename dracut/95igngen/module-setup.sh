@@ -55,6 +55,8 @@ install() {
         "$py" "$site" > "$initdir/usr/bin/igngen"
     chmod 0755 "$initdir/usr/bin/igngen"
     inst_multiple mount umount blkid journalctl
+    # eject the provisioning DVD once read (optional: without it igngen skips that step).
+    inst_multiple -o eject
 
     # The image's waagent.conf, so the kept /etc/waagent.conf derives from it (igngen
     # provision looks at these paths; without one it uses Flatcar's shipped values).

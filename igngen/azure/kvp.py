@@ -177,14 +177,22 @@ def event_key(event: str) -> str:
 
 
 def report_value(
-    result: str, *, vm_id: str | None = None, reason: str | None = None, **extra: str
+    result: str,
+    *,
+    vm_id: str | None = None,
+    reason: str | None = None,
+    detail: str | None = None,
+    **extra: str,
 ) -> str:
-    """``result=…|agent=…|…`` the way the provisioning report is read on the host side."""
+    """``result=…|reason=NAME|detail=…|agent=…|…`` the way the provisioning report is read
+    on the host side (``reason`` a name from igngen.failures, ``detail`` bounded there)."""
     from igngen import __version__
 
     fields = [f"result={result}"]
     if reason:
         fields.append("reason=" + reason.replace("|", "/"))
+    if detail:
+        fields.append("detail=" + detail.replace("|", "/"))
     fields.append(f"agent={AGENT}/{__version__}")
     if vm_id:
         fields.append(f"vm_id={vm_id}")

@@ -151,3 +151,41 @@ def find_and_read(
             )
             next_progress = now + 5
         sleep(min(1.0, max(0.0, deadline - now)))
+
+
+# Optical drives only: WALinuxAgent does not eject vd* devices either (a virtio disk
+# holding the media, as in some test rigs, has nothing to eject).
+_EJECTABLE = ("sr", "cdrom", "cd", "dvd")
+
+
+def ejectable(device: str) -> bool:
+    """Whether ``device`` (after links) is an optical drive's node under /dev."""
+    if not device.startswith("/dev/"):
+        return False
+    name = os.path.basename(os.path.realpath(device))
+    return any(name.startswith(p) and name[len(p) :].isdigit() for p in _EJECTABLE)
+
+
+def eject(device: str, *, timeout: float) -> str | None:
+    """Eject the (already unmounted) media: None when done, else why not. Never raises:
+    the media has been read, so a drive that will not eject must not cost the boot."""
+    from igngen.errors import _one_line
+
+    try:
+        proc = subprocess.run(
+            ["eject", device],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError:
+        return "eject is not installed"
+    except subprocess.TimeoutExpired:
+        return f"eject did not finish in {timeout:g}s"
+    except OSError as exc:
+        return f"eject could not run: {exc.strerror}"
+    if proc.returncode != 0:
+        return _one_line(f"eject failed: {proc.stderr.strip()[:200] or proc.returncode}")
+    return None

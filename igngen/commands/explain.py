@@ -13,13 +13,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from igngen.azure.platform import explain_rows
     from igngen.commands.inputs import load_settings
-    from igngen.pipeline import parse_model
+    from igngen.pipeline import decide_platform, parse_model
 
     settings = load_settings(args)
     inputs = render_inputs(args)
     model = parse_model(inputs)
+    decisions = decide_platform(inputs, settings)
     rows = model.explain()
+    rows += explain_rows(decisions)
     rows.append(("password hash scheme", settings.hashing.scheme, settings.source))
     rows.append(("groups", ", ".join(settings.groups) or "none", settings.source))
     rows.append(("sshd drop-in", settings.sshd_dropin_path, settings.source))
@@ -33,6 +36,9 @@ def run(args: argparse.Namespace) -> int:
     out += _disk_rows(inputs, settings)
     for warning in model.warnings:
         out.append(f"warning: {warning}\n")
+    for event in decisions.events:
+        if event.name != "ssh-key-certificate-only":  # already a model warning
+            out.append(f"warning: {event.text}\n")
     sys.stdout.write("".join(out))
     return 0
 

@@ -88,7 +88,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from igngen import log
-    from igngen.errors import IgngenError, internal_reason
+    from igngen.errors import IgngenError
+    from igngen.failures import from_error
     from igngen.provision import (
         ProvisionOptions,
         deadline,
@@ -132,14 +133,11 @@ def run(args: argparse.Namespace) -> int:
         with Watchdog(seconds, "provisioning", detail=detail):
             provision(opts, settings)
     except IgngenError as exc:
-        record_failure(opts, str(exc))
+        record_failure(opts, from_error(exc))
         raise
     except BaseException as exc:
-        # A bug, Ctrl-C or a closed stream: still one reason for KVP and the reporter.
-        reason = (
-            "interrupted (SIGINT)" if isinstance(exc, KeyboardInterrupt) else internal_reason(exc)
-        )
-        record_failure(opts, reason)
+        # A bug, Ctrl-C or a closed stream: still one named reason for KVP and the reporter.
+        record_failure(opts, from_error(exc))
         raise
     log.info("provision", "done")
     return 0

@@ -21,12 +21,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def collect(state_dirs: list[str], vm_id: str | None) -> dict[str, object]:
     from igngen import report
+    from igngen.failures import reason_of
 
     out: dict[str, object] = {"vm_id": vm_id, "state_dirs": {}}
     marker_state = "absent"
     for state_dir in state_dirs:
         marker = report.read_marker(state_dir)
         reports = report.read_reports(state_dir)
+        for record in reports.values():
+            # The failure's catalogue name, as in KVP's PROVISIONING_REPORT.
+            name = reason_of(record.get("description"))
+            if name is not None:
+                record["reason"] = name
         entry: dict[str, object] = {
             "ready_marker": marker._asdict() if marker else None,
             "reports": reports,
@@ -67,6 +73,8 @@ def _human(data: dict[str, object]) -> str:
                 f"  {kind}: {what} at {rec.get('at')} via {rec.get('protocol')} "
                 f"(HTTP {rec.get('http_status')}, {rec.get('attempts')} attempt(s))"
             )
+            if rec.get("reason"):
+                lines.append(f"    reason: {rec['reason']}")
             if rec.get("description"):
                 lines.append(f"    {rec['description']}")
     return "\n".join(lines) + "\n"
