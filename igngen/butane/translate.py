@@ -61,6 +61,7 @@ class Translation(NamedTuple):
     warnings: list[str]
     # JSON pointer in ``config`` → the YAML node it came from (for located errors later).
     marks: dict[str, Node]
+    variant: str = ""  # "flatcar 1.1.0": the Butane variant and version translated
 
     def locate(self, pointer: str) -> str:
         """``file:line:column`` of the nearest YAML node for an Ignition JSON pointer."""
@@ -677,7 +678,13 @@ def translate(
         where, message = t.found[0]
         raise ButaneError(msg.STRICT.format(warning=message), where)
     warnings = [f"{where}: {message}" for where, message in t.found]
-    return Translation(config=config, spec=variant.spec, warnings=warnings, marks=t.marks)
+    return Translation(
+        config=config,
+        spec=variant.spec,
+        warnings=warnings,
+        marks=t.marks,
+        variant=f"{variant.variant} {variant.version}",
+    )
 
 
 def _where(marks: dict[str, Node], pointer: str, doc: Node) -> str:
@@ -724,21 +731,28 @@ def translate_bytes(
     The generated config is validated too; its errors point back at the YAML
     line that produced the offending field.
     """
-    from igngen.errors import IgnitionConfigError
-    from igngen.ignition.validate import check
+    from igngen.ignition.validate import validate
     from igngen.yamlsrc import parse
 
     result = translate(
         parse(data, source=source), files_dir=files_dir, strict=strict, auto_compress=auto_compress
     )
-    try:
-        warnings = check(result.config, source=source, version=result.spec)
-    except IgnitionConfigError as exc:
-        where = result.locate(exc.pointer) or source
-        raise ButaneError(
-            f"generated config is invalid: {exc.message} (at {exc.pointer})", where
-        ) from None
-    result.warnings.extend(warnings)
-    if strict and warnings:
-        raise ButaneError(msg.STRICT.format(warning=warnings[0]), source)
+    reports = validate(result.config, source, version=result.spec, schema=False)
+    for report in reports:
+        if report.severity == "error":
+            pointer = report.pointer or "/"
+            raise ButaneError(
+                f"generated config is invalid: {report.message} (at {pointer})",
+                result.locate(report.pointer) or source,
+            )
+    # The validator's warnings, at the YAML node that produced the field; where the
+    # translator already warned about the same node (in Butane's words), once is enough.
+    own = list(result.warnings)
+    for report in reports:
+        where = result.locate(report.pointer) or source
+        if any(w.startswith(f"{where}: ") for w in own):
+            continue
+        result.warnings.append(f"{where}: {report.message}")
+        if strict:
+            raise ButaneError(msg.STRICT.format(warning=report.message), where)
     return result
