@@ -95,6 +95,7 @@ REFUSED = [
     (HEAD + "passwd: !!binary aGk=\n", "3:9", "expected a mapping"),
     (HEAD + "passwd: !custom x\n", "3:9", "unsupported YAML tag"),
     (HEAD + "x: &a {k: 1}\npasswd:\n  <<: *a\n", "5:3", "merge keys"),
+    (HEAD + "---\n" + HEAD, "3:1", "another document"),
 ]
 
 
