@@ -42,7 +42,7 @@ REFUSED = [
         HEAD
         + "storage:\n  luks:\n    - name: x\n      device: /dev/sdb\n      clevis:\n        tpm2: true\n",
         "7:7",
-        "clevis is not supported by variant flatcar",
+        "clevis is not supported in this spec version (variant flatcar 1.0.0)",
     ),
     (
         HEAD
@@ -64,10 +64,17 @@ REFUSED = [
     ("version: 1.0.0\n", "1:1", "missing 'variant'"),
     (
         "variant: fcos\nversion: 1.5.0\nboot_device:\n  mirror:\n    devices: [/dev/sda]\n",
-        "3:1",
-        "Fedora CoreOS feature",
+        "5:14",
+        "mirroring requires at least two devices",
     ),
-    ("variant: fcos\nversion: 1.5.0\ngrub:\n  users: []\n", "3:1", "Fedora CoreOS feature"),
+    (
+        "variant: fcos\nversion: 1.5.0\ngrub:\n  users:\n    - name: root\n",
+        "5:7",
+        'field "password_hash" is required',
+    ),
+    (HEAD + "boot_device:\n  mirror: {}\n", "3:1", "Fedora CoreOS feature"),
+    (HEAD + "grub:\n  users: []\n", "3:1", "Fedora CoreOS feature"),
+    ("variant: fcos\nversion: 1.4.0\ngrub:\n  users: []\n", "3:1", "unknown key 'grub'"),
     (
         "variant: flatcar\nversion: 1.0.0\nsystemd:\n  units:\n    - name: a.service\n      contents_local: x\n",
         "6:7",
@@ -88,6 +95,7 @@ REFUSED = [
     (HEAD + "passwd: !!binary aGk=\n", "3:9", "expected a mapping"),
     (HEAD + "passwd: !custom x\n", "3:9", "unsupported YAML tag"),
     (HEAD + "x: &a {k: 1}\npasswd:\n  <<: *a\n", "5:3", "merge keys"),
+    (HEAD + "---\n" + HEAD, "3:1", "another document"),
 ]
 
 

@@ -13,7 +13,6 @@ MISSING_VARIANT = "missing 'variant' (e.g. 'flatcar')"
 MISSING_VERSION = "missing 'version' (e.g. '1.0.0')"
 UNKNOWN_VARIANT = "unsupported variant/version {variant} {version} (supported: {supported})"
 FCOS_ONLY = "{key!r} is a Fedora CoreOS feature that igngen's Butane does not translate"
-CLEVIS_FLATCAR = "storage.luks.clevis is not supported by variant flatcar {version}"
 
 # resources, local files and trees
 TOO_MANY_SOURCES = "only one of 'source', 'inline' and 'local' may be set"
@@ -28,7 +27,6 @@ TREE_PATH = "tree 'path' must be absolute"
 TREE_FILE_TYPE = "tree entry {path!r} is not a file, directory or symlink"
 TREE_CONFLICT = "{path!r} from storage.trees is already declared with contents or as another kind"
 INLINE_CONFIG = "embedded Ignition config is invalid: {reason}"
-EMBEDDED_UNKNOWN_VERSION = "embedded Ignition config has unknown version {version!r}; not checked"
 
 # filesystem nodes (warnings)
 DECIMAL_MODE = (
@@ -55,3 +53,53 @@ WRONG_PARTITION_NUMBER = (
     "partition label {label!r} is reserved for partition {number} of the boot disk;"
     " a new partition would be created instead"
 )
+
+# variants whose target spec igngen does not know yet
+PENDING_SPEC = (
+    "variant {variant} {version} produces Ignition spec {spec}, which igngen does not support yet"
+    " (supported: {supported})"
+)
+LUKS_REFUSED = "storage.luks.{field}: {reason} (variant {variant} {version})"
+QUADLETS = "systemd.quadlets (variant {variant} {version}) is not translated by igngen yet"
+TREE_OWNERSHIP = (
+    "storage.trees '{key}' (variant {variant} {version}) is not translated by igngen yet"
+)
+
+# embedded merge/replace configs (warning, as Butane's ErrUnkownIgnitionVersion)
+EMBEDDED_OTHER_SPEC = (
+    "embedded Ignition config declares version {version!r}, not {spec}: not validated"
+    " (Butane skips it too)"
+)
+
+# Ignition's own warnings on the generated config (config/v3_*/types), which Butane reports
+NO_INSTALL_SECTION = 'unit "{name}" is enabled, but has no install section so enable does nothing'
+TEMPLATE_NO_INSTALL = 'template unit "{template}" for "{name}" doesn\'t have Install section'
+INSECURE_PROXY = "insecure plaintext HTTP proxy specified for HTTPS resources"
+HARD_LINK_OWNER = "user/group ignored for hard link"
+PARTITIONS_OVERWRITTEN = "filesystem overwrites partitioned device"
+IMPLICIT_WIPE = "device matches disk with wipeTable enabled; filesystem will be wiped"
+
+# fcos boot_device and grub (config/fcos/v1_*/validate.go)
+MIRROR_REQUIRES_LAYOUT = (
+    "boot_device.layout should be specified when boot_device.mirror is specified"
+)
+BOOT_LAYOUT = "layout must be one of: aarch64, ppc64le, x86_64"
+BOOT_LAYOUT_S390X = (
+    "layout must be one of: aarch64, ppc64le, s390x-eckd, s390x-virt, s390x-zfcp, x86_64"
+)
+NO_LUKS_BOOT_DEVICE = "device is required for layouts: s390x-eckd, s390x-zfcp"
+LUKS_BOOT_DEVICE_NAME = (
+    "device name must start with /dev/dasd on s390x-eckd layout or /dev/sd on s390x-zfcp layout"
+)
+MIRROR_NOT_SUPPORTED = "mirroring not supported on layouts: s390x-eckd, s390x-zfcp, s390x-virt"
+CEX_ARCH = "when using cex the targeted architecture must match s390x"
+CEX_WITH_CLEVIS = "cannot use cex with clevis"
+TOO_FEW_MIRROR_DEVICES = "mirroring requires at least two devices"
+NO_LUKS_METHOD = "no method specified for luks"
+GRUB_NO_NAME = 'field "name" is required'
+GRUB_NO_PASSWORD = 'field "password_hash" is required'
+REUSE_BY_LABEL = (
+    "partitions cannot be reused by label; number must be specified except on boot disk"
+    " (/dev/disk/by-id/coreos-boot-disk) or when wipe_table is true"
+)
+MOUNTPOINT_FORBIDDEN = "path must be under /etc or /var if with_mount_unit is true"

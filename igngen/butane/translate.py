@@ -1,4 +1,4 @@
-"""Butane (flatcar 1.0/1.1, fcos 1.4/1.5) → Ignition JSON (pure, except reading local files).
+"""Butane (every flatcar/fcos version in ``versions``) → Ignition JSON (pure, except local files).
 
 The Ignition field tree of the target spec (``igngen.ignition.spec``) drives
 the walk: every Ignition field is accepted under its snake_case name, so the
@@ -16,11 +16,13 @@ import re
 import stat
 from typing import Any, NamedTuple
 
+from igngen.butane import fcos
 from igngen.butane import messages as msg
 from igngen.butane.dataurl import make_source
 from igngen.butane.escape import escape_path
+from igngen.butane.ignwarn import warnings as ignition_warnings
 from igngen.butane.modes import decimal_mode_suspect
-from igngen.butane.versions import VARIANTS, Variant, supported
+from igngen.butane.versions import PENDING, VARIANTS, Variant, supported
 from igngen.errors import ButaneError
 from igngen.ignition import spec
 from igngen.safejson import loads
@@ -59,6 +61,7 @@ class Translation(NamedTuple):
     warnings: list[str]
     # JSON pointer in ``config`` → the YAML node it came from (for located errors later).
     marks: dict[str, Node]
+    variant: str = ""  # "flatcar 1.1.0": the Butane variant and version translated
 
     def locate(self, pointer: str) -> str:
         """``file:line:column`` of the nearest YAML node for an Ignition JSON pointer."""
@@ -140,8 +143,13 @@ class _Translator:
         for key, child in node.value.items():
             if key in skip or key in sugar:
                 continue
-            if key in self.variant.fcos_only and fpath == "":
+            if fpath == "" and key in ("boot_device", "grub") and not self.variant.fcos:
                 raise node.error(msg.FCOS_ONLY.format(key=key), key)
+            if fpath == "systemd" and key == "quadlets" and self.variant.quadlets:
+                raise node.error(
+                    msg.QUADLETS.format(variant=self.variant.variant, version=self.variant.version),
+                    key,
+                )
             # The version comes from the document's variant/version, never from the user.
             camel = None if fpath == "ignition" and key == "version" else names.get(key)
             if camel is None:
@@ -163,8 +171,14 @@ class _Translator:
                     raise wmu.error(msg.EXPECTED_TYPE.format(kind="true or false"))
                 if wmu.value:
                     self.mount_units.append((out, node))
-        elif fpath == "storage/luks[]" and out.get("clevis") and not self.variant.clevis:
-            raise node.error(msg.CLEVIS_FLATCAR.format(version=self.variant.version), "clevis")
+        elif fpath == "storage/luks[]":
+            for field, reason in self.variant.refused_luks:
+                if out.get(field) is not None:
+                    v = self.variant
+                    text = msg.LUKS_REFUSED.format(
+                        field=field, reason=reason, variant=v.variant, version=v.version
+                    )
+                    raise node.error(text, field)
         return out
 
     def sugar_keys(self, fpath: str) -> tuple[str, ...]:
@@ -247,8 +261,12 @@ class _Translator:
         except ValueError as exc:
             raise at.error(msg.INLINE_CONFIG.format(reason=f"not JSON ({exc})")) from None
         version = declared_version(config)
-        if version is not None and version not in spec.TREES:
-            self.found.append((at.where, msg.EMBEDDED_UNKNOWN_VERSION.format(version=version)))
+        # Butane parses the embedded config with its target spec's types and
+        # validates it only when it declares exactly that version; any other
+        # version (older, newer or unknown) is a warning and is not checked.
+        if version is not None and version != self.variant.spec:
+            text = msg.EMBEDDED_OTHER_SPEC.format(version=version, spec=self.variant.spec)
+            self.found.append((at.where, text))
             return
         try:
             check(config, source=at.where)
@@ -297,9 +315,11 @@ class _Translator:
         for tree in trees.value:
             if not tree.is_map:
                 raise tree.error(msg.EXPECTED_MAP)
+            allowed = ("local", "path") + (_TREE_OWNERSHIP if self.variant.tree_ownership else ())
             for key in tree.value:
-                if key not in ("local", "path"):
+                if key not in allowed:
                     raise tree.error(msg.UNKNOWN_KEY.format(key=key), key)
+            extra = self.tree_options(tree)
             local = tree.value.get("local")
             if local is None or not local.value:
                 raise tree.error(msg.TREE_NO_LOCAL)
@@ -311,12 +331,55 @@ class _Translator:
             if not isinstance(dest, str) or not dest.startswith("/"):
                 raise tree.error(msg.TREE_PATH, "path")
             for rel, full, st in _walk(root):
-                self.add_tree_node(
-                    tree, storage, posixpath.normpath(posixpath.join(dest, rel)), full, st
-                )
+                target = posixpath.normpath(posixpath.join(dest, rel))
+                if stat.S_ISDIR(st.st_mode):
+                    self.add_tree_dir(tree, storage, target, extra)
+                else:
+                    self.add_tree_node(tree, storage, target, full, st, extra)
+
+    def tree_options(self, tree: Node) -> dict[str, Any]:
+        """base v0_7's user/group/file_mode/dir_mode of one tree, walked as Ignition fields."""
+        files = spec.tree(self.variant.spec).fields["storage"]
+        assert isinstance(files, spec.Obj)
+        file_list = files.fields["files"]
+        assert isinstance(file_list, spec.List) and isinstance(file_list.item, spec.Obj)
+        fields = file_list.item.fields
+        out: dict[str, Any] = {}
+        for key, ign in (
+            ("user", fields["user"]),
+            ("group", fields["group"]),
+            ("file_mode", fields["mode"]),
+            ("dir_mode", fields["mode"]),
+        ):
+            node = tree.value.get(key)
+            if node is not None:
+                # Butane checks no decimal-looking mode here (its Tree.Validate checks local only).
+                value = self.walk(node, ign, f"/storage/trees/{key}", f"storage/trees[]/{key}")
+                if value is not None and value != {}:
+                    out[key] = value
+        return out
+
+    def add_tree_dir(
+        self, tree: Node, storage: dict[str, Any], target: str, extra: dict[str, Any]
+    ) -> None:
+        """A tree directory becomes an entry only when the tree sets dir_mode, user or group."""
+        if not ({"dir_mode", "user", "group"} & set(extra)):
+            return
+        for other in ("files", "directories", "links"):
+            if any(e.get("path") == target for e in storage.get(other, [])):
+                raise tree.error(msg.TREE_CONFLICT.format(path=target))
+        entry: dict[str, Any] = {"path": target, **_owners(extra)}
+        entry["mode"] = extra.get("dir_mode", 0o755)
+        storage.setdefault("directories", []).append(entry)
 
     def add_tree_node(
-        self, tree: Node, storage: dict[str, Any], target: str, full: str, st: os.stat_result
+        self,
+        tree: Node,
+        storage: dict[str, Any],
+        target: str,
+        full: str,
+        st: os.stat_result,
+        extra: dict[str, Any],
     ) -> None:
         """One tree entry; an entry the config already declares without contents is filled in."""
         kind = "links" if stat.S_ISLNK(st.st_mode) else "files"
@@ -332,7 +395,7 @@ class _Translator:
         if kind == "links":
             if existing is not None and existing.get("target"):
                 raise tree.error(msg.TREE_CONFLICT.format(path=target))
-            link = existing if existing is not None else {"path": target}
+            link = existing if existing is not None else {"path": target, **_owners(extra)}
             link["target"] = os.readlink(full)
             if existing is None:
                 storage.setdefault("links", []).append(link)
@@ -348,10 +411,10 @@ class _Translator:
         contents["source"] = source
         if compression is not None:
             contents["compression"] = compression
-        entry = existing if existing is not None else {"path": target}
+        entry = existing if existing is not None else {"path": target, **_owners(extra)}
         entry["contents"] = contents
         if entry.get("mode") is None:
-            entry["mode"] = 0o755 if st.st_mode & 0o111 else 0o644
+            entry["mode"] = extra.get("file_mode", 0o755 if st.st_mode & 0o111 else 0o644)
         if existing is None:
             storage.setdefault("files", []).append(entry)
 
@@ -413,17 +476,26 @@ def mount_unit(
     return {"name": name, "enabled": True, "contents": "\n".join(lines)}
 
 
+_TREE_OWNERSHIP = ("user", "group", "file_mode", "dir_mode")
+
+
+def _owners(extra: dict[str, Any]) -> dict[str, Any]:
+    return {k: dict(extra[k]) for k in ("user", "group") if k in extra}
+
+
 def _walk(root: str, rel: str = "") -> Any:
-    """(relative path, full path, lstat) for every non-directory, in Go's filepath.Walk order."""
+    """(relative path, full path, lstat) for the root and every entry below it, in Go's
+    filepath.Walk order (a directory before its contents, names sorted bytewise)."""
+    if not rel:
+        yield ".", root, os.lstat(root)
     here = os.path.join(root, rel) if rel else root
     for name in sorted(os.listdir(here)):
         sub = f"{rel}/{name}" if rel else name
         full = os.path.join(root, sub)
         st = os.lstat(full)
+        yield sub, full, st
         if stat.S_ISDIR(st.st_mode):
             yield from _walk(root, sub)
-        else:
-            yield sub, full, st
 
 
 def _merge_units(
@@ -474,6 +546,83 @@ def _fcos_partition_warnings(
     return out
 
 
+def _variant(doc: Node) -> Variant:
+    variant_node = doc.value.get("variant")
+    version_node = doc.value.get("version")
+    if variant_node is None or variant_node.value is None:
+        raise doc.error(msg.MISSING_VARIANT)
+    if version_node is None or version_node.value is None:
+        raise doc.error(msg.MISSING_VERSION)
+    key = (str(variant_node.value), str(version_node.value))
+    variant = VARIANTS.get(key)
+    if variant is not None:
+        return variant
+    pending = PENDING.get(key)
+    if pending is not None:
+        raise version_node.error(
+            msg.PENDING_SPEC.format(
+                variant=key[0], version=key[1], spec=pending.spec, supported=supported()
+            )
+        )
+    raise variant_node.error(
+        msg.UNKNOWN_VARIANT.format(variant=key[0], version=key[1], supported=supported())
+    )
+
+
+# Lists whose entries move when generated config is merged under the user's.
+_SHIFTED = (
+    ("storage", "disks"),
+    ("storage", "raid"),
+    ("storage", "luks"),
+    ("storage", "filesystems"),
+    ("storage", "files"),
+    ("storage", "directories"),
+    ("storage", "links"),
+    ("systemd", "units"),
+)
+
+
+def merge_under(
+    generated: dict[str, Any], config: dict[str, Any], marks: dict[str, Node], at: Node
+) -> dict[str, Any]:
+    """``generated`` as Ignition's merge parent of ``config``; ``marks`` follow the entries.
+
+    Parent entries come first, so the user's entries move: their pointers are
+    rewritten to the merged positions, and generated entries point at ``at``
+    (the sugar that produced them).
+    """
+    from igngen.ignition.merge import key_of, merge
+
+    merged = merge(generated, config)
+    moves: dict[str, str] = {}
+    for section, name in _SHIFTED:
+        lst = spec.tree(spec.VERSIONS[-1]).fields[section]
+        assert isinstance(lst, spec.Obj)
+        node = lst.fields[name]
+        assert isinstance(node, spec.List)
+        after = merged.get(section, {}).get(name, [])
+        position: dict[str, int] = {}
+        for j, entry in enumerate(after):
+            position.setdefault(key_of(node, entry), j)
+        for i, entry in enumerate(config.get(section, {}).get(name, [])):
+            moved_to = position.get(key_of(node, entry))
+            if moved_to is not None and moved_to != i:
+                moves[f"/{section}/{name}/{i}"] = f"/{section}/{name}/{moved_to}"
+    if moves:
+        moved: dict[str, Node] = {}
+        for pointer, node_ in marks.items():
+            parts = pointer.split("/")
+            prefix = "/".join(parts[:4])
+            target = moves.get(prefix)
+            moved["/".join([target, *parts[4:]]) if target else pointer] = node_
+        marks.clear()
+        marks.update(moved)
+    for section, name in _SHIFTED:
+        for j in range(len(merged.get(section, {}).get(name, []))):
+            marks.setdefault(f"/{section}/{name}/{j}", at)
+    return merged
+
+
 def translate(
     doc: Node,
     *,
@@ -484,35 +633,89 @@ def translate(
     """Translate a parsed Butane document; raise :class:`ButaneError` at the offending node."""
     if not doc.is_map:
         raise doc.error(msg.EXPECTED_MAP)
-    variant_node = doc.value.get("variant")
-    version_node = doc.value.get("version")
-    if variant_node is None or variant_node.value is None:
-        raise doc.error(msg.MISSING_VARIANT)
-    if version_node is None or version_node.value is None:
-        raise doc.error(msg.MISSING_VERSION)
-    key = (str(variant_node.value), str(version_node.value))
-    variant = VARIANTS.get(key)
-    if variant is None:
-        raise variant_node.error(
-            msg.UNKNOWN_VARIANT.format(variant=key[0], version=key[1], supported=supported())
-        )
+    variant = _variant(doc)
     t = _Translator(variant, files_dir, doc.source, auto_compress)
-    config = t.obj(doc, spec.tree(variant.spec), "", "", skip=("variant", "version"))
+    skip = ("variant", "version") + (("boot_device", "grub") if variant.fcos else ())
+    config = t.obj(doc, spec.tree(variant.spec), "", "", skip=skip)
+    boot_device: dict[str, Any] = {}
+    bd_node = doc.value.get("boot_device")
+    if variant.fcos and bd_node is not None:
+        boot_device = t.walk(bd_node, fcos.boot_device_tree(variant), "/boot_device", "") or {}
+        t.found += fcos.check_boot_device(variant, boot_device, bd_node)
+    grub_users: list[dict[str, Any]] = []
+    grub_node = doc.value.get("grub")
+    if grub_node is not None:
+        if not variant.grub:
+            raise doc.error(msg.UNKNOWN_KEY.format(key="grub"), "grub")
+        grub_users = (t.walk(grub_node, fcos.GRUB_TREE, "/grub", "") or {}).get("users", [])
+    config.setdefault("ignition", {})["version"] = variant.spec
+    if variant.fcos:
+        mirror = boot_device.get("mirror", {}).get("devices", [])
+        t.found += fcos.check_storage(
+            variant, doc, config, mirror, lambda p: _where(t.marks, p, doc)
+        )
     generated = t.units_for_filesystems(config)
     if generated:
         systemd = config.setdefault("systemd", {})
-        systemd["units"] = _merge_units(generated, systemd.get("units", []))
+        units = systemd.get("units", [])
+        merged_units = _merge_units(generated, units)
+        _follow_units(t.marks, units, merged_units, doc)
+        systemd["units"] = merged_units
     storage_node = doc.value.get("storage")
     if storage_node is not None and storage_node.is_map and "trees" in storage_node.value:
         t.trees(storage_node, config.setdefault("storage", {}))
-    config.setdefault("ignition", {})["version"] = variant.spec
-    if variant.variant == "fcos":
+    if variant.fcos:
+        assert bd_node is not None or not boot_device
+        rendered = fcos.render_boot_device(boot_device, variant.spec)
+        if rendered is not None and bd_node is not None:
+            config = merge_under(rendered, config, t.marks, bd_node)
         t.found += _fcos_partition_warnings(config, t.marks, doc.source)
+        grub = fcos.render_grub(grub_users, grub_node or doc, variant.spec, auto_compress)
+        if grub is not None and grub_node is not None:
+            config = merge_under(grub, config, t.marks, grub_node)
+    t.found += ignition_warnings(config, lambda p: _where(t.marks, p, doc))
     if strict and t.found:
         where, message = t.found[0]
         raise ButaneError(msg.STRICT.format(warning=message), where)
     warnings = [f"{where}: {message}" for where, message in t.found]
-    return Translation(config=config, spec=variant.spec, warnings=warnings, marks=t.marks)
+    return Translation(
+        config=config,
+        spec=variant.spec,
+        warnings=warnings,
+        marks=t.marks,
+        variant=f"{variant.variant} {variant.version}",
+    )
+
+
+def _where(marks: dict[str, Node], pointer: str, doc: Node) -> str:
+    while True:
+        node = marks.get(pointer)
+        if node is not None:
+            return node.where
+        if not pointer:
+            return doc.where
+        pointer = pointer.rsplit("/", 1)[0]
+
+
+def _follow_units(
+    marks: dict[str, Node], before: list[dict[str, Any]], after: list[dict[str, Any]], doc: Node
+) -> None:
+    """Re-point the user's unit marks after generated mount units were put first."""
+    position = {u.get("name"): j for j, u in reversed(list(enumerate(after)))}
+    moves = {
+        f"/systemd/units/{i}": f"/systemd/units/{position[u.get('name')]}"
+        for i, u in enumerate(before)
+        if position.get(u.get("name"), i) != i
+    }
+    if not moves:
+        return
+    moved: dict[str, Node] = {}
+    for pointer, node in marks.items():
+        parts = pointer.split("/")
+        target = moves.get("/".join(parts[:4]))
+        moved["/".join([target, *parts[4:]]) if target else pointer] = node
+    marks.clear()
+    marks.update(moved)
 
 
 def translate_bytes(
@@ -528,21 +731,28 @@ def translate_bytes(
     The generated config is validated too; its errors point back at the YAML
     line that produced the offending field.
     """
-    from igngen.errors import IgnitionConfigError
-    from igngen.ignition.validate import check
+    from igngen.ignition.validate import validate
     from igngen.yamlsrc import parse
 
     result = translate(
         parse(data, source=source), files_dir=files_dir, strict=strict, auto_compress=auto_compress
     )
-    try:
-        warnings = check(result.config, source=source, version=result.spec)
-    except IgnitionConfigError as exc:
-        where = result.locate(exc.pointer) or source
-        raise ButaneError(
-            f"generated config is invalid: {exc.message} (at {exc.pointer})", where
-        ) from None
-    result.warnings.extend(warnings)
-    if strict and warnings:
-        raise ButaneError(msg.STRICT.format(warning=warnings[0]), source)
+    reports = validate(result.config, source, version=result.spec, schema=False)
+    for report in reports:
+        if report.severity == "error":
+            pointer = report.pointer or "/"
+            raise ButaneError(
+                f"generated config is invalid: {report.message} (at {pointer})",
+                result.locate(report.pointer) or source,
+            )
+    # The validator's warnings, at the YAML node that produced the field; where the
+    # translator already warned about the same node (in Butane's words), once is enough.
+    own = list(result.warnings)
+    for report in reports:
+        where = result.locate(report.pointer) or source
+        if any(w.startswith(f"{where}: ") for w in own):
+            continue
+        result.warnings.append(f"{where}: {report.message}")
+        if strict:
+            raise ButaneError(msg.STRICT.format(warning=report.message), where)
     return result

@@ -1,7 +1,8 @@
 """``igngen butane``: translate a Butane document to Ignition JSON, like the ``butane`` CLI.
 
-Variants flatcar 1.0.0/1.1.0 and fcos 1.4.0/1.5.0 (the part they share with
-Flatcar). Output is igngen's canonical JSON (sorted keys), so the bytes differ
+Every variant/version in ``igngen.butane.versions`` (Butane 0.29's flatcar and
+fcos ones whose target spec igngen knows), warnings as Butane gives them
+(``-s`` makes the first one an error). Output is igngen's canonical JSON (sorted keys), so the bytes differ
 from Butane's field order; the config is the same.
 """
 

@@ -7,6 +7,11 @@ exactly ``#cloud-config``, a ``#!`` script, or a MIME document whose
 Spec 1.x/2.x configs (which Flatcar's Ignition still translates) are detected
 and passed through untouched. Anything that claims to be Ignition JSON but is
 invalid is an error with its JSON pointer: Ignition would fail the boot on it.
+
+Butane YAML (a mapping with a top-level ``variant`` key, which Ignition 2.27+
+accepts itself) is translated with igngen's Butane, with a note naming the
+variant, version and Ignition spec; the result is then handled like Ignition
+JSON custom data (``raw`` is the translated JSON). See README, "Custom data".
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from igngen.limits import MAX_DECOMPRESSED
 from igngen.safejson import loads
 
 __all__ = ["MAX_DECOMPRESSED", "CustomData", "classify"]
+
+_BUTANE_VARIANT = re.compile(r"(?m)^variant[ \t]*:")
 
 EMPTY = "empty"
 IGNITION = "ignition"
@@ -68,7 +75,30 @@ def _non_ignition_kind(data: bytes) -> str | None:
     return None
 
 
-def classify(data: bytes, *, source: str = "customdata") -> CustomData:
+def _butane(text: str, source: str) -> CustomData:
+    """Butane YAML custom data, translated as ``igngen butane`` would (no files directory)."""
+    from igngen.butane.translate import translate_bytes
+    from igngen.errors import ButaneError
+    from igngen.jsonio import canonical_json
+
+    try:
+        result = translate_bytes(text, source=source)
+    except ButaneError as exc:
+        raise CustomDataError(f"Butane custom data: {exc.message}", exc.location) from None
+    note = (
+        f"custom data is Butane YAML ({result.variant}): translated by igngen's Butane"
+        f" to Ignition spec {result.spec}"
+    )
+    if result.warnings:
+        extra = len(result.warnings) - 3
+        note += "; " + "; ".join(result.warnings[:3]) + (f" (+{extra} more)" if extra > 0 else "")
+    raw = canonical_json(result.config)
+    return CustomData(IGNITION, raw, False, result.config, result.spec, note=note)
+
+
+def classify(data: bytes, *, source: str = "customdata", butane: bool = True) -> CustomData:
+    """What custom data is. ``butane=False`` (for referenced configs, which Ignition
+    parses as JSON only) treats Butane YAML as the invalid JSON it is there."""
     gzipped = data[:2] == b"\x1f\x8b"
     body = _decompress(data, source) if gzipped else data
     if not body.strip():
@@ -102,12 +132,16 @@ def classify(data: bytes, *, source: str = "customdata") -> CustomData:
     try:
         config = loads(text)
     except json.JSONDecodeError as exc:
+        if butane and _BUTANE_VARIANT.search(text):
+            return _butane(text, source)
         raise CustomDataError(
             f"not valid Ignition JSON ({exc.msg}) and not a cloud-config/script/MIME document",
             f"{source}:{exc.lineno}:{exc.colno}",
         ) from None
     if not isinstance(config, dict):
         raise CustomDataError("Ignition config must be a JSON object", f"{source}#")
+    if butane and "variant" in config and "ignition" not in config:
+        return _butane(text, source)  # Butane written as JSON (JSON is YAML)
     version = (
         config.get("ignition", {}).get("version")
         if isinstance(config.get("ignition"), dict)

@@ -121,7 +121,7 @@ def resolve(
         # Ignition turns an empty referenced config (and, on Flatcar, a cloud-config,
         # script or MIME one) into "no user config at all": the fragment would be lost.
         try:
-            kind = classify(data, source=f"{source}#{pointer}")
+            kind = classify(data, source=f"{source}#{pointer}", butane=False)
         except CustomDataError as exc:
             raise IgnitionConfigError(
                 f"referenced config is invalid: {exc.message}", source, pointer
