@@ -31,6 +31,8 @@ class Provisioning:
     customdata: bytes | None = None
     vm_id: str = VM_ID
     extra_ovf: str = ""
+    # osProfile.linuxConfiguration.provisionVMAgent; most e2e VMs go without the agent
+    provision_guest_agent: bool = False
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -70,7 +72,7 @@ def ovf_env(p: Provisioning) -> bytes:
         "<wa:PlatformSettingsSection><wa:Version>1.0</wa:Version>"
         '<PlatformSettings xmlns="http://schemas.microsoft.com/windowsazure">'
         "<KmsServerHostname>kms.core.windows.net</KmsServerHostname>"
-        "<ProvisionGuestAgent>false</ProvisionGuestAgent>"
+        f"<ProvisionGuestAgent>{str(p.provision_guest_agent).lower()}</ProvisionGuestAgent>"
         '<GuestAgentPackageName i:nil="true" />'
         "<PreprovisionedVm>false</PreprovisionedVm>"
         "</PlatformSettings></wa:PlatformSettingsSection>\n"

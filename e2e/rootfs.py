@@ -113,6 +113,15 @@ def _customise(root: Path, kernel: Kernel) -> None:
     )
     wants = root / "etc/systemd/system/multi-user.target.wants"
     _symlink(wants / "systemd-networkd.service", "/lib/systemd/system/systemd-networkd.service")
+    # A stand-in for the guest agent (Flatcar's Azure image enables waagent.service): a
+    # VM created without the agent must come up with it masked.
+    _write(
+        root / "etc/systemd/system/waagent.service",
+        "[Unit]\nDescription=Azure guest agent (e2e stand-in)\nAfter=network-online.target\n"
+        "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n"
+        "[Install]\nWantedBy=multi-user.target\n",
+    )
+    _symlink(wants / "waagent.service", "/etc/systemd/system/waagent.service")
     # Slow under TCG and pointless in a throw-away VM.
     _symlink(root / "etc/systemd/system/e2scrub_reap.service", "/dev/null")
     # TCG's `-cpu max` advertises SVM: the guest would load kvm_amd for nothing.

@@ -102,7 +102,12 @@ def pw_vm(
 ) -> Iterator[Run]:
     key, pub = ssh_keypair
     p = azure.Provisioning(
-        user="azureuser", host="e2e-pw-vm", ssh_key=pub, password=PASSWORD, customdata=CUSTOMDATA
+        user="azureuser",
+        host="e2e-pw-vm",
+        ssh_key=pub,
+        password=PASSWORD,
+        customdata=CUSTOMDATA,
+        provision_guest_agent=True,
     )
     # This Wireserver has no JSON health endpoint: reports go through the goal state.
     yield from provisioned_vm(
@@ -162,6 +167,17 @@ def test_password_vm_sent_its_hostname_in_dhcp(pw_vm: Run) -> None:
     seen = [(m.kind, m.hostname) for m in asked]
     # The initramfs asks first (before Ignition ran); the real root's networkd asks last.
     assert asked and asked[-1].hostname == "e2e-pw-vm", seen
+
+
+WAAGENT = "waagent.service"  # the stand-in image enables it, as Flatcar's Azure image does
+
+
+def _unit_state(run: Run, unit: str) -> list[str]:
+    return run.vm.ssh(f"systemctl is-enabled {unit}; systemctl is-active {unit}").stdout.split()
+
+
+def test_password_vm_keeps_the_guest_agent(pw_vm: Run) -> None:
+    assert _unit_state(pw_vm, WAAGENT) == ["enabled", "active"]  # ProvisionGuestAgent=true
 
 
 def test_password_vm_customdata_applied(pw_vm: Run) -> None:
@@ -229,6 +245,11 @@ def second_boot(igngen_artifacts: Artifacts, nopw_vm: Run) -> Iterator[tuple[str
         booted = again.vm.wait_booted(timeout=qemu.BOOT_TIMEOUT + SLOW_MKFS_SECONDS)
         again.vm.wait_ssh()
         yield booted, again
+
+
+def test_nopassword_vm_without_the_guest_agent(nopw_vm: Run) -> None:
+    # ProvisionGuestAgent=false: masked, so no preset or Wants= can start it either.
+    assert _unit_state(nopw_vm, WAAGENT) == ["masked", "inactive"]
 
 
 def test_second_boot_does_not_reprovision(second_boot: tuple[str, Run]) -> None:
