@@ -134,11 +134,11 @@ def classify(data: bytes, *, source: str = "customdata") -> CustomData:
             f"unsupported Ignition config version {version!r} (known: {', '.join(spec.VERSIONS)})",
             f"{source}#/ignition/version",
         )
-    from igngen.ignition.validate import NEWER_FIELD, validate
+    from igngen.ignition.validate import validate
 
     warnings: list[str] = []
-    for report in validate(config, source, schema=False):
-        if report.severity == "error" and report.code != NEWER_FIELD:
+    for report in validate(config, source, schema=False, newer="warning"):
+        if report.severity == "error":
             raise CustomDataError(
                 f"invalid Ignition config: {report.message}", f"{source}#{report.pointer}"
             )
