@@ -347,7 +347,7 @@ def test_cli_merge_validates_the_result(
     out = tmp_path / "out.ign"
     res = _igngen("merge", str(p), str(c), "-o", str(out), cwd=tmp_path)
     assert res.returncode == 65 and not out.exists(), res.stderr
-    assert f"{c}#{pointer}: after merging the configs before it: {message}" in res.stderr
+    assert f"{c}#{pointer}: after merging over the configs before it: {message}" in res.stderr
     assert "merging configs resulted in an invalid config" in res.stderr
 
 

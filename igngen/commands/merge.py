@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         result = config if result is None else merge(result, config)
     assert result is not None
     if len(inputs) > 1:
-        check_merged(result, inputs, over="the configs before it")
+        check_merged(result, inputs, over="over the configs before it")
     if args.spec:
         result = translate(result, args.spec, source="merged config")
     elif result["ignition"]["version"] not in spec.ORDER:

@@ -197,5 +197,7 @@ def final(
     version = merged["ignition"]["version"]
     if version not in specs.ORDER:
         raise CustomDataError(f"unsupported version {version!r}", f"{source}#/ignition/version")
-    check_merged(merged, [("fragment", fragment), (source, rendered)], over="igngen's fragment")
+    check_merged(
+        merged, [("fragment", fragment), (source, rendered)], over="over igngen's fragment"
+    )
     return merged, notes

@@ -619,8 +619,11 @@ class _Semantics:
 
     def filesystem(self, fs: dict[str, Any], fp: str) -> None:
         fmt, label = fs.get("format"), fs.get("label")
-        if fmt == "virtiofs" and fmt in self.formats:
-            self.virtiofs(fs, fp)
+        if fmt == "virtiofs":
+            if fmt in self.formats:
+                self.virtiofs(fs, fp)
+            else:  # the tag is not a path: name the format as the problem, not the device
+                self.error(f"{fp}/format", f"format {fmt!r} not supported in spec {self.version}")
             return
         self.path(fs.get("device", ""), f"{fp}/device")
         self.path(fs.get("path"), f"{fp}/path", required=False)
