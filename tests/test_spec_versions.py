@@ -359,3 +359,37 @@ def test_render_drops_newer_fields_of_custom_data_with_a_warning(tmp_path: Path)
     assert "kernelArguments" not in config
     assert "/etc/motd" in [f["path"] for f in config["storage"]["files"]]
     assert "kernelArguments" in res.stderr
+
+
+@pytest.mark.parametrize(
+    ("ignition", "needed", "chosen"),
+    [
+        ("2.14.0", None, "3.3.0"),
+        ("2.14.0", "3.3.0", "3.3.0"),
+        ("2.14.0", "3.4.0-experimental", "3.3.0"),  # never an experimental one on its own
+        ("2.15.0", "3.4.0", "3.4.0"),
+        ("2.19.0", "3.5.0", "3.4.0"),  # the newest it accepts
+        ("2.20.0", "3.2.0", "3.3.0"),  # never newer than needed
+        ("2.26.0", "3.6.0", "3.6.0"),
+        ("2.26.0", "3.7.0-experimental", "3.6.0"),
+        ("2.26.0", None, "3.3.0"),
+    ],
+)
+def test_output_spec_for_an_ignition_release(
+    ignition: str, needed: str | None, chosen: str
+) -> None:
+    assert spec.choose_output_spec(ignition, needed) == chosen
+    assert spec.accepted_by(chosen, ignition)
+
+
+def test_ignition_release_from_version_output() -> None:
+    assert spec.ignition_release("Ignition v2.26.0\n") == "2.26.0"
+    assert spec.ignition_release("Ignition Debian 2.14.0+ds1-1+b6") == "2.14.0"
+    assert spec.ignition_release("something else") is None
+    installed = Path("/usr/lib/dracut/modules.d/30ignition/ignition")
+    if installed.exists():
+        out = subprocess.run(
+            [str(installed), "--version"], capture_output=True, text=True, timeout=30
+        )
+        release = spec.ignition_release(out.stdout + out.stderr)
+        assert release is not None and spec.choose_output_spec(release) == "3.3.0"

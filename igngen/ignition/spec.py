@@ -615,3 +615,32 @@ def has_field(version: str, path_fields: str) -> bool:
     """Whether spec ``version`` has the ``a/b[]/c`` field (e.g. to shape what igngen writes)."""
     parent, _, name = path_fields.rpartition("/")
     return name in _resolve(TREES[version], parent).fields
+
+
+def choose_output_spec(ignition: str, needed: str | None = None) -> str:
+    """The output spec for a known Ignition release (issue 13, hand-off per generation).
+
+    The newest stable output spec ``ignition`` accepts, but never newer than
+    ``needed`` (the custom data's declared version) requires: the default
+    output spec when nothing newer is needed. Experimental specs are never
+    chosen on their own; settings may still ask for one.
+    """
+    candidates = [v for v in OUTPUT_SPECS if not is_experimental(v) and accepted_by(v, ignition)]
+    if not candidates:
+        raise ValueError(f"Ignition {ignition} accepts none of igngen's output specs")
+    floor = DEFAULT_OUTPUT_SPEC
+    if needed in ORDER and ORDER[needed] > ORDER[floor]:
+        floor = needed
+    fitting = [v for v in candidates if ORDER[v] >= ORDER[floor]]
+    return fitting[0] if fitting else candidates[-1]
+
+
+def ignition_release(version_output: str) -> str | None:
+    """The release in ``ignition --version`` output ("Ignition v2.26.0", Debian's
+    "Ignition Debian 2.14.0+ds1-1+b6"), or None."""
+    import re
+
+    match = re.search(
+        r"\bIgnition (?:[A-Za-z]+ )?v?(\d{1,6}\.\d{1,6}(?:\.\d{1,6})?)", version_output
+    )
+    return match.group(1) if match else None
