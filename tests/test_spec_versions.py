@@ -393,3 +393,11 @@ def test_ignition_release_from_version_output() -> None:
         )
         release = spec.ignition_release(out.stdout + out.stderr)
         assert release is not None and spec.choose_output_spec(release) == "3.3.0"
+
+
+def test_custom_data_at_a_spec_flatcars_ignition_refuses_is_warned_about() -> None:
+    from igngen.ignition.customdata import classify
+
+    got = classify(b'{"ignition":{"version":"3.4.0-experimental"}}', source="cd")
+    assert got.is_ignition and "Ignition 2.26.0 refuses spec 3.4.0-experimental" in got.note
+    assert classify(b'{"ignition":{"version":"3.6.0"}}', source="cd").note == ""

@@ -137,6 +137,10 @@ def classify(data: bytes, *, source: str = "customdata") -> CustomData:
     from igngen.ignition.validate import validate
 
     warnings: list[str] = []
+    refused = spec.acceptance_problem(version, spec.DEFAULT_IGNITION)
+    if refused is not None:
+        # Fine on an image whose Ignition still takes it (2.14 and 3.4.0-experimental).
+        warnings.append(f"#/ignition/version: {refused}")
     for report in validate(config, source, schema=False, newer="warning"):
         if report.severity == "error":
             raise CustomDataError(

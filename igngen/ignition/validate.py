@@ -21,9 +21,12 @@ levels, unit/drop-in suffixes, resources (URL scheme per version, data-URL
 syntax, compression, hash function per version and length, headers only on
 http(s)), links through links, hard links to directories, LUKS and Tang basics.
 
-One rule is stricter than Ignition: a field newer than the declared version is
-an error here (code ``newer-field``), because Ignition would drop it with only
-a warning. Unknown fields are warnings, as in Ignition.
+One rule is stricter than Ignition by default: a field newer than the declared
+version is an error (code ``newer-field``), because Ignition would drop it with
+only a warning and igngen must not write such a config. ``newer="warning"``
+gives Ignition's own verdict (used by ``igngen validate``, custom data and
+``igngen merge``). Unknown fields are warnings, as in Ignition.
+``validate_merged`` is Ignition's second check, on a merged result.
 """
 
 from __future__ import annotations
