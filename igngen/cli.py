@@ -31,7 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("igngen.commands.status", "show what was reported to Azure and the Ready marker"),
     "render": ("igngen.commands.render", "render the Ignition config from ovf-env.xml (+ IMDS)"),
     "explain": ("igngen.commands.explain", "show each provisioning value and where it came from"),
-    "validate": ("igngen.commands.validate", "validate Ignition configs (3.0.0-3.5.0)"),
+    "validate": ("igngen.commands.validate", "validate Ignition configs (spec 3.x)"),
     "merge": ("igngen.commands.merge", "merge Ignition configs with Ignition's semantics"),
     "butane": (
         "igngen.commands.butane",

@@ -180,7 +180,7 @@ def render(inputs: RenderInputs, settings: Settings) -> Rendered:
         if custom.note:
             warnings.append(f"{model.custom_data.source}: {custom.note}")
     hand = handin.build(fragment, custom, spec=settings.spec)
-    final, notes = handin.final(fragment, custom)
+    final, notes = handin.final(fragment, custom, source=model.custom_data.source)
     warnings += notes
     return Rendered(
         model=model,

@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from igngen.errors import SettingsError
+from igngen.ignition import spec as _spec
 from igngen.limits import (
     BCRYPT_COST_RANGE,
     MAX_INT_DIGITS,
@@ -37,8 +38,10 @@ DEFAULT_GROUPS = ("docker",)
 DEFAULT_SSHD_DROPIN = "10-igngen.conf"  # sorts before Flatcar's 50-/80-/9999999- drop-ins
 DEFAULT_CLIENT_ALIVE_INTERVAL = 180  # WALinuxAgent's OS.SshClientAliveInterval
 DEFAULT_SUDOERS_FILE = "igngen"
-DEFAULT_SPEC = "3.3.0"  # newest spec Ignition 2.14 (oldest Flatcar with 3.x) accepts
-OUTPUT_SPECS = ("3.3.0", "3.4.0", "3.5.0")
+# Both derived from the spec table (igngen.ignition.spec.SPECS): the default is the newest
+# stable spec the oldest supported Ignition (2.14) accepts.
+DEFAULT_SPEC = _spec.DEFAULT_OUTPUT_SPEC
+OUTPUT_SPECS = _spec.OUTPUT_SPECS
 # Sections whose keys belong to other modules; they validate their own keys.
 DELEGATED_SECTIONS = ("imds", "report", "disks", "provision", "azure")
 

@@ -34,6 +34,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from igngen.errors import ButaneError, IgngenError, IgnitionConfigError, TemplateError
+from igngen.ignition.spec import DEFAULT_OUTPUT_SPEC
 from igngen.limits import MAX_TEMPLATE_BYTES
 from igngen.readfile import read_file
 from igngen.yamlsrc import Node
@@ -336,7 +337,7 @@ def render_fragment(
     *,
     search_dirs: Sequence[str | os.PathLike[str]] = (),
     disabled: Collection[str] = (),
-    spec: str = "3.3.0",
+    spec: str = DEFAULT_OUTPUT_SPEC,
     system_dirs: Sequence[str] = SYSTEM_DIRS,
 ) -> dict[str, Any]:
     """Render every enabled template and combine them into one Ignition config at ``spec``."""

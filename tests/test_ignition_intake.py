@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from igngen.errors import CustomDataError, IgnitionConfigError
+from igngen.errors import EX_USAGE, CustomDataError, IgnitionConfigError
 from igngen.ignition import customdata
 from igngen.ignition.parse import parse
 from igngen.ignition.translate import translate
@@ -203,12 +203,49 @@ def test_cli_validate(tmp_path: Path) -> None:
     res = _igngen("validate", str(good), str(bad), str(broken), cwd=tmp_path)
     assert res.returncode == 65
     lines = res.stdout.splitlines()
-    assert (
-        f"{bad}#/kernelArguments: field 'kernelArguments' needs spec 3.3.0 or newer (config declares 3.2.0)"
-        in lines
-    )
+    newer = f"{bad}#/kernelArguments: field 'kernelArguments' needs spec 3.3.0 or newer (config declares 3.2.0)"
+    # Ignition drops a field newer than the declared version with a warning: so does validate.
+    assert newer not in lines and f"warning: {newer}" in res.stderr.splitlines()
+    assert f"{bad}#/storage/files/1: duplicate entry '/a' (also at /storage/files/0)" in lines
     assert any(line.startswith(f"{broken}:2:1: invalid JSON") for line in lines)
     assert "Traceback" not in res.stderr
+    strict = _igngen("validate", "--strict", str(good), cwd=tmp_path)
+    assert strict.returncode == 65 and f"{good}#/extra: unknown field" in strict.stdout
+
+
+@pytest.mark.parametrize(
+    ("version", "ignition", "accepted"),
+    [
+        ("3.4.0-experimental", "2.14.0", True),
+        ("3.4.0-experimental", "2.26.0", False),
+        ("3.4.0", "2.14.0", False),
+        ("3.4.0", "2.15.0", True),
+        ("3.5.0", "2.19.0", False),
+        ("3.5.0", "2.20.0", True),
+        ("3.6.0", "2.25.1", False),
+        ("3.6.0", "2.26.0", True),
+        ("3.7.0-experimental", "2.26.0", True),
+        ("3.3.0", "2.14.0", True),
+    ],
+)
+def test_cli_validate_target_ignition(
+    tmp_path: Path, version: str, ignition: str, accepted: bool
+) -> None:
+    cfg = tmp_path / "c.ign"
+    cfg.write_text(json.dumps({"ignition": {"version": version}}))
+    res = _igngen("validate", "--ignition", ignition, str(cfg), cwd=tmp_path)
+    assert (res.returncode == 0) is accepted, res.stdout
+    if not accepted:
+        assert f"{cfg}#/ignition/version: Ignition {ignition} refuses spec {version}" in res.stdout
+
+
+def test_cli_validate_default_target_is_flatcar_current(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.ign"
+    cfg.write_text('{"ignition":{"version":"3.4.0-experimental"}}')
+    res = _igngen("validate", str(cfg), cwd=tmp_path)
+    assert res.returncode == 65 and "Ignition 2.26.0 refuses" in res.stdout
+    bad = _igngen("validate", "--ignition", "two", str(cfg), cwd=tmp_path)
+    assert bad.returncode == EX_USAGE and "--ignition" in bad.stderr
 
 
 def test_cli_merge(tmp_path: Path) -> None:
@@ -236,6 +273,82 @@ def test_cli_merge(tmp_path: Path) -> None:
     newer.write_text('{"ignition":{"version":"3.3.0"},"kernelArguments":{"shouldExist":["a"]}}')
     res = _igngen("merge", str(parent), str(newer), "--spec", "3.2.0", cwd=tmp_path)
     assert res.returncode == 65 and "merged config#/kernelArguments" in res.stderr
+    # A child using a field newer than its declared version: Ignition drops it with a
+    # warning and merges the rest; so does merge.
+    old = tmp_path / "o.ign"
+    old.write_text(
+        '{"ignition":{"version":"3.2.0"},"kernelArguments":{"shouldExist":["a"]},'
+        '"storage":{"files":[{"path":"/b"}]}}'
+    )
+    res = _igngen("merge", str(parent), str(old), cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert (
+        f"warning: {old}#/kernelArguments: field 'kernelArguments' needs spec 3.3.0" in res.stderr
+    )
+    assert json.loads(res.stdout) == {
+        "ignition": {"version": "3.2.0"},
+        "storage": {"files": [{"path": "/a", "mode": 384}, {"path": "/b"}]},
+    }
+
+
+@pytest.mark.parametrize(
+    ("parent", "child", "pointer", "message"),
+    [
+        (
+            {"storage": {"files": [{"path": "/a", "user": {"name": "core"}}]}},
+            {"storage": {"files": [{"path": "/z"}, {"path": "/a", "user": {"id": 500}}]}},
+            "/storage/files/1/user",
+            "give either id or name, not both",
+        ),
+        (
+            {"storage": {"directories": [{"path": "/d", "group": {"id": 5}}]}},
+            {"storage": {"directories": [{"path": "/d", "group": {"name": "wheel"}}]}},
+            "/storage/directories/0/group",
+            "give either id or name, not both",
+        ),
+        (
+            {
+                "storage": {
+                    "disks": [
+                        {"device": "/dev/sdb", "partitions": [{"number": 1, "label": "data"}]}
+                    ]
+                }
+            },
+            {
+                "storage": {
+                    "disks": [
+                        {"device": "/dev/sdb", "partitions": [{"number": 2, "label": "data"}]}
+                    ]
+                }
+            },
+            "/storage/disks/0/partitions/0/label",
+            "duplicate partition label 'data'",
+        ),
+        (
+            {"storage": {"directories": [{"path": "/d"}]}},
+            {"storage": {"links": [{"path": "/l", "target": "/d", "hard": True}]}},
+            "/storage/links/0",
+            "hard link to a directory",
+        ),
+        (
+            {"storage": {"links": [{"path": "/etc/x", "target": "/tmp"}]}},
+            {"storage": {"files": [{"path": "/etc/x/y"}]}},
+            "/storage/files/0",
+            "path '/etc/x/y' goes through a link",
+        ),
+    ],
+)
+def test_cli_merge_validates_the_result(
+    tmp_path: Path, parent: dict[str, object], child: dict[str, object], pointer: str, message: str
+) -> None:
+    p, c = tmp_path / "p.ign", tmp_path / "c.ign"
+    p.write_text(json.dumps({"ignition": {"version": "3.3.0"}, **parent}))
+    c.write_text(json.dumps({"ignition": {"version": "3.3.0"}, **child}))
+    out = tmp_path / "out.ign"
+    res = _igngen("merge", str(p), str(c), "-o", str(out), cwd=tmp_path)
+    assert res.returncode == 65 and not out.exists(), res.stderr
+    assert f"{c}#{pointer}: after merging over the configs before it: {message}" in res.stderr
+    assert "merging configs resulted in an invalid config" in res.stderr
 
 
 @pytest.mark.parametrize(

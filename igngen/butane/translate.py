@@ -119,7 +119,7 @@ class _Translator:
                 fpath.endswith("/mode")
                 and isinstance(v, int)
                 and v & 0o7000
-                and spec.ORDER[self.variant.spec] < spec.ORDER.get("3.6.0", 99)
+                and spec.masks_special_bits(self.variant.spec)
             ):
                 self.found.append((node.where, msg.SPECIAL_MODE_BITS.format(mode=v)))
             return v

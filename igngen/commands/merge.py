@@ -2,19 +2,24 @@
 
 Each CHILD is merged over the result so far (Ignition's ``config/merge``
 semantics: set fields win, keyed lists merge by key, see
-``igngen.ignition.merge``). Every input is validated first. The result is
-written at ``--spec`` (default: the newest version among the inputs),
-translated down only when it uses nothing newer. Output is canonical JSON,
-to stdout or atomically to ``-o FILE``. References (``ignition.config``) are
-merged as data, not resolved.
+``igngen.ignition.merge``). Every input is validated first, as Ignition parses
+it: a field newer than the input's declared version (or unknown) is dropped
+with a warning. The merged result is then checked the way Ignition checks it
+before any stage runs, and refused with the location of the offending entry
+in the newest input that holds it. The result is written at ``--spec``
+(default: the newest version among the inputs), translated down only when it
+uses nothing newer. Output is canonical JSON, to stdout or atomically to
+``-o FILE``. References (``ignition.config``) are merged as data, not resolved.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from igngen.commands.inputs import read_input
+from igngen.errors import IgnitionConfigError
 from igngen.jsonio import write_output
 from igngen.readfile import show_path
 
@@ -36,9 +41,10 @@ def run(args: argparse.Namespace) -> int:
 
     from igngen.ignition import spec
     from igngen.ignition.merge import merge
+    from igngen.ignition.merged import check_merged
     from igngen.ignition.parse import parse
     from igngen.ignition.translate import translate
-    from igngen.ignition.validate import check
+    from igngen.ignition.validate import drop_unknown, validate
     from igngen.jsonio import canonical_json, refuse_overwriting_inputs
 
     refuse_overwriting_inputs(
@@ -49,13 +55,20 @@ def run(args: argparse.Namespace) -> int:
     # add passes proportional to the allocations (~15% on 50k-file configs).
     gc.disable()
     result = None
+    inputs: list[tuple[str, dict[str, Any]]] = []
     for path in [args.parent, *args.children]:
         name = "stdin" if path == "-" else show_path(path)
         config = parse(read_input(path, "config"), source=name)
-        for warning in check(config, source=name):
-            sys.stderr.write(f"warning: {warning}\n")
+        for report in validate(config, name, schema=False, newer="warning"):
+            if report.severity == "error":
+                raise IgnitionConfigError(report.message, name, report.pointer or "/")
+            sys.stderr.write(f"warning: {name}#{report.pointer}: {report.message}\n")
+        config = drop_unknown(config)
+        inputs.append((name, config))
         result = config if result is None else merge(result, config)
     assert result is not None
+    if len(inputs) > 1:
+        check_merged(result, inputs, over="over the configs before it")
     if args.spec:
         result = translate(result, args.spec, source="merged config")
     elif result["ignition"]["version"] not in spec.ORDER:

@@ -168,11 +168,15 @@ def classify(data: bytes, *, source: str = "customdata", butane: bool = True) ->
             f"unsupported Ignition config version {version!r} (known: {', '.join(spec.VERSIONS)})",
             f"{source}#/ignition/version",
         )
-    from igngen.ignition.validate import NEWER_FIELD, validate
+    from igngen.ignition.validate import validate
 
     warnings: list[str] = []
-    for report in validate(config, source, schema=False):
-        if report.severity == "error" and report.code != NEWER_FIELD:
+    refused = spec.acceptance_problem(version, spec.DEFAULT_IGNITION)
+    if refused is not None:
+        # Fine on an image whose Ignition still takes it (2.14 and 3.4.0-experimental).
+        warnings.append(f"#/ignition/version: {refused}")
+    for report in validate(config, source, schema=False, newer="warning"):
+        if report.severity == "error":
             raise CustomDataError(
                 f"invalid Ignition config: {report.message}", f"{source}#{report.pointer}"
             )

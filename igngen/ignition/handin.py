@@ -38,13 +38,15 @@ from igngen.errors import CustomDataError, IgnitionConfigError
 from igngen.ignition import spec as specs
 from igngen.ignition.customdata import IGNITION, CustomData
 from igngen.ignition.merge import merge
+from igngen.ignition.merged import check_merged
+from igngen.ignition.validate import drop_unknown
 from igngen.jsonio import canonical_json
 
 REMOTE_SCHEMES = ("http", "https", "s3", "gs", "tftp", "arn")
 
 
 def _reference(data: bytes, *, gzipped: bool, spec: str) -> dict[str, Any]:
-    if specs.ORDER[spec] < specs.ORDER["3.1.0"]:
+    if not specs.has_field(spec, "ignition/config/merge[]/compression"):
         # 3.0.0 has no ``compression`` on config references: embed the plain bytes.
         data, gzipped = _plain(data, gzipped), False
         ref: dict[str, Any] = {}
@@ -133,7 +135,9 @@ def resolve(
                 source,
                 pointer,
             )
-        child = kind.config
+        # Ignition parses each referenced config at its own version: fields that
+        # version does not have (newer or unknown) are dropped with a warning.
+        child = drop_unknown(kind.config)
         rendered, sub = resolve(child, source=f"{source}#{pointer}", depth=depth + 1)
         notes.extend(sub)
         return rendered
@@ -178,13 +182,22 @@ def _without_local_refs(config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def final(fragment: dict[str, Any], custom: CustomData | None) -> tuple[dict[str, Any], list[str]]:
-    """The config Ignition will apply: the fragment with the custom data merged over it."""
+def final(
+    fragment: dict[str, Any], custom: CustomData | None, *, source: str = "customdata"
+) -> tuple[dict[str, Any], list[str]]:
+    """The config Ignition will apply: the fragment with the custom data merged over it.
+
+    Raises (located in the custom data) what Ignition's check of the merged
+    result would refuse at boot.
+    """
     if custom is None or custom.kind != IGNITION or custom.config is None:
         return fragment, []
-    rendered, notes = resolve(custom.config, source="customdata")
+    rendered, notes = resolve(drop_unknown(custom.config), source=source)
     merged = merge(fragment, rendered)
     version = merged["ignition"]["version"]
     if version not in specs.ORDER:
-        raise CustomDataError(f"unsupported version {version!r}", "customdata#/ignition/version")
+        raise CustomDataError(f"unsupported version {version!r}", f"{source}#/ignition/version")
+    check_merged(
+        merged, [("fragment", fragment), (source, rendered)], over="over igngen's fragment"
+    )
     return merged, notes

@@ -79,15 +79,30 @@ def _pointer(path: Any) -> str:
 _VALIDATORS: dict[str, Any] = {}
 
 
+def _strict_integers() -> Any:
+    """Draft 2020-12 whose ``integer`` excludes ``420.0``/``4.2e2``.
+
+    JSON Schema counts a float with no fraction as an integer; Ignition's Go
+    decoder refuses any number written with a fraction or exponent for an
+    ``int`` field, and so must igngen.
+    """
+    import jsonschema
+
+    base = jsonschema.Draft202012Validator
+    checker = base.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, v: isinstance(v, int) and not isinstance(v, bool)
+    )
+    return jsonschema.validators.extend(base, type_checker=checker)
+
+
 def structural_reports(config: Any, version: str) -> list[Any]:
     """jsonschema's verdict on ``config`` as validate.Report entries (errors + unknown-key warnings)."""
-    import jsonschema
 
     from igngen.ignition.validate import NEWER_FIELD, Report, newer_field_message
 
     validator = _VALIDATORS.get(version)
     if validator is None:
-        validator = jsonschema.Draft202012Validator(schema_for(version))
+        validator = _strict_integers()(schema_for(version))
         _VALIDATORS[version] = validator
     reports: list[Report] = []
     for err in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.path))):
@@ -97,6 +112,19 @@ def structural_reports(config: Any, version: str) -> list[Any]:
             newer = err.schema["x-added-in"]
             reports.append(
                 Report("error", pointer, newer_field_message(key, newer, version), NEWER_FIELD)
+            )
+        elif (
+            err.validator == "type"
+            and isinstance(err.instance, float)
+            and "integer" in err.validator_value
+        ):
+            reports.append(
+                Report(
+                    "error",
+                    pointer,
+                    f"expected an integer, not {err.instance!r} (Ignition refuses numbers "
+                    "written as floats)",
+                )
             )
         elif err.validator == "required":
             missing = err.message.split("'")[1] if "'" in err.message else ""

@@ -21,9 +21,12 @@ levels, unit/drop-in suffixes, resources (URL scheme per version, data-URL
 syntax, compression, hash function per version and length, headers only on
 http(s)), links through links, hard links to directories, LUKS and Tang basics.
 
-One rule is stricter than Ignition: a field newer than the declared version is
-an error here (code ``newer-field``), because Ignition would drop it with only
-a warning. Unknown fields are warnings, as in Ignition.
+One rule is stricter than Ignition by default: a field newer than the declared
+version is an error (code ``newer-field``), because Ignition would drop it with
+only a warning and igngen must not write such a config. ``newer="warning"``
+gives Ignition's own verdict (used by ``igngen validate``, custom data and
+``igngen merge``). Unknown fields are warnings, as in Ignition.
+``validate_merged`` is Ignition's second check, on a merged result.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ _RAID_LEVELS = ("linear", "raid0", "0", "stripe", "raid1", "1", "mirror", "raid4
 _NO_SPARES = ("linear", "raid0", "0", "stripe")
 
 NEWER_FIELD = "newer-field"
+# The first spec whose setuid/setgid/sticky bits Ignition honours.
+_SPECIAL_BITS_FROM = next(v for v in spec.VERSIONS if not spec.masks_special_bits(v))
 
 
 class Report(NamedTuple):
@@ -91,7 +96,11 @@ def _type_error(kind: str, value: Any) -> str | None:
         ok = isinstance(value, bool)
     else:
         ok = isinstance(value, int) and not isinstance(value, bool)
-    return None if ok else f"expected {'an' if kind == 'integer' else 'a'} {kind}"
+    if ok:
+        return None
+    if kind == "integer" and isinstance(value, float):
+        return f"expected an integer, not {value!r} (Ignition refuses numbers written as floats)"
+    return f"expected {'an' if kind == 'integer' else 'a'} {kind}"
 
 
 def _structure(out: _Reports, version: str, node: spec.Node, value: Any, pointer: str,
@@ -289,14 +298,10 @@ class _Semantics:
     def __init__(self, out: _Reports, version: str) -> None:
         self.out = out
         self.version = version
-        self.schemes = spec.by_version(spec.URL_SCHEMES, version)
-        self.hashes = spec.by_version(spec.HASH_FUNCTIONS, version)
-        self.formats = spec.by_version(spec.FILESYSTEM_FORMATS, version)
-        self.rules = {
-            rule
-            for rule, since in spec.RULES_FROM.items()
-            if spec.ORDER[since] <= spec.ORDER[version]
-        }
+        self.schemes = spec.URL_SCHEMES[version]
+        self.hashes = spec.HASH_FUNCTIONS[version]
+        self.formats = spec.FILESYSTEM_FORMATS[version]
+        self.rules = spec.rules(version)
 
     def error(self, pointer: str, message: str) -> None:
         self.out.error(pointer, message)
@@ -360,6 +365,19 @@ class _Semantics:
                 pointer, "invalid S3 ARN (expected arn:PARTITION:s3:REGION:ACCOUNT:BUCKET/KEY)"
             )
 
+    def proxy(self, value: Any, pointer: str, *, https: bool) -> None:
+        """Ignition's proxy rule: a set value (even "") must parse as an http(s) URL."""
+        if not isinstance(value, str):
+            return
+        scheme, sep, _ = value.partition(":")
+        problem = _go_url_problem(value) if sep else None
+        if problem:
+            self.error(pointer, f"invalid proxy URL: {problem}")
+        elif not sep or scheme.lower() not in ("http", "https"):
+            self.error(pointer, "proxies must be http(s) URLs")
+        elif https and scheme.lower() == "http":
+            self.out.warn(pointer, "insecure plaintext HTTP proxy specified for HTTPS resources")
+
     def resource(self, res: Any, pointer: str, *, required: bool = False) -> None:
         if not isinstance(res, dict):
             return
@@ -412,10 +430,11 @@ class _Semantics:
                     pointer,
                     f"mode {value} outside 0..07777 (modes are decimal in JSON: 0644 is 420)",
                 )
-            elif value & 0o7000:
+            elif value & 0o7000 and "special-mode-bits-masked" in self.rules:
                 self.out.warn(
                     pointer,
-                    "setuid/setgid/sticky bits: Ignition 2.22+ masks them for specs before 3.6",
+                    f"setuid/setgid/sticky bits: Ignition 2.22+ masks them in spec {self.version} "
+                    f"configs (honoured from spec {_SPECIAL_BITS_FROM})",
                 )
 
     def owner(self, value: Any, pointer: str) -> None:
@@ -435,7 +454,15 @@ class _Semantics:
         if isinstance(replace, dict):
             self.resource(replace, "/ignition/config/replace")
         for i, res in _items(ign, "security", "tls", "certificateAuthorities"):
-            self.resource(res, f"/ignition/security/tls/certificateAuthorities/{i}", required=True)
+            cp = f"/ignition/security/tls/certificateAuthorities/{i}"
+            if "ca-source-url" in self.rules and _empty(res.get("source")):
+                # 3.0.0's ``source`` is a plain string: absent means "", which has no scheme.
+                self.error(f"{cp}/source", "invalid URL: no scheme (source is required)")
+            self.resource(res, cp, required=True)
+        proxy = _get(ign, "proxy")
+        if isinstance(proxy, dict):
+            self.proxy(proxy.get("httpProxy"), "/ignition/proxy/httpProxy", https=False)
+            self.proxy(proxy.get("httpsProxy"), "/ignition/proxy/httpsProxy", https=True)
         self.storage(config)
         self.systemd(config)
 
@@ -531,7 +558,7 @@ class _Semantics:
             if not _empty(pin) or not _empty(custom.get("config")) or custom.get("needsNetwork"):
                 if _empty(pin):
                     self.error(f"{lp}/clevis/custom/pin", "custom clevis pin is required")
-                elif pin not in ("tpm2", "tang", "sss"):
+                elif pin not in ("tpm2", "tang", "sss") and "clevis-pin-names" in self.rules:
                     self.error(f"{lp}/clevis/custom/pin", f"unknown clevis pin {pin!r}")
                 if _empty(custom.get("config")):
                     self.error(f"{lp}/clevis/custom/config", "custom clevis config is required")
@@ -594,9 +621,15 @@ class _Semantics:
                 self.error(f"{pp}/{field}", f"{field} is not a GUID")
 
     def filesystem(self, fs: dict[str, Any], fp: str) -> None:
+        fmt, label = fs.get("format"), fs.get("label")
+        if fmt == "virtiofs":
+            if fmt in self.formats:
+                self.virtiofs(fs, fp)
+            else:  # the tag is not a path: name the format as the problem, not the device
+                self.error(f"{fp}/format", f"format {fmt!r} not supported in spec {self.version}")
+            return
         self.path(fs.get("device", ""), f"{fp}/device")
         self.path(fs.get("path"), f"{fp}/path", required=False)
-        fmt, label = fs.get("format"), fs.get("label")
         if _empty(fmt):
             if (
                 not _empty(fs.get("path"))
@@ -612,6 +645,24 @@ class _Semantics:
             self.error(f"{fp}/format", f"format {fmt!r} not supported in spec {self.version}")
         elif isinstance(label, str) and len(label) > _FS_LABEL_MAX.get(fmt, 1 << 30):
             self.error(f"{fp}/label", f"{fmt} labels are at most {_FS_LABEL_MAX[fmt]} bytes")
+
+    def virtiofs(self, fs: dict[str, Any], fp: str) -> None:
+        """3.7.0-experimental: the device is a virtiofs tag; no label, UUID, wipe or mkfs options."""
+        device = fs.get("device")
+        if isinstance(device, str):
+            if device == "":
+                self.error(f"{fp}/device", "device is required")
+            elif len(device) > 36:
+                self.error(f"{fp}/device", "virtiofs tags are at most 36 bytes")
+        self.path(fs.get("path"), f"{fp}/path", required=False)
+        if not _empty(fs.get("label")):
+            self.error(f"{fp}/label", "virtiofs filesystems cannot have a label")
+        if not _empty(fs.get("uuid")):
+            self.error(f"{fp}/uuid", "virtiofs filesystems cannot have a UUID")
+        if fs.get("wipeFilesystem") is True:
+            self.error(f"{fp}/wipeFilesystem", "virtiofs filesystems cannot be wiped")
+        if fs.get("options"):
+            self.error(f"{fp}/options", "virtiofs filesystems take no mkfs options")
 
     def unit_contents(self, value: Any, pointer: str) -> None:
         if isinstance(value, str):
@@ -667,15 +718,46 @@ def _version_report(config: Any, version: str | None) -> Report | None:
     return None
 
 
+def project(value: Any, node: spec.Node) -> Any:
+    """``value`` with every field its spec does not know dropped (new containers).
+
+    This is what Ignition's Go decoder does to a config of an older version that
+    uses a newer field (or an unknown one): the field is not in that version's
+    types, so it is reported as an unused key and never reaches the merge.
+    """
+    if isinstance(node, spec.Obj) and isinstance(value, dict):
+        return {k: project(v, node.fields[k]) for k, v in value.items() if k in node.fields}
+    if isinstance(node, spec.List) and isinstance(value, list):
+        return [project(v, node.item) for v in value]
+    return value
+
+
+def drop_unknown(config: dict[str, Any]) -> dict[str, Any]:
+    """The config as its declared version sees it (see ``project``)."""
+    declared = declared_version(config)
+    if declared not in spec.TREES:
+        return config
+    projected: dict[str, Any] = project(config, spec.tree(declared))
+    return projected
+
+
 def validate(
-    config: Any, source: str = "config", *, version: str | None = None, schema: bool = True
+    config: Any,
+    source: str = "config",
+    *,
+    version: str | None = None,
+    schema: bool = True,
+    newer: str = "error",
 ) -> list[Report]:
     """Every report (errors and warnings) for ``config``, in document order per pass.
 
     ``schema=True`` checks structure with the generated JSON Schema (needs
     jsonschema); ``False`` uses the fast walker. ``version`` pins the expected
     declared version. ``source`` is accepted for symmetry with ``check``; reports
-    carry JSON pointers only.
+    carry JSON pointers only. ``newer="warning"`` gives Ignition's verdict on a
+    field newer than the declared version (a warning; the field is dropped, so
+    the semantic rules see the config without it); the default ``"error"`` is
+    igngen's own stricter rule for what it writes.
     """
     del source
     bad = _version_report(config, version)
@@ -690,8 +772,28 @@ def validate(
         out.reports.extend(structural_reports(config, declared))
     else:
         _structure(out, declared, spec.tree(declared), config, "", "")
+    if newer == "warning":
+        out.reports = [
+            r._replace(severity="warning") if r.code == NEWER_FIELD else r for r in out.reports
+        ]
+        if not out.failed:
+            _Semantics(out, declared).run(drop_unknown(config))
+        return out.reports
     if not out.failed:
         _Semantics(out, declared).run(config)
+    return out.reports
+
+
+def validate_merged(config: dict[str, Any]) -> list[Report]:
+    """Ignition's check of a rendered (merged) user config, before any stage runs.
+
+    Ignition translates every config to its newest types, merges, and then runs
+    the types' own rules once more on the result ("merging configs resulted in
+    an invalid config" fails the boot). So the semantic rules run at the newest
+    spec igngen knows, on the merged value, whatever version it declares.
+    """
+    out = _Reports()
+    _Semantics(out, spec.VERSIONS[-1]).run(config)
     return out.reports
 
 
