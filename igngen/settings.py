@@ -40,7 +40,7 @@ DEFAULT_SUDOERS_FILE = "igngen"
 DEFAULT_SPEC = "3.3.0"  # newest spec Ignition 2.14 (oldest Flatcar with 3.x) accepts
 OUTPUT_SPECS = ("3.3.0", "3.4.0", "3.5.0")
 # Sections whose keys belong to other modules; they validate their own keys.
-DELEGATED_SECTIONS = ("imds", "report", "disks", "provision")
+DELEGATED_SECTIONS = ("imds", "report", "disks", "provision", "pps")
 
 _GROUP_RE = re.compile(r"[a-z_][a-z0-9_-]*")
 # sudo skips sudoers.d files whose names contain '.' or end in '~'.
