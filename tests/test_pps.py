@@ -517,3 +517,46 @@ def test_sd_notify_extends_the_start_timeout(tmp_path: Path) -> None:
     assert not sdnotify.extend_timeout(5, env={})
     assert not sdnotify.extend_timeout(5, env={"NOTIFY_SOCKET": str(tmp_path / "gone")})
     assert not sdnotify.extend_timeout(5, env={"NOTIFY_SOCKET": "relative"})
+
+
+@pytest.mark.parametrize(
+    ("platform", "imds_type", "expected"),
+    [
+        (
+            RUNNING,
+            None,
+            "pre-provisioned VM  Running\n    from ovf:/Environment/PlatformSettingsSection/PlatformSettings/PreprovisionedVMType\n    igngen provision reports Ready for the pool",
+        ),
+        (
+            LEGACY,
+            "Savable",
+            "pre-provisioned VM  Savable\n    from imds#/extended/compute/ppsType\n    igngen provision fails with pps-unsupported-kind",
+        ),
+        (
+            "",
+            None,
+            "pre-provisioned VM  None\n    from ovf:/Environment/PlatformSettingsSection/PlatformSettings/PreprovisionedVm\n    not pre-provisioned",
+        ),
+    ],
+)
+def test_explain_shows_the_kind_and_its_source(
+    tmp_path: Path, platform: str, imds_type: str | None, expected: str
+) -> None:
+    (tmp_path / "ovf").write_bytes(ovf_xml(platform=platform))
+    args = ["explain", "--ovf", str(tmp_path / "ovf")]
+    if imds_type is not None:
+        doc = instance_document()
+        doc["extended"]["compute"]["ppsType"] = imds_type
+        (tmp_path / "imds").write_text(json.dumps(doc))
+        args += ["--imds", str(tmp_path / "imds")]
+    proc = subprocess.run(
+        [sys.executable, "-m", "igngen", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    expected = expected.replace("from ovf:", f"from {tmp_path / 'ovf'}:")
+    expected = expected.replace("from imds#", f"from {tmp_path / 'imds'}#")
+    assert expected in proc.stdout, proc.stdout
