@@ -86,15 +86,21 @@ def test_pps_vm_is_the_customer_only(pps_vm: Run) -> None:
     assert vm.ssh("id -un", check=True).stdout.strip() == REAL_USER
     assert vm.ssh("hostname", check=True).stdout.strip() == REAL_HOST
     assert vm.ssh(f"cat {CUSTOM_FILE}", check=True).stdout == "customer's\n"
-    assert vm.ssh(f"id {POOL_USER}").returncode != 0
-    hits = vm.ssh(
-        f"sudo -n grep -rlF {POOL_USER} /etc /var /run /home /root 2>/dev/null || true",
-        check=True,
-    ).stdout
-    assert hits.strip() == ""
+    # The journal first, before any command of this test could name the placeholder.
     journal = vm.ssh("sudo -n journalctl -b -o export --no-pager", check=True).stdout
     assert "pre-provisioned VM: reprovisioned" in journal
     assert POOL_USER not in journal and POOL_HOST not in journal
+    assert vm.ssh("getent passwd", check=True).stdout.count(f"\n{POOL_USER}:") == 0
+    assert vm.ssh(f"test -e /home/{POOL_USER}").returncode != 0
+    # The names go through a file, never a command line (sudo logs command lines).
+    vm.ssh("cat > ~/.e2e-pool", input=f"{POOL_USER}\n{POOL_HOST}\n", check=True)
+    hits = vm.ssh(
+        f"sudo -n grep -rlF --exclude=.e2e-pool -f /home/{REAL_USER}/.e2e-pool"
+        " /etc /var /run /home /root 2>/dev/null || true",
+        check=True,
+    ).stdout
+    vm.ssh("rm -f ~/.e2e-pool", check=True)
+    assert hits.strip() == ""
     polls = [r for r in pps_vm.imds.seen() if r.path.startswith("/metadata/reprovisiondata")]
     assert [r.path for r in polls] == ["/metadata/reprovisiondata?api-version=2019-06-01"] * 4
     assert all(r.headers.get("metadata") == "true" for r in polls)
