@@ -120,18 +120,25 @@ def _project_sim(name: str) -> Any | None:
 
 @contextlib.contextmanager
 def azure_endpoints(
-    p: azure.Provisioning, *, json_health: bool = True, imds_steps: list[Any] | None = None
+    p: azure.Provisioning,
+    *,
+    json_health: bool = True,
+    imds_steps: list[Any] | None = None,
+    imds_sim: Any | None = None,
 ) -> Iterator[tuple[Endpoint, Endpoint]]:
     """IMDS and Wireserver on 127.0.0.1: the project's simulators where they exist.
     ``json_health=False`` makes the Wireserver answer 404 on the JSON health endpoint, as
     hosts without it do, so the guest has to report through the goal-state protocol.
     ``imds_steps``: a script of ``tests/sim/http.py`` steps for IMDS (faults) instead of
-    the instance document."""
+    the instance document. ``imds_sim``: a simulator of the caller's making (entered here),
+    e.g. ``tests/sim/imds.py``'s ``PpsImds`` for a pre-provisioned VM."""
     doc = azure.imds_instance(p, resource_disk_mib=RESOURCE_DISK_MIB)
     with contextlib.ExitStack() as stack:
         sim_imds = _project_sim("imds")
         imds: Endpoint
-        if sim_imds is not None:
+        if imds_sim is not None:
+            imds = _SimAdapter(stack.enter_context(imds_sim).server)
+        elif sim_imds is not None:
             steps = imds_steps if imds_steps is not None else [sim_imds.ok(doc)]
             imds = _SimAdapter(stack.enter_context(sim_imds.imds_server(steps)))
         elif imds_steps is not None:
@@ -163,9 +170,12 @@ def provisioning_boot(
     json_health: bool = True,
     nvme_disks: int = 0,
     imds_steps: list[Any] | None = None,
+    imds_sim: Any | None = None,
+    media_files: dict[str, bytes] | None = None,
 ) -> Iterator[Run]:
     """First boot of a fresh VM with igngen's initramfs; yields while QEMU runs.
-    ``nvme_disks``: how many blank local NVMe disks the VM gets."""
+    ``nvme_disks``: how many blank local NVMe disks the VM gets. ``media_files``: the
+    provisioning media's files instead of ``p``'s (a pre-provisioned pool's document)."""
     assert art.initrd_igngen is not None
     work = boot.run_dir(name)
     initrd = art.initrd_igngen
@@ -174,7 +184,7 @@ def provisioning_boot(
         initrd_files[IGNGEN_CONFIG_PATH] = settings_yaml.encode()
     if initrd_files:
         initrd = initramfs.overlay(initrd, initrd_files, work / "initrd.img")
-    cdrom = media.udf_cdrom(azure.media_files(p), work / "ovf.udf")
+    cdrom = media.udf_cdrom(media_files or azure.media_files(p), work / "ovf.udf")
     disk = work / "resource.img"
     if resource == "ntfs":
         media.ntfs_resource_disk(disk, RESOURCE_DISK_MIB)
@@ -184,7 +194,10 @@ def provisioning_boot(
         media.blank_disk(work / f"nvme{i}.img", NVME_DISK_MIB) for i in range(1, nvme_disks + 1)
     )
     (work / "provisioning.json").write_text(json.dumps({"user": p.user, "host": p.host}))
-    with azure_endpoints(p, json_health=json_health, imds_steps=imds_steps) as (imds, ws):
+    endpoints = azure_endpoints(
+        p, json_health=json_health, imds_steps=imds_steps, imds_sim=imds_sim
+    )
+    with endpoints as (imds, ws):
         overlay = qemu.make_overlay(art.root.path, work / "root.qcow2")
         vm = boot.machine(
             art, work, name=name, initrd=initrd,

@@ -244,6 +244,25 @@ class WireserverDataError(InputError):
     """The Wireserver answered with a document igngen cannot parse."""
 
 
+# --- pre-provisioned VMs (PPS) ------------------------------------------------------
+
+
+class PpsError(ServiceError):
+    """A pre-provisioned VM could not be re-provisioned; ``reason`` is a stable name.
+
+    ``str()`` leads with the name (``pps-timeout: …``) so that the one-line reason in
+    KVP and the health report starts with what went wrong, then the detail and where.
+    """
+
+    def __init__(self, reason: str, message: str, location: str = "") -> None:
+        super().__init__(message, location)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        where = f" ({self.location})" if self.location else ""
+        return _one_line(strip_userinfo(f"{self.reason}: {self.message}{where}"))
+
+
 # --- KVP --------------------------------------------------------------------------
 
 

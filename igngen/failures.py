@@ -56,8 +56,13 @@ CATALOGUE: Mapping[str, str] = MappingProxyType(
         "interrupted": "provisioning was interrupted (SIGINT)",
         "internal": "a bug in igngen (the detail names the exception type and where)",
         "pps-unsupported-kind": "a pre-provisioned VM of a kind igngen does not handle",
+        "pps-pool-ready-failed": "a pre-provisioned VM's Ready for the pool was not accepted",
         "pps-timeout": "a pre-provisioned VM's reprovisioning data did not come in time",
-        "pps-failed": "the pool stage of a pre-provisioned VM failed",
+        "pps-imds-unreachable": "a pre-provisioned VM never reached IMDS while it waited",
+        "pps-imds-refused": "IMDS answered the reprovisioning poll with a final error",
+        "pps-imds-disabled": "a pre-provisioned VM needs IMDS, which the settings turn off",
+        "pps-reprovision-data-invalid": "the hand-over ovf-env.xml from IMDS cannot be used",
+        "pps-imds-still-preprovisioned": "IMDS still says pre-provisioned after the hand-over",
         "unknown": "a failure reported without a catalogue name (e.g. --description TEXT)",
     }
 )
@@ -133,6 +138,10 @@ def name_for(error: BaseException) -> str:
         return "terminated" if error.terminated else "timeout"
     if isinstance(error, KeyboardInterrupt):
         return "interrupted"
+    from igngen.errors import PpsError
+
+    if isinstance(error, PpsError) and error.reason in CATALOGUE:
+        return error.reason
     table = _by_type()
     for kind in type(error).__mro__:
         if kind in table:

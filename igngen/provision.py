@@ -17,6 +17,7 @@ from igngen import log
 from igngen.azure import kvp
 from igngen.errors import IgngenError, ImdsDataError, ImdsUnavailableError, SettingsError
 from igngen.failures import Failure
+from igngen.pps import PpsOptions
 from igngen.seconds import check_seconds
 from igngen.settings import Settings
 
@@ -43,6 +44,8 @@ class ProvisionOptions(NamedTuple):
     # How long to wait for configured local NVMe disks that have not shown up (a VM size
     # without them costs this much; one with them, nothing).
     local_disk_wait: float = 3.0
+    # Pre-provisioned VMs: Wireserver for the pool's Ready, the poll's budget (igngen.pps).
+    pps: PpsOptions = PpsOptions()
 
 
 def options_from_settings(settings: Settings, **overrides: Any) -> ProvisionOptions:
@@ -254,6 +257,12 @@ def provision(opts: ProvisionOptions, settings: Settings) -> list[str]:
     contents = _read_media(opts)
     _eject_media(opts, settings, contents.origin)
     imds_bytes = _fetch_imds(opts)
+    # --- pre-provisioned VMs (igngen/pps.py): the pool's documents are swapped for the
+    # hand-over's, or the kind is refused; a normal VM passes through unchanged.
+    from igngen.pps import reprovision_if_pooled
+
+    contents, imds_bytes = reprovision_if_pooled(opts, contents, imds_bytes, fetch_imds=_fetch_imds)
+    # --- end of pre-provisioned VMs
     user_data: bytes | None = None
     if imds_bytes is not None:
         try:

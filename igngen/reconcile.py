@@ -44,12 +44,11 @@ def reconcile(
         warnings.extend(imds.warnings)
     pps = ovf.preprovisioned_vm_type or (imds.pps_type if imds else None)
     if ovf.preprovisioned_vm or (pps and pps.lower() != "none"):
-        # Pre-provisioned pools need the reprovisiondata poll (cloud-init only);
-        # provisioning such a VM from this document would configure the pool's
-        # placeholder identity, so say so loudly.
+        # `igngen provision` never gets here with a pool document (igngen/pps.py swaps
+        # it for the hand-over's); a render of one configures the pool's placeholder.
         warnings.append(
-            f"pre-provisioned VM (type {pps or 'Running'}): igngen does not wait for "
-            "re-provisioning data; do not use this image in pre-provisioned pools"
+            f"pre-provisioned VM (type {pps or 'Running'}): this document describes the "
+            "pool's placeholder; igngen provision waits for the re-provisioning data instead"
         )
     oloc = ovf.locations
     isrc = imds.source if imds else "imds"

@@ -43,7 +43,7 @@ DEFAULT_SUDOERS_FILE = "igngen"
 DEFAULT_SPEC = _spec.DEFAULT_OUTPUT_SPEC
 OUTPUT_SPECS = _spec.OUTPUT_SPECS
 # Sections whose keys belong to other modules; they validate their own keys.
-DELEGATED_SECTIONS = ("imds", "report", "disks", "provision", "azure")
+DELEGATED_SECTIONS = ("imds", "report", "disks", "provision", "azure", "pps")
 
 _GROUP_RE = re.compile(r"[a-z_][a-z0-9_-]*")
 # sudo skips sudoers.d files whose names contain '.' or end in '~'.

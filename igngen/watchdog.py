@@ -19,6 +19,10 @@ from typing import Any
 
 from igngen.errors import EX_TEMPFAIL, IgngenError
 
+# The armed watchdog, so that a step that learns it must wait longer (a pre-provisioned
+# VM waiting in its pool) can extend the one deadline instead of escaping it.
+_active: list[Watchdog] = []
+
 
 class DeadlineError(IgngenError):
     """The command ran out of its total time, or was told to stop."""
@@ -68,6 +72,17 @@ class Watchdog:
             terminated=True,
         )
 
+    def extend(self, seconds: float, why: str) -> None:
+        """Move the deadline ``seconds`` later (the rest of the budget still applies after)."""
+        if not self._armed or seconds <= 0:
+            return
+        left = signal.getitimer(signal.ITIMER_REAL)[0]
+        signal.setitimer(signal.ITIMER_REAL, max(left, 1e-6) + seconds)
+        self.seconds += seconds
+        self.detail = (
+            f"{self.detail} + {why} {seconds:g} s" if self.detail else f"{why} {seconds:g} s"
+        )
+
     @staticmethod
     def _disarm_timer() -> None:
         signal.setitimer(signal.ITIMER_REAL, 0)
@@ -75,6 +90,7 @@ class Watchdog:
     def __enter__(self) -> Watchdog:
         self._started = time.monotonic()
         self._armed = True
+        _active.append(self)
         self._saved[signal.SIGALRM] = signal.signal(signal.SIGALRM, self._on_alarm)
         self._saved[signal.SIGTERM] = signal.signal(signal.SIGTERM, self._on_term)
         try:
@@ -104,5 +120,15 @@ class Watchdog:
 
     def _leave(self) -> None:
         self._disarm_timer()
+        if self in _active:
+            _active.remove(self)
         for signum, handler in self._saved.items():
             signal.signal(signum, handler)
+
+
+def extend(seconds: float, why: str) -> bool:
+    """Extend the armed watchdog's deadline; False when none is armed (a direct call)."""
+    if not _active:
+        return False
+    _active[-1].extend(seconds, why)
+    return True

@@ -90,8 +90,17 @@ def test_deadline_and_signals_are_named_apart() -> None:
     assert bug.detail.startswith("internal error: ValueError")
 
 
-def test_pps_names_are_reserved() -> None:
-    assert {"pps-unsupported-kind", "pps-timeout", "pps-failed"} <= set(failures.CATALOGUE)
+def test_pps_errors_carry_their_catalogue_name() -> None:
+    from igngen.errors import PpsError
+
+    names = {n for n in failures.CATALOGUE if n.startswith("pps-")}
+    assert {"pps-unsupported-kind", "pps-timeout", "pps-imds-refused"} <= names
+    for name in names:
+        f = failures.from_error(PpsError(name, "no hand-over", "reprovisiondata"))
+        assert f == (name, "no hand-over (reprovisiondata)"), f
+        assert failures.parse_line(f.line()) == f
+    # A name outside the catalogue never escapes as a reason: the base type's name is used.
+    assert failures.from_error(PpsError("pps-made-up", "x")).name == "service-unavailable"
     assert all(re.fullmatch(r"[a-z]+(-[a-z]+)*", name) for name in failures.CATALOGUE)
 
 

@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
         for name, value, source in rows
     ]
     out += _disk_rows(inputs, settings)
+    out += _pps_rows(inputs)
     for warning in model.warnings:
         out.append(f"warning: {warning}\n")
     for event in decisions.events:
@@ -70,3 +71,27 @@ def _disk_rows(inputs: object, settings: object) -> list[str]:
         return []
     width = max(len(a) for a, _ in rows)
     return ["\ndisks:\n"] + [f"  {action:<{width}}  {reason}\n" for action, reason in rows]
+
+
+def _pps_rows(inputs: object) -> list[str]:
+    """The pre-provisioning kind, where it was read, and what ``igngen provision`` does."""
+    from igngen.azure import ovf, pps
+    from igngen.azure.imds import parse_instance
+    from igngen.errors import shown
+    from igngen.pipeline import RenderInputs
+
+    assert isinstance(inputs, RenderInputs)
+    env = ovf.parse(inputs.ovf, source=inputs.ovf_source)
+    imds_type = (
+        parse_instance(inputs.imds, source=inputs.imds_source).pps_type if inputs.imds else None
+    )
+    decision = pps.detect(env, imds_type, imds_source=inputs.imds_source)
+    known = (pps.NONE, pps.RUNNING, pps.LEGACY, pps.SAVABLE, pps.OS_DISK)
+    kind = decision.kind if decision.kind in known else shown(decision.kind)
+    what = {
+        pps.PROCEED: "not pre-provisioned: provisioned from this document",
+        pps.WAIT: "igngen provision reports Ready for the pool, polls IMDS reprovisiondata "
+        "and provisions from the document it returns (this one is the pool's placeholder)",
+        pps.REFUSE: "igngen provision fails with pps-unsupported-kind",
+    }[decision.action]
+    return [f"\npre-provisioned VM  {kind}\n    from {decision.source}\n    {what}\n"]

@@ -35,6 +35,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="total time budget for IMDS (default 300)",
     )
     parser.add_argument(
+        "--wireserver",
+        default=None,
+        metavar="URL",
+        help="Wireserver for a pre-provisioned VM's Ready for the pool "
+        "(default auto: DHCP option 245, else 168.63.129.16)",
+    )
+    parser.add_argument(
+        "--pps-timeout",
+        type=seconds_argument,
+        default=None,
+        metavar="SECONDS",
+        help="how long a pre-provisioned VM polls for its re-provisioning data (default 86400)",
+    )
+    parser.add_argument(
         "--handoff-dir",
         default=None,
         metavar="DIR",
@@ -125,6 +139,11 @@ def run(args: argparse.Namespace) -> int:
             state_dir=args.state_dir,
             template_dirs=tuple(args.templates) or None,
             waagent_conf=(args.waagent_conf,) if args.waagent_conf else None,
+        )
+        from igngen.pps import options_from_settings as pps_options
+
+        opts = opts._replace(
+            pps=pps_options(settings, wireserver=args.wireserver, timeout=args.pps_timeout)
         )
         seconds, detail = deadline(opts)
         log.info(

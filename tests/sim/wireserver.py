@@ -59,6 +59,20 @@ class WireserverSim:
     def json_docs(self) -> list[Any]:
         return [json.loads(r.body) for r in self.json]
 
+    def reports(self) -> list[tuple[str, str | None]]:
+        """(state, substatus) of every accepted report, XML and JSON, in arrival order:
+        a pre-provisioned VM's Ready for the pool comes first, the real provisioning's after."""
+        accepted = [(r.at, "xml", r) for r in self.health] + [(r.at, "json", r) for r in self.json]
+        out: list[tuple[str, str | None]] = []
+        for _, kind, req in sorted(accepted, key=lambda item: item[0]):
+            if kind == "xml":
+                doc = parse_health_xml(req.body)
+                out.append((doc["state"], doc["substatus"]))
+            else:
+                body = json.loads(req.body)
+                out.append((body["state"], body.get("details", {}).get("subStatus")))
+        return out
+
     def hits(self, endpoint: str) -> int:
         return sum(1 for r in self.server.requests if endpoint_of(r) == endpoint)
 

@@ -1,0 +1,131 @@
+"""Poll IMDS ``/metadata/reprovisiondata`` until the pool VM is assigned (edge: HTTP).
+
+While the VM waits in the pool, IMDS answers 404; once a customer's VM is
+mapped onto it, the answer is the real ``ovf-env.xml``. cloud-init's
+``fetch_reprovision_data`` retries 404, 410, 429 and 500 for ever and redoes
+DHCP after a connection error (the VNet switch). igngen polls within a total
+budget instead (``pps.timeout``), through the same bounded primitive as every
+other request (``igngen.azure.http``: one deadline per request from connect to
+last byte), and leaves DHCP to the initramfs' network service (systemd-networkd
+restarts DHCP when the link comes back). What counts:
+
+- 200 with a body: the document (at most ``MAX_OVF_BYTES``; more is a failure);
+- 200 empty, 404, 408, 410, 429, 5xx, any transport failure: poll again after a
+  jittered backoff (1 s doubling to 5 s: assignment is the moment a customer is
+  waiting, so the poll stays quick);
+- any other status: IMDS refuses the request itself; polling for hours would not
+  heal it, so it fails at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import NamedTuple
+
+from igngen import log
+from igngen.azure import http
+from igngen.azure.pps import DEFAULT_POLL_TIMEOUT
+from igngen.errors import PpsError
+from igngen.limits import MAX_OVF_BYTES
+
+DEFAULT_CONNECT_TIMEOUT = 5.0
+DEFAULT_REQUEST_TIMEOUT = 30.0  # cloud-init's per-request timeout for this call
+DEFAULT_BACKOFF_INITIAL = 1.0
+DEFAULT_BACKOFF_MAX = 5.0
+RETRIED_STATUSES = frozenset({404, 408, 410, 429, 500, 502, 503, 504})
+HEADERS = {"Metadata": "true", "User-Agent": "igngen"}
+
+
+class PollSettings(NamedTuple):
+    url: str
+    total_timeout: float = DEFAULT_POLL_TIMEOUT
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    backoff_initial: float = DEFAULT_BACKOFF_INITIAL
+    backoff_max: float = DEFAULT_BACKOFF_MAX
+    max_body: int = MAX_OVF_BYTES
+
+
+class Polled(NamedTuple):
+    document: bytes
+    attempts: int
+
+
+def poll(
+    settings: PollSettings,
+    *,
+    heartbeat: Callable[[], object] = lambda: None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Polled:
+    """The re-provisioning ``ovf-env.xml`` bytes, or :class:`PpsError` (timeout, refusal).
+
+    ``heartbeat`` runs before every attempt (it tells systemd the wait is alive).
+    """
+    url = settings.url
+    statuses: dict[int, int] = {}
+    attempts = 0
+    next_log = 1
+
+    def attempt(deadline: float) -> Polled:
+        nonlocal attempts
+        attempts += 1
+        heartbeat()
+        until = min(deadline, clock() + settings.request_timeout)
+        try:
+            resp = http.request(
+                "GET",
+                url,
+                headers=HEADERS,
+                deadline=until,
+                max_body=settings.max_body,
+                connect_timeout=settings.connect_timeout,
+                clock=clock,
+            )
+        except http.TooLarge as exc:
+            raise PpsError("pps-reprovision-data-invalid", str(exc), url) from None
+        except http.Fatal as exc:
+            raise PpsError("pps-imds-refused", str(exc), url) from None
+        statuses[resp.status] = statuses.get(resp.status, 0) + 1
+        if resp.status in RETRIED_STATUSES:
+            raise http.Retry(http.RetryKind.STATUS, f"HTTP {resp.status}")
+        if resp.status != 200:
+            raise PpsError(
+                "pps-imds-refused", f"HTTP {resp.status} to the re-provisioning poll", url
+            )
+        if not resp.body.strip():
+            raise http.Retry(http.RetryKind.BODY, "empty answer")
+        return Polled(resp.body, attempts)
+
+    def on_retry(n: int, exc: http.Retry, left: float) -> None:
+        nonlocal next_log
+        # A pool VM can poll for hours: log attempts 1, 2, 4, 8, … (cloud-init's backoff).
+        if n >= next_log:
+            next_log *= 2
+            log.info("pps", f"poll {n}: {exc}", url=url, remaining=f"{left:.0f}s")
+
+    log.info(
+        "pps", "waiting for re-provisioning data", url=url, budget=f"{settings.total_timeout:g}s"
+    )
+    policy = http.RetryPolicy(
+        settings.total_timeout, settings.backoff_initial, settings.backoff_max
+    )
+    try:
+        result = http.with_retries(attempt, policy, on_retry=on_retry, clock=clock, sleep=sleep)
+    except http.BudgetSpent as exc:
+        seen = ", ".join(f"HTTP {code} x{count}" for code, count in sorted(statuses.items()))
+        if not statuses:
+            raise PpsError(
+                "pps-imds-unreachable",
+                f"IMDS never answered within {settings.total_timeout:g} s: {exc}",
+                url,
+            ) from None
+        raise PpsError(
+            "pps-timeout",
+            f"no re-provisioning data within {settings.total_timeout:g} s"
+            f" ({exc.attempts} polls: {seen})",
+            url,
+        ) from None
+    log.info("pps", "re-provisioning data received", bytes=len(result.document), polls=attempts)
+    return result
