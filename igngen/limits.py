@@ -117,5 +117,9 @@ MEDIA_COMMANDS_SECONDS = 90.0
 # `eject` of the provisioning DVD once read (WALinuxAgent and azure-init eject it too):
 # a stuck drive costs at most this, and never fails the boot.
 MEDIA_EJECT_SECONDS = 10.0
+# `ignition -version` (the output spec follows the initramfs's Ignition): a Go binary that
+# prints one line; more time or text than this means it is not the Ignition we know.
+IGNITION_VERSION_SECONDS = 5.0
+IGNITION_VERSION_BYTES = 4096
 UDEV_SETTLE_SECONDS = 15.0
 PROVISION_WORK_SECONDS = 60.0

@@ -42,6 +42,10 @@ class RenderInputs(NamedTuple):
     # The configured local NVMe disks that exist on this VM (provision looks); None:
     # unknown, as in an offline render, where they are taken to exist.
     nvme_present: frozenset[str] | None = None
+    # The Ignition release that will read the result (provision asks the initramfs's);
+    # unless the settings or --spec name one, the output spec follows it and the custom
+    # data's declared version (spec.choose_output_spec). None: the settings' spec.
+    target_ignition: str | None = None
 
 
 class Rendered(NamedTuple):
@@ -135,6 +139,22 @@ def _waagent_variables(inputs: RenderInputs) -> Mapping[str, Any]:
     return {"enabled": True, "conf": derive_for_igngen(conf)}
 
 
+def _output_spec(settings: Settings, target: str | None, custom: CustomData | None) -> Settings:
+    """The settings with the output spec for ``target`` (an Ignition release), unless the
+    settings already name one: the newest stable spec it accepts, never newer than the
+    custom data's declared version needs."""
+    from igngen.ignition.customdata import IGNITION
+    from igngen.ignition.spec import choose_output_spec
+
+    if target is None or settings.spec_given:
+        return settings
+    needed = custom.version if custom is not None and custom.kind == IGNITION else None
+    try:
+        return settings._replace(spec=choose_output_spec(target, needed))
+    except ValueError:
+        return settings  # an Ignition older than every output spec: keep the default
+
+
 def render(inputs: RenderInputs, settings: Settings) -> Rendered:
     from igngen.azure.platform import options as azure_options
     from igngen.ignition import customdata as customdata_intake
@@ -166,12 +186,6 @@ def render(inputs: RenderInputs, settings: Settings) -> Rendered:
     variables = template_variables(
         model, settings, hashed_password=password_hash(model, settings), extra=extra
     )
-    dirs = tuple(inputs.template_dirs) + tuple(settings.template_dirs)
-    fragment = build_fragment(
-        variables, template_dirs=dirs, disabled=settings.disabled_templates, spec=settings.spec
-    )
-    warnings += check(fragment, source="fragment", version=settings.spec)
-
     custom = None
     if model.custom_data.value is not None:
         custom = customdata_intake.classify(
@@ -179,6 +193,12 @@ def render(inputs: RenderInputs, settings: Settings) -> Rendered:
         )
         if custom.note:
             warnings.append(f"{model.custom_data.source}: {custom.note}")
+    settings = _output_spec(settings, inputs.target_ignition, custom)
+    dirs = tuple(inputs.template_dirs) + tuple(settings.template_dirs)
+    fragment = build_fragment(
+        variables, template_dirs=dirs, disabled=settings.disabled_templates, spec=settings.spec
+    )
+    warnings += check(fragment, source="fragment", version=settings.spec)
     hand = handin.build(fragment, custom, spec=settings.spec)
     final, notes = handin.final(fragment, custom, source=model.custom_data.source)
     warnings += notes

@@ -46,6 +46,9 @@ class ProvisionOptions(NamedTuple):
     local_disk_wait: float = 3.0
     # Pre-provisioned VMs: Wireserver for the pool's Ready, the poll's budget (igngen.pps).
     pps: PpsOptions = PpsOptions()
+    # The initramfs's Ignition, asked for its release so the output spec can follow it
+    # (unless the settings name output.spec); "" never asks (the settings' spec is used).
+    ignition_binary: str = "/usr/bin/ignition"
 
 
 def options_from_settings(settings: Settings, **overrides: Any) -> ProvisionOptions:
@@ -61,6 +64,7 @@ def options_from_settings(settings: Settings, **overrides: Any) -> ProvisionOpti
             "layout": "layout",
             "kvp_pool": "kvp_pool",
             "image_dir": "image_dir",
+            "ignition_binary": "ignition_binary",
         },
     }
     for section, mapping in known.items():
@@ -282,6 +286,7 @@ def provision(opts: ProvisionOptions, settings: Settings) -> list[str]:
         customdata_source=f"{contents.origin}:CustomData.bin",
         template_dirs=opts.template_dirs,
         nvme_present=_nvme_present(opts, settings),
+        target_ignition=_target_ignition(opts, settings),
         **_waagent_conf(opts.waagent_conf),
     )
     try:
@@ -319,6 +324,21 @@ def provision(opts: ProvisionOptions, settings: Settings) -> list[str]:
         kvp.report_value("success", vm_id=vm_id, custom_data=kind or "none"),
     )
     return written
+
+
+def _target_ignition(opts: ProvisionOptions, settings: Settings) -> str | None:
+    """The release of the Ignition that will read the hand-off, when the output spec is
+    to follow it (settings without output.spec); None otherwise or when unknown."""
+    if settings.spec_given or not opts.ignition_binary:
+        return None
+    from igngen.ignition import installed
+
+    release, why = installed.release(opts.ignition_binary)
+    if release is None:
+        log.info("handoff", "Ignition release unknown; default output spec", why=why)
+    else:
+        log.info("handoff", "output spec follows the initramfs's Ignition", ignition=release)
+    return release
 
 
 def _eject_media(opts: ProvisionOptions, settings: Settings, origin: str) -> None:
@@ -369,6 +389,7 @@ def deadline(opts: ProvisionOptions) -> tuple[float, str]:
     """(seconds, how they add up) for the whole of ``provision``: the budgets of its
     waits plus what the steps without one may take, never past MAX_PROVISION_SECONDS."""
     from igngen.limits import (
+        IGNITION_VERSION_SECONDS,
         MAX_PROVISION_SECONDS,
         MEDIA_COMMANDS_SECONDS,
         MEDIA_EJECT_SECONDS,
@@ -384,6 +405,7 @@ def deadline(opts: ProvisionOptions) -> tuple[float, str]:
         ("IMDS", imds),
         ("udev settle", UDEV_SETTLE_SECONDS),
         ("local disks", opts.local_disk_wait),
+        ("ignition -version", IGNITION_VERSION_SECONDS if opts.ignition_binary else 0.0),
         ("render and hand-off", PROVISION_WORK_SECONDS),
     )
     total = sum(seconds for _, seconds in parts)

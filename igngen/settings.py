@@ -60,6 +60,9 @@ class Settings(NamedTuple):
     template_dirs: tuple[str, ...] = ()
     disabled_templates: tuple[str, ...] = ()
     spec: str = DEFAULT_SPEC
+    # Whether the settings file named output.spec: if not, provision may choose the spec
+    # from the Ignition it finds (RenderInputs.target_ignition).
+    spec_given: bool = False
     sections: Mapping[str, Mapping[str, Any]] = MappingProxyType({})
     source: str = "defaults"
 
@@ -75,7 +78,7 @@ class Settings(NamedTuple):
         if spec is None:
             return self
         check_spec(spec, "--spec")
-        return self._replace(spec=spec)
+        return self._replace(spec=spec, spec_given=True)
 
 
 def check_spec(spec: str, where: str) -> str:
@@ -319,6 +322,7 @@ def parse(data: bytes, *, source: str = "igngen.yaml") -> Settings:
         template_dirs=tpl.get("dirs", list, ()),
         disabled_templates=tpl.get("disabled", list, ()),
         spec=spec,
+        spec_given="spec" in out.items,
         sections=delegated,
         source=source,
     )
