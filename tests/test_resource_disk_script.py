@@ -234,6 +234,56 @@ def test_ntfs_with_user_files_is_left_alone_and_reported(  # type: ignore[no-unt
             assert (root / name).read_bytes() == data
 
 
+def test_ntfs_with_many_user_files_shows_five(loopdev, run_script, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    dev = loopdev()
+    make_ntfs(dev, {f"f{i}.txt": b"x" for i in range(7)}, tmp=tmp_path)
+    proc = resource(run_script, dev)
+    assert proc.returncode == EX_KEPT, proc.stderr
+    assert "7 entries (f0.txt,f1.txt,f2.txt,f3.txt,f4.txt,...)" in proc.stderr, proc.stderr
+
+
+def test_stopped_while_inspecting_ntfs_unmounts_it(loopdev, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A unit timeout (systemd's SIGTERM to the whole unit) while the NTFS is mounted for
+    inspection: the EXIT trap must still unmount it and remove the mount point. Before the
+    fix the mount point lived in a $(...) subshell the trap never saw, and the mount leaked."""
+    dev = loopdev()
+    part = make_ntfs(dev, {"DATALOSS_WARNING_README.txt": README}, tmp=tmp_path)
+    stub = tmp_path / "kill-after-mount"
+    stub.mkdir()
+    # mount(8) that, once an NTFS is mounted, stops the whole process group the way
+    # systemd stops a unit that ran out of time.
+    (stub / "mount").write_text(
+        '#!/bin/bash\n/usr/bin/mount "$@" || exit $?\ncase "$*" in *ntfs*) kill -TERM 0 ;; esac\n'
+    )
+    (stub / "mount").chmod(0o755)
+    state = tmp_path / "state"
+    proc = subprocess.run(
+        [
+            "bash",
+            str(SCRIPT),
+            "resource",
+            "--device",
+            dev,
+            "--fs",
+            "ext4",
+            "--label",
+            disks.DEFAULT_LABEL,
+        ],
+        env={"PATH": f"{stub}:/usr/sbin:/usr/bin:/sbin:/bin", "IGNGEN_DISK_STATE_DIR": str(state)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        start_new_session=True,
+        check=False,
+    )
+    assert proc.returncode != 0, proc.stderr
+    with open("/proc/mounts") as fh:
+        sources = [line.split()[0] for line in fh]
+    assert part not in sources, "the NTFS is still mounted after the script was stopped"
+    assert list(state.glob("ntfs-check.*")) == []
+    assert probe(part, "TYPE") == "ntfs"  # stopped before anything was written
+
+
 def no_ntfs_driver(tmp_path: Path) -> str:
     """A PATH whose mount(8) knows no NTFS driver, as on Flatcar (no ntfs3, no ntfs-3g)."""
     stub = tmp_path / "no-ntfs"
