@@ -18,8 +18,12 @@ compile: $(STAMP)
 
 venv: $(STAMP)
 
+# A clone without root still runs what it can (tests needing a missing tool are skipped);
+# under CI=true a failed install stops here, and tests/support/consumers.py fails any
+# test whose tool is missing.
 deps:
-	tools/install-deps
+	@tools/install-deps || { [ "$${CI:-}" != true ] && \
+	    echo "make: continuing without them (their tests are skipped; CI=true fails them)" >&2; }
 
 demo: compile
 	@for ovf in examples/*/ovf-env.xml; do \
@@ -45,6 +49,12 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check igngen tests e2e
 	$(VENV)/bin/ruff format --check igngen tests e2e
 	$(VENV)/bin/mypy --strict igngen e2e
+	@# tests/ and tests/e2e/ each import their helpers as top-level modules (both have a
+	@# conftest), so they are checked as two trees, each with its own cache.
+	MYPYPATH=tests $(VENV)/bin/mypy --strict --explicit-package-bases \
+	    --cache-dir .mypy_cache/tests --exclude '^tests/e2e/' tests
+	MYPYPATH=tests/e2e:tests $(VENV)/bin/mypy --strict --explicit-package-bases \
+	    --cache-dir .mypy_cache/tests-e2e tests/e2e
 
 bench: deps compile
 	$(PY) bench/run.py

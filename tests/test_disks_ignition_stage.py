@@ -14,12 +14,10 @@ The resource disk's device setting (``disks.resource.device``) points at the
 loop device, so no ``/dev/disk/azure`` link has to be faked on the host.
 """
 
-# ruff: noqa: F811  (pytest fixtures are imported from test_resource_disk_script)
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import struct
 import subprocess
@@ -29,18 +27,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.consumers import IGNITION_BIN, make_scratch_root
-from test_disks import base_variables
-from test_resource_disk_script import (  # noqa: F401  (fixtures)
+from support.consumers import IGNITION_BIN, make_scratch_root, require, require_file
+from support.loopdisk import (
     README,
+    LoopDev,
+    RunScript,
     assert_ours,
-    loopdev,
     make_ntfs,
     partitions,
     probe,
     resource,
-    run_script,
 )
+from support.template_vars import disk_only_variables
 
 from igngen import disks
 from igngen.templates import render_fragment
@@ -300,11 +298,8 @@ def main() -> None:
 
 def run_disks_stage(config: dict[str, Any], tmp_path: Path) -> None:
     """Ignition's fetch-offline and disks stages on ``config`` (real systemd or the stand-in)."""
-    if not IGNITION_BIN.exists():
-        pytest.skip("Debian's ignition package is not installed")
-    for tool in ("unshare", "sgdisk", "mkfs.ext4", "mkswap"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed")
+    require_file(IGNITION_BIN, "Debian's ignition package")
+    require("unshare", "sgdisk", "mkfs.ext4", "mkswap")
     work = tmp_path / "ign"
     work.mkdir()
     (work / "user.ign").write_text(json.dumps(config))
@@ -345,7 +340,9 @@ def run_disks_stage(config: dict[str, Any], tmp_path: Path) -> None:
         assert "StartUnit" in proc.stdout  # Ignition really waited through the stand-in
 
 
-def test_ignition_disks_stage_then_boot_script(loopdev, run_script, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_ignition_disks_stage_then_boot_script(
+    loopdev: LoopDev, run_script: RunScript, tmp_path: Path
+) -> None:
     dev = loopdev(160)
     # The disk as Azure hands it over on the first boot.
     make_ntfs(dev, {"DATALOSS_WARNING_README.txt": README}, tmp=tmp_path)
@@ -354,7 +351,7 @@ def test_ignition_disks_stage_then_boot_script(loopdev, run_script, tmp_path: Pa
         "test",
         resource_disk_mib=160,
     )
-    frag = render_fragment(base_variables(variables), system_dirs=())
+    frag = render_fragment(disk_only_variables(variables), system_dirs=())
     config = {
         "ignition": {"version": "3.3.0"},
         "storage": {k: frag["storage"][k] for k in ("disks", "filesystems")},
@@ -410,8 +407,8 @@ def _stages_with_stand_in(
     return proc
 
 
-def test_ignition_formats_nvme_stand_ins_and_the_script_keeps_them(  # type: ignore[no-untyped-def]
-    loopdev, run_script, tmp_path: Path
+def test_ignition_formats_nvme_stand_ins_and_the_script_keeps_them(
+    loopdev: LoopDev, run_script: RunScript, tmp_path: Path
 ) -> None:
     members = [loopdev(64), loopdev(64)]  # blank, as local NVMe disks arrive
     variables = disks.variables(
@@ -419,7 +416,7 @@ def test_ignition_formats_nvme_stand_ins_and_the_script_keeps_them(  # type: ign
         "test",
         resource_disk_mib=0,
     )
-    frag = render_fragment(base_variables(variables), system_dirs=())
+    frag = render_fragment(disk_only_variables(variables), system_dirs=())
     config = {
         "ignition": {"version": "3.3.0"},
         "storage": {"filesystems": frag["storage"]["filesystems"]},

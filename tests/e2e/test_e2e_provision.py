@@ -4,52 +4,25 @@ from outside the VM (ssh, the Wireserver's recorded reports, the disk images).""
 
 from __future__ import annotations
 
-import json
-import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_support import module_failed
+from e2e_support import (
+    BROKEN_CUSTOMDATA,
+    CUSTOM_FILE,
+    CUSTOM_RAN,
+    CUSTOM_UNIT,
+    CUSTOMDATA,
+    PASSWORD,
+    RESOURCE_FS,
+    RESOURCE_MOUNT,
+    module_failed,
+)
 
 from e2e import azure, media, scenario
 from e2e.build import Artifacts
 from e2e.scenario import Run
-
-PASSWORD = "E2e-Secret-Pw-7431!"  # never to be found in a log, journal or kept file
-CUSTOM_FILE = "/etc/e2e-customdata"
-CUSTOM_UNIT = "e2e-customdata.service"
-CUSTOM_RAN = "/var/lib/e2e-customdata-ran"
-# What igngen makes of the resource disk with the image's default settings.
-RESOURCE_MOUNT = "/mnt/resource"
-RESOURCE_FS = "ext4"
-
-
-def _data(text: str) -> dict[str, object]:
-    return {"source": "data:," + urllib.parse.quote(text)}
-
-
-CUSTOMDATA = json.dumps(
-    {
-        "ignition": {"version": "3.3.0"},
-        "storage": {
-            "files": [{"path": CUSTOM_FILE, "mode": 0o644, "contents": _data("from customdata\n")}]
-        },
-        "systemd": {
-            "units": [
-                {
-                    "name": CUSTOM_UNIT,
-                    "enabled": True,
-                    "contents": (
-                        "[Unit]\nDescription=e2e customdata unit\n[Service]\nType=oneshot\n"
-                        f"ExecStart=/bin/touch {CUSTOM_RAN}\n[Install]\nWantedBy=multi-user.target\n"
-                    ),
-                }
-            ]
-        },
-    }
-).encode()
-BROKEN_CUSTOMDATA = b'{"ignition": {"version": "3.3.0"}, "storage": {"files": [{"path": '
 
 
 def _missing(art: Artifacts) -> str | None:
