@@ -106,3 +106,7 @@ def time_install(inst: Install, args: Sequence[str], *, runs: int = 7) -> float:
 def install_lines(inst: Install) -> tuple[float, str]:
     """(bare start of the install's interpreter, a label prefix for its lines)."""
     return baseline(inst.python), f"[{inst.label}] "
+
+
+def ratio_line(label: str, t: float, base: float) -> str:
+    return f"{label}: {t * 1000:.1f} ms = {t / base:.2f}x bare interpreter ({base * 1000:.1f} ms)"
