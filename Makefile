@@ -2,35 +2,44 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
+# Two installs into one .venv: RUNTIME (igngen and its runtime dependencies, all
+# `make demo` needs) and STAMP (plus the test and lint extras, for test/lint).
 STAMP  := $(VENV)/.installed
+RUNTIME := $(VENV)/.installed-runtime
 
 .PHONY: demo test lint bench venv deps clean compile templates dracut-check e2e bench-boot
 
+# A .venv that already has the extras (STAMP newer than pyproject.toml) has the runtime too.
+# -qq: pip's own warnings about this machine's index settings are not the demo's business;
+# errors still show.
+$(RUNTIME): pyproject.toml
+	@if [ -f $(STAMP) ] && [ $(STAMP) -nt pyproject.toml ]; then touch $@; else \
+	    [ -x $(PY) ] || $(PYTHON) -m venv $(VENV); \
+	    echo "installing igngen into $(VENV) (runtime dependencies only)"; \
+	    $(PY) -m pip install -qq -e . && touch $@; fi
+
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test,lint]'
-	touch $(STAMP)
+	touch $(STAMP) $(RUNTIME)
 
 # Byte-compile so cold starts measure igngen, not the compiler (PYTHONDONTWRITEBYTECODE may be set).
-compile: $(STAMP)
+compile: $(RUNTIME)
 	$(PY) -m compileall -q igngen
 
 venv: $(STAMP)
 
+# A clone without root still runs what it can (tests needing a missing tool are skipped);
+# under CI=true a failed install stops here, and tests/support/consumers.py fails any
+# test whose tool is missing.
 deps:
-	tools/install-deps
+	@tools/install-deps || { [ "$${CI:-}" != true ] && \
+	    echo "make: continuing without them (their tests are skipped; CI=true fails them)" >&2; }
 
-demo: compile
-	@for ovf in examples/*/ovf-env.xml; do \
-	    dir=$$(dirname $$ovf); \
-	    echo "### $$dir"; \
-	    args="--ovf $$ovf"; \
-	    [ -f $$dir/imds.json ] && args="$$args --imds $$dir/imds.json"; \
-	    [ -f $$dir/igngen.yaml ] && args="$$args --config $$dir/igngen.yaml"; \
-	    [ -d $$dir/templates ] && args="$$args --templates $$dir/templates"; \
-	    $(VENV)/bin/igngen render $$args --pretty || exit $$?; \
-	done
+# The rendered config of every example and a short `igngen explain` of where its values came from.
+demo: $(RUNTIME)
+	@tools/demo $(VENV)/bin/igngen
 
 # pytest exit 5 means "no tests collected": that is a failure here, never a pass.
 test: deps $(STAMP)
@@ -45,6 +54,12 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check igngen tests e2e
 	$(VENV)/bin/ruff format --check igngen tests e2e
 	$(VENV)/bin/mypy --strict igngen e2e
+	@# tests/ and tests/e2e/ each import their helpers as top-level modules (both have a
+	@# conftest), so they are checked as two trees, each with its own cache.
+	MYPYPATH=tests $(VENV)/bin/mypy --strict --explicit-package-bases \
+	    --cache-dir .mypy_cache/tests --exclude '^tests/e2e/' tests
+	MYPYPATH=tests/e2e:tests $(VENV)/bin/mypy --strict --explicit-package-bases \
+	    --cache-dir .mypy_cache/tests-e2e tests/e2e
 
 bench: deps compile
 	$(PY) bench/run.py

@@ -14,15 +14,22 @@ import json
 import sys
 import tempfile
 
-from common import REPO, baseline, igngen_cmd, ratio_line, time_cmd
+from common import REPO, Install, install_lines, installs, ratio_line, time_install
 
 
 def run() -> list[str]:
     sys.path.insert(0, str(REPO / "tests"))
+    lines = []
+    for inst in installs():
+        lines += _run(inst)
+    return lines
+
+
+def _run(inst: Install) -> list[str]:
     from sim.http import Raw, ScriptedServer
     from sim.imds import imds_server, ok
 
-    base = baseline()
+    base, tag = install_lines(inst)
     lines = []
     with tempfile.TemporaryDirectory() as tmp:
         doc = json.loads((REPO / "examples/basic/imds.json").read_text())
@@ -33,7 +40,6 @@ def run() -> list[str]:
 
         def command(media: object, url: str) -> list[str]:
             return [
-                *igngen_cmd(),
                 "provision",
                 *("--media", str(media), "--imds-url", url, "--imds-timeout", "10"),
                 *("--handoff-dir", f"{tmp}/handoff", "--image-dir", f"{tmp}/no-image"),
@@ -43,9 +49,9 @@ def run() -> list[str]:
         clean = 0.0
         for label, media, document in cases:
             with imds_server([ok(document)]) as srv:
-                t = time_cmd(command(media, srv.url))
+                t = time_install(inst, command(media, srv.url))
             clean = t
-            lines.append(ratio_line(f"provision, loopback IMDS, {label}", t, base))
+            lines.append(ratio_line(f"{tag}provision, loopback IMDS, {label}", t, base))
         body = json.dumps(doc).encode()
         cut = Raw([b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body[:40]])
         served = [0]
@@ -56,9 +62,9 @@ def run() -> list[str]:
             return cut if served[0] % 2 else ok(doc)
 
         with ScriptedServer(glitch_then_ok) as srv:  # type: ignore[arg-type]
-            t = time_cmd(command(REPO / "examples/basic", srv.url))
+            t = time_install(inst, command(REPO / "examples/basic", srv.url))
         lines.append(
-            ratio_line("provision, IMDS cuts its first body then answers, password", t, base)
+            ratio_line(f"{tag}provision, IMDS cuts its first body then answers, password", t, base)
             + f"; {t / clean:.2f}x the same without the glitch"
         )
     return lines

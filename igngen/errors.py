@@ -270,15 +270,6 @@ class KvpError(OutputError):
     """The Hyper-V KVP pool could not be written."""
 
 
-# --- resource disk / ephemeral storage -----------------------------------------
-
-
-class DiskError(IgngenError):
-    """An ephemeral disk could not be checked or prepared."""
-
-    exit_code = EX_IOERR
-
-
 class WaagentConfError(InputError):
     """The image's waagent.conf has a line or value igngen cannot use (location ``file:line``)."""
 

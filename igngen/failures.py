@@ -124,7 +124,6 @@ def _by_type() -> dict[type, str]:
         e.KvpError: "kvp-failed",
         e.WireserverError: "wireserver-unusable",
         e.WireserverDataError: "wireserver-unusable",
-        e.DiskError: "disk-failed",
         e.WaagentConfError: "waagent-conf-invalid",
         DeadlineError: "timeout",
     }
@@ -181,6 +180,8 @@ def for_unit(unit: str, message: str) -> Failure:
     if unit.startswith("ignition-") and unit.endswith(".service"):
         stage = unit[len("ignition-") : -len(".service")]
         return failure("ignition-stage-failed", f"stage {stage}: {unit}: {message}")
+    if unit == "igngen-resource-disk.service" or unit.startswith("igngen-nvme-"):
+        return failure("disk-failed", f"{unit}: {message}")  # the disk prepare units
     return failure("unit-failed", f"{unit}: {message}" if unit else message)
 
 

@@ -38,12 +38,10 @@ from igngen.limits import MAX_CONFIG_BYTES
 from igngen.readfile import read_file
 from igngen.safejson import loads
 
-DEFAULT_DIR = "/run/igngen/ignition"
 RUNTIME_DIR = "/run/ignition"  # Ignition >= 2.27
 IMAGE_DIR = "/usr/lib/ignition"
 FRAGMENT_BASE_NAME = "90-igngen.ign"
 IMAGE_USER_NAME = "50-image-user.ign"
-LAYOUTS = ("sysdir", "runtime")
 
 
 class HandoffPlan(NamedTuple):

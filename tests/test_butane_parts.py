@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import gzip
-import shutil
 import subprocess
 import urllib.parse
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.consumers import require
 
 from igngen.butane.dataurl import make_source
 from igngen.butane.escape import escape_path
@@ -132,9 +132,6 @@ def test_data_url_round_trips_and_is_the_shortest(data: bytes) -> None:
 _PATH_CHARS = st.sampled_from(list("abcXYZ019-_.:/ @ü\\~%"))
 
 
-@pytest.mark.skipif(
-    shutil.which("systemd-escape") is None, reason="systemd-escape is not installed"
-)
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(
@@ -148,7 +145,7 @@ _PATH_CHARS = st.sampled_from(list("abcXYZ019-_.:/ @ü\\~%"))
 def test_escape_matches_systemd_escape(parts: list[str]) -> None:
     path = "/" + "/".join(parts)
     expected = subprocess.run(
-        ["systemd-escape", "--path", path], capture_output=True, text=True, check=True
+        [require("systemd-escape"), "--path", path], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert escape_path(path) == expected
 
@@ -189,9 +186,7 @@ def test_generated_units_pass_systemd_analyze_verify(
 
     The devices need not exist: verify only loads the unit (no stubs needed).
     """
-    tool = shutil.which("systemd-analyze")
-    if tool is None:
-        pytest.skip("systemd-analyze is not installed")
+    tool = require("systemd-analyze")
     unit = mount_unit(fmt, device, path, options, remote)
     assert unit["name"] == name and not unit["contents"].endswith("\n")
     target = tmp_path / unit["name"]
@@ -208,7 +203,7 @@ def test_generated_units_pass_systemd_analyze_verify(
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x85"), max_size=60))
+@given(st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x85"), max_size=60))
 def test_any_string_written_by_a_yaml_emitter_reaches_the_file_unchanged(text: str) -> None:
     """Whatever PyYAML's emitter writes (plain, quoted, escaped), the file gets exactly ``text``.
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-from ignition_corpus import valid_configs
+from support.ignition_corpus import valid_configs
 
 from igngen.butane.translate import translate_bytes
 

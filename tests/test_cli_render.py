@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from ovf_builder import ovf_xml
+from support.ovf_builder import ovf_xml
 
 REPO = Path(__file__).resolve().parent.parent
 PASSWORD = "Unmistakable-Pa55word"

@@ -3,24 +3,20 @@ rendered fragment checked by ignition-validate and systemd-analyze verify."""
 
 from __future__ import annotations
 
-import base64
-import gzip
 import json
 import os
 import shutil
 import subprocess
-import urllib.parse
 from pathlib import Path
 from typing import Any
 
 import pytest
 from support.consumers import ignition_validate, require
-from template_vars import base_variables as shared_variables
+from support.template_vars import disk_only_variables, entry_bytes
 
 from igngen import disks, waagent_conf
 from igngen.butane.escape import escape_path
 from igngen.errors import DiskSettingsError, WaagentConfError
-from igngen.report import template_variables as report_variables
 from igngen.templates import render_fragment
 
 WAAGENT = """\
@@ -209,26 +205,9 @@ def test_variables_by_state() -> None:
 # --- rendered fragment ----------------------------------------------------------------
 
 
-def base_variables(disk: dict[str, Any]) -> dict[str, Any]:
-    # The report unit is verified in test_report.py; here only disk units are under test.
-    return shared_variables(keys=[], disk=disk, report=report_variables({"enabled": False}))
-
-
 def render(data: dict[str, Any] | None, mib: int | None, spec: str = "3.3.0") -> dict[str, Any]:
     disk = disks.variables(data, "igngen.yaml", resource_disk_mib=mib)
-    return render_fragment(base_variables(disk), system_dirs=(), spec=spec)
-
-
-def file_bytes(entry: dict[str, Any]) -> bytes:
-    header, payload = entry["contents"]["source"].split(",", 1)
-    data = (
-        base64.b64decode(payload)
-        if header.endswith(";base64")
-        else urllib.parse.unquote_to_bytes(payload)
-    )
-    if entry["contents"].get("compression") == "gzip":
-        data = gzip.decompress(data)
-    return data
+    return render_fragment(disk_only_variables(disk), system_dirs=(), spec=spec)
 
 
 def materialize(frag: dict[str, Any], root: Path) -> list[Path]:
@@ -244,7 +223,7 @@ def materialize(frag: dict[str, Any], root: Path) -> list[Path]:
         if entry["path"].startswith("/opt/igngen/"):
             path = root / entry["path"].lstrip("/")
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(file_bytes(entry))
+            path.write_bytes(entry_bytes(entry))
             path.chmod(entry["mode"])
     written = []
     for unit in frag["systemd"]["units"]:
@@ -349,7 +328,7 @@ def test_units_verify_catches_a_broken_unit(tmp_path: Path) -> None:
 def test_rendered_script_is_the_packaged_one() -> None:
     frag = render(None, 76800)
     (entry,) = [f for f in frag["storage"]["files"] if f["path"] == disks.SCRIPT_PATH]
-    assert file_bytes(entry).decode() == disks.script_text()
+    assert entry_bytes(entry).decode() == disks.script_text()
     assert entry["overwrite"] is True
 
 
@@ -463,7 +442,7 @@ def _nvme_entries(frag: dict[str, Any]) -> tuple[list[Any], list[str], list[str]
 
 def _render_present(data: dict[str, Any], present: frozenset[str] | None) -> dict[str, Any]:
     disk = disks.variables(data, "igngen.yaml", resource_disk_mib=1024, nvme_present=present)
-    return render_fragment(base_variables(disk), system_dirs=(), spec="3.3.0")
+    return render_fragment(disk_only_variables(disk), system_dirs=(), spec="3.3.0")
 
 
 @pytest.mark.parametrize("data", [RAID, MOUNTS], ids=["raid0", "mounts"])

@@ -9,14 +9,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from support.consumers import require, require_file
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.consumer
 def test_dracut_check(tmp_path: Path) -> None:
-    if not shutil.which("dracut") or not Path("/usr/lib/dracut/modules.d/30ignition").is_dir():
-        pytest.skip("dracut and Debian's ignition module are needed (make test installs them)")
+    require("dracut")
+    require_file(Path("/usr/lib/dracut/modules.d/30ignition"), "Debian's ignition dracut module")
     if os.geteuid() != 0:
         pytest.skip("running igngen inside the unpacked initramfs needs chroot (root)")
     # A copy of the repo where another part of igngen added units beside the module
@@ -55,9 +56,7 @@ def test_dracut_check(tmp_path: Path) -> None:
 
 
 def test_unit_files_pass_systemd_analyze(tmp_path: Path) -> None:
-    analyze = shutil.which("systemd-analyze")
-    if analyze is None:
-        pytest.skip("systemd-analyze is not installed")
+    analyze = require("systemd-analyze")
     unit_dir = tmp_path / "units"
     unit_dir.mkdir()
     unit = (REPO / "dracut/95igngen/igngen-provision.service").read_text()

@@ -42,7 +42,7 @@ def test_every_error_type_has_a_catalogue_name() -> None:
         try:
             error = kind("message", "where")
         except TypeError:
-            error = kind("message")  # type: ignore[call-arg]
+            error = kind("message")
         name = failures.name_for(error)
         assert name in failures.CATALOGUE, (kind, name)
         # Only the base class itself is "internal": a new error type needs a real name.
@@ -61,7 +61,6 @@ def test_every_error_type_has_a_catalogue_name() -> None:
         ("CustomDataMissingError", "customdata-missing"),
         ("ImdsDataError", "imds-unusable"),
         ("ImdsUnavailableError", "imds-unusable"),
-        ("DiskError", "disk-failed"),
         ("SettingsError", "settings-invalid"),
         ("DiskSettingsError", "settings-invalid"),
         ("RuleError", "provisioning-data-invalid"),
@@ -184,3 +183,18 @@ def test_status_shows_the_recorded_reason(tmp_path: Path) -> None:
     assert failures.reason_of(desc) == "media-missing"
     assert failures.reason_of("result=error|reason=free text|agent=x") == "unknown"
     assert failures.reason_of("Provisioning in progress") is None
+
+
+@pytest.mark.parametrize(
+    ("unit", "name"),
+    [
+        ("ignition-files.service", "ignition-stage-failed"),
+        ("igngen-resource-disk.service", "disk-failed"),
+        ("igngen-nvme-raid.service", "disk-failed"),
+        ("igngen-provision.service", "unit-failed"),
+        ("", "unit-failed"),
+    ],
+)
+def test_failed_units_are_named_by_what_they_do(unit: str, name: str) -> None:
+    f = failures.for_unit(unit, "exit code 1")
+    assert f.name == name and f.detail.endswith("exit code 1")

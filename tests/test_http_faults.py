@@ -30,10 +30,10 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 import pytest
-from ovf_builder import ovf_xml
 from sim.http import Hang, Raw, Reply, Reset, ScriptedServer, Step, free_port_refusing
 from sim.imds import imds_routes, imds_server, instance_document, ok
 from sim.wireserver import WireserverSim
+from support.ovf_builder import ovf_xml
 
 from igngen.azure import http, kvp
 from igngen.azure.imds_client import ImdsSettings, fetch_instance, fetch_user_data

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from support.consumers import run_ignition
-from test_ignition_oracle import normalise
+from support.oracle import normalise
 
 from igngen.errors import IgnitionConfigError
 from igngen.ignition import customdata, handin

@@ -2,7 +2,7 @@
 
 Each pair (parent, child) goes through Ignition's fetch-offline as the two
 ``ignition.config.merge`` references of a wrapper user config (the
-``test_ignition_oracle`` helpers); the config cache Ignition writes is its own
+``support.oracle`` helpers); the config cache Ignition writes is its own
 ``Merge(parent, child)``. Ours must equal it after both are normalised (empty
 {}/[]/null pruned, version and the wrapper's merge list dropped). Where
 Ignition refuses the merged result ("merging configs resulted in an invalid
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_ignition_oracle import ignition_merge, normalise, require_ignition, run_many
+from support.oracle import ignition_merge, normalise, require_ignition, run_many
 
 from igngen.errors import IgnitionConfigError
 from igngen.ignition.merge import merge
@@ -726,7 +726,7 @@ def generated_pairs(
     count: int, seed: int = 20261129
 ) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
     rng = random.Random(seed)
-    out = []
+    out: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
     while len(out) < count:
         parent, child = _gen_config(rng), _gen_config(rng)
         try:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_ignition_oracle import ignition_merge, normalise, require_ignition, run_many
+from support.oracle import ignition_merge, normalise, require_ignition, run_many
 
 from igngen.ignition.dataurl import decode
 from igngen.ignition.handin import resolve

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_ignition_oracle import ignition_validate, require_validate, run_many
+from support.oracle import ignition_validate, require_validate, run_many
 
 from igngen.errors import IgnitionConfigError
 from igngen.ignition import spec

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ignition_corpus import VERSIONS, invalid_configs, valid_configs
 from support.consumers import ignition_validate
+from support.ignition_corpus import VERSIONS, invalid_configs, valid_configs
 
 from igngen.errors import IgnitionConfigError
 from igngen.ignition.schema import structural_reports

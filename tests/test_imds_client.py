@@ -117,7 +117,7 @@ def test_client_errors_are_not_retried(status: int) -> None:
 
 def test_settings_are_keyword_only() -> None:
     with pytest.raises(TypeError):
-        ImdsSettings("http://127.0.0.1:1", "2021-08-01", 5.0)  # type: ignore[misc]
+        ImdsSettings("http://127.0.0.1:1", "2021-08-01", 5.0)  # type: ignore[call-arg]
 
 
 USER_DATA_PATH = "/metadata/instance/compute/userData"

@@ -13,7 +13,7 @@ from igngen.azure import kvp
 
 def independent_reader(data: bytes) -> list[tuple[str, str]]:
     # Layout: 512-byte key + 2048-byte value, NUL padded; parsed with struct, not igngen's code.
-    out = []
+    out: list[tuple[str, str]] = []
     for key, value in struct.iter_unpack("512s2048s", data):
         out.append((key.rstrip(b"\0").decode(), value.rstrip(b"\0").decode()))
     return out
@@ -32,19 +32,20 @@ def test_long_value_is_split_and_utf8_safe(tmp_path: Path) -> None:
     value = "é" * 3000  # 6000 bytes, 2-byte characters
     kvp.append(str(pool), "K", value)
     records = independent_reader(pool.read_bytes())
-    assert [k for k, _ in records] == ["K|0", "K|1", "K|2", "K|3"][: len(records)]
+    # 2-byte characters, at most 2047 bytes a record: 1023 characters each, so three records.
+    assert [k for k, _ in records] == ["K|0", "K|1", "K|2"]
     assert "".join(v for _, v in records) == value
     assert all(len(v.encode()) <= 2047 for _, v in records)
 
 
 def test_concurrent_appends_do_not_interleave(tmp_path: Path) -> None:
     pool = str(tmp_path / ".kvp_pool_1")
-    threads = [
-        threading.Thread(
-            target=lambda i=i: [kvp.append(pool, f"t{i}", "x" * 3000) for _ in range(20)]
-        )
-        for i in range(4)
-    ]
+
+    def writer(i: int) -> None:
+        for _ in range(20):
+            kvp.append(pool, f"t{i}", "x" * 3000)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(4)]
     for t in threads:
         t.start()
     for t in threads:
@@ -63,10 +64,17 @@ def test_report_value_shape() -> None:
     assert fields["reason"] == "media / missing" and fields["agent"].startswith("igngen/")
 
 
-def test_unwritable_pool_is_reported_not_raised(tmp_path: Path) -> None:
+def test_unwritable_pool_is_reported_not_raised(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    kvp.try_append(str(blocker / "pool"), "k", "v")  # logs a warning, never raises
+    kvp.try_append(str(blocker / "pool"), "k", "v")  # never raises
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("igngen: warning kvp: ") and "cannot open KVP pool" in lines[0]
+    assert str(blocker / "pool") in lines[0]
+    assert blocker.read_text() == "x"
 
 
 def test_initramfs_records_are_flushed_into_the_real_pool(tmp_path: Path) -> None:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.consumers import require
 
 from igngen.azure import media
 from igngen.errors import MediaError, MissingInputError
@@ -86,9 +86,7 @@ def test_sr0_is_tried_first(monkeypatch: pytest.MonkeyPatch) -> None:
 def need_root_mount() -> None:
     if os.geteuid() != 0:
         pytest.skip("mounting needs root")
-    for tool in ("mount", "umount", "mkfs.ext4", "losetup", "blkid"):
-        if not shutil.which(tool):
-            pytest.skip(f"needs {tool}")
+    require("mount", "umount", "mkfs.ext4", "losetup", "blkid")
 
 
 def ext4_image(tmp: Path, files: dict[str, bytes]) -> Path:
@@ -151,8 +149,7 @@ def test_bad_media_content_still_unmounts(tmp_path: Path) -> None:
 @pytest.mark.root
 def test_udf_media_is_discovered_by_blkid(tmp_path: Path) -> None:
     need_root_mount()
-    if not shutil.which("mkudffs"):
-        pytest.skip("needs mkudffs (udftools)")
+    require("mkudffs")
     img = tmp_path / "ovf.udf"
     subprocess.run(
         [

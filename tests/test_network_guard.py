@@ -1,4 +1,5 @@
 import socket
+from pathlib import Path
 
 import pytest
 from support.netguard import ForbiddenNetworkAccess
@@ -26,7 +27,7 @@ def test_loopback_is_allowed() -> None:
     srv.close()
 
 
-def test_python_subprocesses_are_guarded_too(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_python_subprocesses_are_guarded_too(tmp_path: Path) -> None:
     """The igngen commands the tests run as subprocesses get the same guard."""
     import subprocess
     import sys
@@ -50,12 +51,12 @@ def test_python_subprocesses_are_guarded_too(tmp_path) -> None:  # type: ignore[
     assert "169.254.169.254" in proc.stderr
 
 
-def test_igngen_provision_with_its_default_imds_is_stopped(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_igngen_provision_with_its_default_imds_is_stopped(tmp_path: Path) -> None:
     """A test that forgot --imds-url would have reached the real IMDS."""
     import subprocess
     import sys
 
-    from ovf_builder import ovf_xml
+    from support.ovf_builder import ovf_xml
 
     (tmp_path / "media").mkdir()
     (tmp_path / "media/ovf-env.xml").write_bytes(ovf_xml())

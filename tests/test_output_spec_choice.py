@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from ovf_builder import ED25519, ovf_xml
+from support.ovf_builder import ED25519, ovf_xml
 
 from igngen import settings as settings_mod
 from igngen.ignition import installed
@@ -21,7 +21,7 @@ from igngen.ignition.spec import DEFAULT_OUTPUT_SPEC
 from igngen.pipeline import RenderInputs, render
 
 REPO = Path(__file__).resolve().parent.parent
-KEYS = [("/home/azureuser/.ssh/authorized_keys", ED25519)]
+KEYS: list[tuple[str | None, str | None]] = [("/home/azureuser/.ssh/authorized_keys", ED25519)]
 
 
 def _custom(version: str) -> bytes:

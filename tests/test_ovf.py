@@ -1,8 +1,8 @@
 import base64
 
 import pytest
-from ovf_builder import ED25519, ovf_xml
 from support.corpus import corpus_file
+from support.ovf_builder import ED25519, ovf_xml
 
 from igngen.azure import ovf
 from igngen.errors import OvfError

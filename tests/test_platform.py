@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ovf_builder import ED25519, ovf_xml
 from sim.imds import imds_server, instance_document, ok
 from support.consumers import run_ignition
+from support.ovf_builder import ED25519, ovf_xml
 
 from igngen.azure import kvp, platform
 from igngen.errors import CustomDataMissingError, GuestProxyAgentError, SettingsError
@@ -57,13 +57,14 @@ def test_azure_settings_defaults_and_refusals() -> None:
     )
     loaded = parse_settings(b"azure:\n  customdata_missing: warn\n  eject_media: false\n")
     assert platform.options(loaded.sections, loaded.source).customdata_missing == "warn"
-    for bad, match in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"customdata_missing": "ignore"}, "expected fail or warn"),
         ({"eject_media": "yes"}, "expected true or false"),
         ({"waagent_unit": "waagent"}, "ending in .service"),
         ({"waagent_unit": "a b.service"}, "ending in .service"),
         ({"nope": 1}, "unknown key"),
-    ]:
+    ]
+    for bad, match in cases:
         with pytest.raises(SettingsError, match=match):
             platform.options({"azure": bad}, "s.yaml")
 

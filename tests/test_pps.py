@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ovf_builder import ED25519, RSA3072, ovf_xml
 from sim.http import Reply, free_port_refusing
 from sim.imds import PpsImds, instance_document
 from sim.wireserver import WireserverSim
 from support.consumers import run_ignition
+from support.ovf_builder import ED25519, RSA3072, ovf_xml
 
 from igngen import __version__, sdnotify, watchdog
 from igngen.azure import kvp, ovf, pps

@@ -7,7 +7,6 @@ import base64
 import contextlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,10 +14,10 @@ from pathlib import Path
 
 import bcrypt
 import pytest
-from ovf_builder import ED25519, RSA3072, ovf_xml
-from sim.http import Reply
+from sim.http import Reply, Step
 from sim.imds import imds_routes, imds_server, instance_document, ok
-from support.consumers import run_ignition
+from support.consumers import require, run_ignition
+from support.ovf_builder import ED25519, RSA3072, ovf_xml
 
 from igngen.azure import kvp
 
@@ -131,7 +130,7 @@ def test_imds_without_user_data_asks_the_user_data_endpoint(tmp_path: Path) -> N
             },
         }
     ).encode()
-    routes = {
+    routes: dict[str, list[Step]] = {
         "/metadata/instance": [ok(doc)],
         "/metadata/instance/compute/userData": [
             Reply(500, b""),
@@ -252,8 +251,7 @@ def test_missing_media_directory_file(tmp_path: Path) -> None:
 
 def make_udf_image(tmp: Path, files: dict[str, bytes]) -> Path:
     """A UDF image written the way Azure's provisioning DVD looks, without any mount (udfclient)."""
-    if not shutil.which("mkudffs") or not shutil.which("udfclient"):
-        pytest.skip("needs mkudffs and udfclient (udftools, udfclient)")
+    require("mkudffs", "udfclient")
     img = tmp / "ovf.udf"
     uuid, label = "0000000000000001", "OVFENV"
     subprocess.run(
@@ -309,8 +307,9 @@ def read_udf_image(img: Path, names: list[str], dest: Path) -> Path:
 @contextlib.contextmanager
 def loop_device(img: Path) -> Iterator[str | None]:
     """A read-only loop device for the image, or None where the kernel cannot mount UDF."""
-    if os.geteuid() != 0 or not shutil.which("losetup"):
-        pytest.skip("needs root and losetup")
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    require("losetup")
     if "udf" not in Path("/proc/filesystems").read_text():
         yield None
         return

@@ -9,12 +9,13 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from ovf_builder import ovf_xml
 from sim.http import Hang
 from sim.imds import imds_server
+from support.ovf_builder import ovf_xml
 
 from igngen import cli
 from igngen.azure import kvp
@@ -231,7 +232,7 @@ def test_settings_budgets_take_int_and_float_and_nothing_else(yaml_value: str, o
     from igngen.settings import Settings
 
     value = yaml.safe_load(yaml_value)
-    cases = [
+    cases: list[Callable[[], float | None]] = [
         lambda: provision_options(Settings(sections={"imds": {"timeout": value}})).imds_timeout,
         lambda: (
             provision_options(Settings(sections={"provision": {"media_wait": value}})).media_wait

@@ -1,7 +1,7 @@
 import json
 
 import pytest
-from ovf_builder import ED25519, RSA3072, ovf_xml
+from support.ovf_builder import ED25519, RSA3072, ovf_xml
 
 from igngen.azure.imds import parse_instance
 from igngen.azure.ovf import parse

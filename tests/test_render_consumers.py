@@ -40,9 +40,9 @@ def _inputs(example: Path) -> tuple[RenderInputs, Settings]:
         ovf=(example / "ovf-env.xml").read_bytes(),
         ovf_source=str(example / "ovf-env.xml"),
         imds=imds.read_bytes() if imds.exists() else None,
-        template_dirs=(templates,) if templates.is_dir() else (),
+        template_dirs=(str(templates),) if templates.is_dir() else (),
     )
-    return inputs, load_settings(cfg) if cfg.exists() else Settings()
+    return inputs, load_settings(str(cfg)) if cfg.exists() else Settings()
 
 
 def _verify_hash(password: str, hashed: str) -> bool:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ovf_builder import ED25519, ovf_xml
+from support.ovf_builder import ED25519, ovf_xml
 
 from igngen.errors import IgngenError
 from igngen.jsonio import canonical_json
@@ -14,11 +16,11 @@ from igngen.settings import Settings
 
 # Reproducible salt: the properties compare bytes across renders ("same input, same bytes").
 FAST = Settings(hashing=HashSettings(bcrypt_cost=4, salt="reproducible"))
-text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+text = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
 names = st.one_of(text, st.from_regex(r"[a-z][a-z0-9-]{0,20}", fullmatch=True))
 
 
-def _distinct_secret(password: str | None, *others: object) -> bool:
+def _distinct_secret(password: str | None, *others: object) -> TypeGuard[str]:
     """A password worth searching for: long enough and not also one of the public values."""
     if not password or len(password) < 6:
         return False

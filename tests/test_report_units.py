@@ -6,14 +6,13 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support.consumers import require, run_ignition
-from test_templates_consumers import realistic
+from support.consumers import missing, require, require_file, run_ignition
+from support.template_vars import realistic
 
 from igngen.report import template_variables as report_variables
 from igngen.templates import render_fragment
@@ -24,10 +23,7 @@ READY = "igngen-report-ready.service"
 
 
 def _analyze() -> str:
-    path = shutil.which("systemd-analyze")
-    if path is None:
-        pytest.skip("systemd-analyze is not installed")
-    return path
+    return require("systemd-analyze")
 
 
 def _stub(tmp: Path) -> Path:
@@ -120,8 +116,7 @@ def test_ignition_units_still_load_with_our_dropins(tmp_path: Path) -> None:
     """Ignition's stages carry OnFailure=emergency.target with OnFailureJobMode=isolate,
     which allows a single OnFailure= unit: systemd refuses to load a stage that gets a
     second one from a drop-in. Ours must leave them loadable."""
-    if not IGNITION_DRACUT.is_dir():
-        pytest.skip("Debian's ignition dracut module is not installed")
+    require_file(IGNITION_DRACUT, "Debian's ignition dracut module")
     unit_dir = tmp_path / "units"
     unit_dir.mkdir()
     stages = sorted(p.name for p in IGNITION_DRACUT.glob("ignition-*.service"))
@@ -212,7 +207,7 @@ def test_initramfs_file_list_covers_what_report_imports(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONDONTWRITEBYTECODE": "1"}
     has_deps = subprocess.run([python, "-c", "import defusedxml"], capture_output=True, env=env)
     if has_deps.returncode != 0:
-        pytest.skip("the system Python lacks defusedxml (Debian python3-defusedxml)")
+        missing("the system Python's defusedxml (Debian python3-defusedxml)")
     probe = subprocess.run(
         [
             # -I -S like the initramfs wrapper: no site, explicit paths.
@@ -256,9 +251,9 @@ def test_initramfs_file_list_covers_what_report_imports(tmp_path: Path) -> None:
             for p in parts[-2:]
         )
 
-    missing = [
+    absent = [
         f
         for f in result["files"]
         if os.path.realpath(f) not in sources and "/igngen/" not in f and not left_out_on_purpose(f)
     ]
-    assert missing == []
+    assert absent == []

@@ -3,162 +3,44 @@
 Each case builds the disk state a VM can boot with (blank, Azure's stock NTFS,
 NTFS with user files, our own filesystem, someone else's) and checks that the
 script formats exactly the disks it may and leaves the others byte-for-byte
-alone. Loop devices, mounts and swap are released by the fixtures even when a
-test fails.
+alone. Loop devices, mounts and swap are released by the fixtures (tests/conftest.py,
+helpers in support/loopdisk.py) even when a test fails.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
 import subprocess
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from support.consumers import require
+from support.loopdisk import (
+    EX_KEPT,
+    README,
+    SCRIPT,
+    LoopDev,
+    RunScript,
+    assert_ours,
+    make_ntfs,
+    mounted,
+    partitions,
+    probe,
+    reread,
+    resource,
+    sh,
+)
 
 from igngen import disks
 
 pytestmark = pytest.mark.root
 
-SCRIPT = Path(disks.SCRIPT_DATA)
-EX_KEPT = 3
-MSR_GUID = "E3C9E316-0B5C-4DB8-817D-F92DF00215AE"  # Microsoft reserved
-BASIC_DATA_GUID = "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7"  # Windows basic data
-# Our own words; Azure's file says the disk is temporary and its data may be lost.
-README = b"This is a temporary disk: anything stored here can be lost.\r\n"
-
-
-def sh(*args: str, check: bool = True, **kw: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        list(args), capture_output=True, text=True, check=check, timeout=120, **kw
-    )  # type: ignore[call-overload, no-any-return]
-
-
-def probe(dev: str, field: str) -> str:
-    return sh("blkid", "-p", "-o", "value", "-s", field, dev, check=False).stdout.strip()
-
-
-def partitions(dev: str) -> list[str]:
-    out = sh("lsblk", "-lnpo", "NAME,TYPE", dev).stdout
-    return [line.split()[0] for line in out.splitlines() if line.split()[1:] == ["part"]]
-
-
-def reread(dev: str) -> None:
-    sh("partx", "-u", dev, check=False)
-    if not partitions(dev):
-        sh("partx", "-a", dev, check=False)
-
-
-@contextlib.contextmanager
-def mounted(dev: str, where: Path, *opts: str) -> Iterator[Path]:
-    where.mkdir(parents=True, exist_ok=True)
-    sh("mount", *opts, dev, str(where))
-    try:
-        yield where
-    finally:
-        sh("umount", str(where), check=False)
-
-
-@pytest.fixture
-def loopdev(tmp_path: Path) -> Iterator[Callable[..., str]]:
-    """Factory for loop devices with partition scanning; all detached afterwards."""
-    if os.geteuid() != 0:
-        pytest.skip("loop devices need root")
-    for tool in ("losetup", "sfdisk", "partx", "blkid", "lsblk", "mkfs.ext4", "wipefs"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed")
-    made: list[str] = []
-
-    def make(size_mib: int = 96) -> str:
-        image = tmp_path / f"disk{len(made)}.img"
-        with open(image, "wb") as fh:
-            fh.truncate(size_mib << 20)
-        proc = sh("losetup", "-f", "--show", "-P", str(image), check=False)
-        if proc.returncode != 0:
-            pytest.skip(f"cannot attach a loop device here: {proc.stderr.strip()}")
-        made.append(proc.stdout.strip())
-        return made[-1]
-
-    yield make
-    for dev in made:
-        nodes = [dev, *partitions(dev)]
-        with open("/proc/mounts") as fh:
-            for line in fh:
-                if line.split()[0] in nodes:
-                    sh("umount", "-l", line.split()[1], check=False)
-        with open("/proc/swaps") as fh:
-            for line in fh.readlines()[1:]:
-                if line.split()[0] in nodes:
-                    sh("swapoff", line.split()[0], check=False)
-        sh("losetup", "-d", dev, check=False)
-
-
-@pytest.fixture
-def run_script(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
-    state = tmp_path / "state"
-
-    def run(*args: str, path: str | None = None) -> subprocess.CompletedProcess[str]:
-        env = {
-            "PATH": path or "/usr/sbin:/usr/bin:/sbin:/bin",
-            "IGNGEN_DISK_STATE_DIR": str(state),
-        }
-        return sh("bash", str(SCRIPT), *args, check=False, env=env)
-
-    return run
-
-
-def make_ntfs(
-    dev: str, files: dict[str, bytes], dirs: tuple[str, ...] = (), *, msr: bool = False, tmp: Path
-) -> str:
-    """Lay the disk out the way Azure hands it over and fill the NTFS root."""
-    if shutil.which("mkntfs") is None or shutil.which("ntfs-3g") is None:
-        pytest.skip("ntfs-3g (mkntfs) is not installed")
-    if msr:  # disks over 2 TiB: GPT, Microsoft reserved partition, then the NTFS one
-        layout = f"label: gpt\nsize=16MiB, type={MSR_GUID}\ntype={BASIC_DATA_GUID}\n"
-    else:
-        layout = "label: dos\ntype=7\n"
-    sh("sfdisk", "-q", dev, input=layout)
-    reread(dev)
-    part = partitions(dev)[-1]
-    sh("mkntfs", "-Q", "-q", "-L", "Temporary Storage", part)
-    with mounted(part, tmp / "ntfs-fill", "-t", "ntfs-3g") as root:
-        for name, data in files.items():
-            (root / name).write_bytes(data)
-        for name in dirs:
-            (root / name).mkdir()
-    assert probe(part, "TYPE") == "ntfs"
-    return part
-
-
-def assert_ours(
-    dev: str, fs: str = "ext4", label: str = disks.DEFAULT_LABEL, number: int = 1
-) -> str:
-    parts = partitions(dev)
-    part = parts[number - 1]
-    assert probe(part, "TYPE") == fs
-    assert probe(part, "LABEL") == label
-    assert probe(dev, "PTTYPE") == "gpt"
-    return part
-
-
-def resource(
-    run: Callable[..., subprocess.CompletedProcess[str]],
-    dev: str,
-    *extra: str,
-    fs: str = "ext4",
-    path: str | None = None,
-) -> subprocess.CompletedProcess[str]:
-    return run(
-        "resource", "--device", dev, "--fs", fs, "--label", disks.DEFAULT_LABEL, *extra, path=path
-    )
-
-
 # --- the resource disk ------------------------------------------------------------------
 
 
-def test_blank_disk_is_formatted_and_mountable(loopdev, run_script, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_blank_disk_is_formatted_and_mountable(
+    loopdev: LoopDev, run_script: RunScript, tmp_path: Path
+) -> None:
     dev = loopdev()
     proc = resource(run_script, dev)
     assert proc.returncode == 0, proc.stderr
@@ -169,9 +51,8 @@ def test_blank_disk_is_formatted_and_mountable(loopdev, run_script, tmp_path) ->
         assert (root / "probe").read_text() == "ok"
 
 
-def test_blank_disk_with_xfs_and_swap_partition(loopdev, run_script) -> None:  # type: ignore[no-untyped-def]
-    if shutil.which("mkfs.xfs") is None:
-        pytest.skip("xfsprogs is not installed")
+def test_blank_disk_with_xfs_and_swap_partition(loopdev: LoopDev, run_script: RunScript) -> None:
+    require("mkfs.xfs")
     dev = loopdev(400)  # xfs wants 300 MiB at least
     proc = resource(run_script, dev, "--swap-mib", "32", "--swap-label", "igngen-swap", fs="xfs")
     assert proc.returncode == 0, proc.stderr
@@ -181,7 +62,7 @@ def test_blank_disk_with_xfs_and_swap_partition(loopdev, run_script) -> None:  #
     assert_ours(dev, "xfs", number=2)
 
 
-def test_stock_ntfs_is_reformatted(loopdev, run_script, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_stock_ntfs_is_reformatted(loopdev: LoopDev, run_script: RunScript, tmp_path: Path) -> None:
     dev = loopdev()
     make_ntfs(dev, {"DATALOSS_WARNING_README.txt": README}, tmp=tmp_path)
     proc = resource(run_script, dev)
@@ -192,8 +73,8 @@ def test_stock_ntfs_is_reformatted(loopdev, run_script, tmp_path) -> None:  # ty
 
 
 def test_stock_ntfs_on_gpt_with_reserved_partition_is_reformatted(
-    loopdev, run_script, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+    loopdev: LoopDev, run_script: RunScript, tmp_path: Path
+) -> None:
     dev = loopdev()
     make_ntfs(
         dev,
@@ -218,8 +99,13 @@ def test_stock_ntfs_on_gpt_with_reserved_partition_is_reformatted(
         ({"x\n<0>forged": b"x"}, (), "x?<0>forged"),
     ],
 )
-def test_ntfs_with_user_files_is_left_alone_and_reported(  # type: ignore[no-untyped-def]
-    loopdev, run_script, tmp_path, files, dirs, shown
+def test_ntfs_with_user_files_is_left_alone_and_reported(
+    loopdev: LoopDev,
+    run_script: RunScript,
+    tmp_path: Path,
+    files: dict[str, bytes],
+    dirs: tuple[str, ...],
+    shown: str,
 ) -> None:
     dev = loopdev()
     part = make_ntfs(dev, files, dirs, tmp=tmp_path)
@@ -232,6 +118,58 @@ def test_ntfs_with_user_files_is_left_alone_and_reported(  # type: ignore[no-unt
     with mounted(part, tmp_path / "check", "-t", "ntfs-3g", "-o", "ro") as root:
         for name, data in files.items():
             assert (root / name).read_bytes() == data
+
+
+def test_ntfs_with_many_user_files_shows_five(
+    loopdev: LoopDev, run_script: RunScript, tmp_path: Path
+) -> None:
+    dev = loopdev()
+    make_ntfs(dev, {f"f{i}.txt": b"x" for i in range(7)}, tmp=tmp_path)
+    proc = resource(run_script, dev)
+    assert proc.returncode == EX_KEPT, proc.stderr
+    assert "7 entries (f0.txt,f1.txt,f2.txt,f3.txt,f4.txt,...)" in proc.stderr, proc.stderr
+
+
+def test_stopped_while_inspecting_ntfs_unmounts_it(loopdev: LoopDev, tmp_path: Path) -> None:
+    """A unit timeout (systemd's SIGTERM to the whole unit) while the NTFS is mounted for
+    inspection: the EXIT trap must still unmount it and remove the mount point. Before the
+    fix the mount point lived in a $(...) subshell the trap never saw, and the mount leaked."""
+    dev = loopdev()
+    part = make_ntfs(dev, {"DATALOSS_WARNING_README.txt": README}, tmp=tmp_path)
+    stub = tmp_path / "kill-after-mount"
+    stub.mkdir()
+    # mount(8) that, once an NTFS is mounted, stops the whole process group the way
+    # systemd stops a unit that ran out of time.
+    (stub / "mount").write_text(
+        '#!/bin/bash\n/usr/bin/mount "$@" || exit $?\ncase "$*" in *ntfs*) kill -TERM 0 ;; esac\n'
+    )
+    (stub / "mount").chmod(0o755)
+    state = tmp_path / "state"
+    proc = subprocess.run(
+        [
+            "bash",
+            str(SCRIPT),
+            "resource",
+            "--device",
+            dev,
+            "--fs",
+            "ext4",
+            "--label",
+            disks.DEFAULT_LABEL,
+        ],
+        env={"PATH": f"{stub}:/usr/sbin:/usr/bin:/sbin:/bin", "IGNGEN_DISK_STATE_DIR": str(state)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        start_new_session=True,
+        check=False,
+    )
+    assert proc.returncode != 0, proc.stderr
+    with open("/proc/mounts") as fh:
+        sources = [line.split()[0] for line in fh]
+    assert part not in sources, "the NTFS is still mounted after the script was stopped"
+    assert list(state.glob("ntfs-check.*")) == []
+    assert probe(part, "TYPE") == "ntfs"  # stopped before anything was written
 
 
 def no_ntfs_driver(tmp_path: Path) -> str:
@@ -262,7 +200,9 @@ def path_without(tmp_path: Path, *tools: str) -> str:
 
 
 @pytest.mark.parametrize("missing", ["sfdisk", "mkfs.ext4", "wipefs"])
-def test_missing_tool_stops_before_anything_changes(loopdev, run_script, tmp_path, missing) -> None:  # type: ignore[no-untyped-def]
+def test_missing_tool_stops_before_anything_changes(
+    loopdev: LoopDev, run_script: RunScript, tmp_path: Path, missing: str
+) -> None:
     """Found in the QEMU redeploy boot: Debian's root had no sfdisk, and the script had
     already wiped the NTFS when it found out."""
     dev = loopdev()
@@ -277,14 +217,18 @@ def test_missing_tool_stops_before_anything_changes(loopdev, run_script, tmp_pat
     assert probe(part, "TYPE") == "ntfs"
 
 
-def test_swap_partition_needs_mkswap_up_front(loopdev, run_script, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_swap_partition_needs_mkswap_up_front(
+    loopdev: LoopDev, run_script: RunScript, tmp_path: Path
+) -> None:
     dev = loopdev()
     proc = resource(run_script, dev, "--swap-mib", "16", path=path_without(tmp_path, "mkswap"))
     assert proc.returncode == 1 and "missing tools: mkswap " in proc.stderr, proc.stderr
     assert probe(dev, "PTTYPE") == "" and partitions(dev) == []  # still blank
 
 
-def test_uninspectable_azure_ntfs_is_formatted_by_default(loopdev, run_script, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_uninspectable_azure_ntfs_is_formatted_by_default(
+    loopdev: LoopDev, run_script: RunScript, tmp_path: Path
+) -> None:
     dev = loopdev()
     make_ntfs(dev, {"DATALOSS_WARNING_README.txt": README}, tmp=tmp_path)
     path = no_ntfs_driver(tmp_path)
@@ -299,7 +243,9 @@ def test_uninspectable_azure_ntfs_is_formatted_by_default(loopdev, run_script, t
     assert_ours(dev)
 
 
-def test_uninspectable_ntfs_without_azures_label_is_kept(loopdev, run_script, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_uninspectable_ntfs_without_azures_label_is_kept(
+    loopdev: LoopDev, run_script: RunScript, tmp_path: Path
+) -> None:
     dev = loopdev()
     part = make_ntfs(dev, {"DATALOSS_WARNING_README.txt": README}, tmp=tmp_path)
     sh("ntfslabel", part, "Backups")
@@ -308,7 +254,7 @@ def test_uninspectable_ntfs_without_azures_label_is_kept(loopdev, run_script, tm
     assert "label" in proc.stderr and probe(part, "TYPE") == "ntfs"
 
 
-def test_our_filesystem_is_kept(loopdev, run_script, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_our_filesystem_is_kept(loopdev: LoopDev, run_script: RunScript, tmp_path: Path) -> None:
     dev = loopdev()
     assert resource(run_script, dev).returncode == 0
     part = assert_ours(dev)
@@ -324,7 +270,9 @@ def test_our_filesystem_is_kept(loopdev, run_script, tmp_path) -> None:  # type:
 
 
 @pytest.mark.parametrize("layout", ["partitioned", "whole-disk"])
-def test_someone_elses_filesystem_is_left_alone(loopdev, run_script, layout) -> None:  # type: ignore[no-untyped-def]
+def test_someone_elses_filesystem_is_left_alone(
+    loopdev: LoopDev, run_script: RunScript, layout: str
+) -> None:
     dev = loopdev()
     if layout == "partitioned":
         sh("sfdisk", "-q", dev, input="label: gpt\ntype=linux\n")
@@ -339,7 +287,7 @@ def test_someone_elses_filesystem_is_left_alone(loopdev, run_script, layout) -> 
     assert sh("sha256sum", dev).stdout.split()[0] == before
 
 
-def test_empty_partition_table_is_formatted(loopdev, run_script) -> None:  # type: ignore[no-untyped-def]
+def test_empty_partition_table_is_formatted(loopdev: LoopDev, run_script: RunScript) -> None:
     dev = loopdev()
     sh("sfdisk", "-q", dev, input="label: gpt\ntype=linux\n")  # e.g. an interrupted earlier run
     reread(dev)
@@ -349,7 +297,9 @@ def test_empty_partition_table_is_formatted(loopdev, run_script) -> None:  # typ
     assert_ours(dev)
 
 
-def test_mounted_disk_is_left_alone(loopdev, run_script, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_mounted_disk_is_left_alone(
+    loopdev: LoopDev, run_script: RunScript, tmp_path: Path
+) -> None:
     dev = loopdev()
     sh("sfdisk", "-q", dev, input="label: gpt\ntype=linux\n")
     reread(dev)
@@ -360,12 +310,12 @@ def test_mounted_disk_is_left_alone(loopdev, run_script, tmp_path) -> None:  # t
     assert proc.returncode == EX_KEPT and "mounted" in proc.stderr
 
 
-def test_missing_disk_is_not_an_error(run_script, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_missing_disk_is_not_an_error(run_script: RunScript, tmp_path: Path) -> None:
     proc = resource(run_script, str(tmp_path / "no-such-disk"))
     assert proc.returncode == 0 and "nothing to do" in proc.stderr
 
 
-def test_bad_usage_fails(run_script) -> None:  # type: ignore[no-untyped-def]
+def test_bad_usage_fails(run_script: RunScript) -> None:
     assert run_script("resource", "--device").returncode == 1
     assert (
         run_script("resource", "--device", "/dev/null", "--fs", "btrfs", "--label", "x").returncode
@@ -377,7 +327,9 @@ def test_bad_usage_fails(run_script) -> None:  # type: ignore[no-untyped-def]
 # --- swap file ----------------------------------------------------------------------------
 
 
-def test_swap_file_is_created_sized_and_kept(loopdev, run_script, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_swap_file_is_created_sized_and_kept(
+    loopdev: LoopDev, run_script: RunScript, tmp_path: Path
+) -> None:
     dev = loopdev()
     assert resource(run_script, dev).returncode == 0
     part = assert_ours(dev)
@@ -403,7 +355,7 @@ def test_swap_file_is_created_sized_and_kept(loopdev, run_script, tmp_path) -> N
         sh("swapoff", str(swapfile))
 
 
-def test_swap_file_needs_the_mounted_directory(run_script, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_swap_file_needs_the_mounted_directory(run_script: RunScript, tmp_path: Path) -> None:
     proc = run_script("swapfile", "--path", str(tmp_path / "absent/swapfile"), "--size-mib", "8")
     assert proc.returncode == 1 and "mounted" in proc.stderr
 
@@ -411,7 +363,7 @@ def test_swap_file_needs_the_mounted_directory(run_script, tmp_path) -> None:  #
 # --- local NVMe stand-ins -------------------------------------------------------------------
 
 
-def test_whole_disk_mode(loopdev, run_script) -> None:  # type: ignore[no-untyped-def]
+def test_whole_disk_mode(loopdev: LoopDev, run_script: RunScript) -> None:
     dev = loopdev()
     args = ("whole", "--device", dev, "--fs", "ext4", "--label", "igngen-nv1")
     assert run_script(*args).returncode == 0
@@ -425,9 +377,10 @@ def test_whole_disk_mode(loopdev, run_script) -> None:  # type: ignore[no-untype
     assert proc.returncode == EX_KEPT and probe(other, "LABEL") == "mine"
 
 
-def test_raid0_mode(loopdev, run_script) -> None:  # type: ignore[no-untyped-def]
-    if not Path("/proc/mdstat").exists() or shutil.which("mdadm") is None:
-        pytest.skip("no md driver (/proc/mdstat) or mdadm here")
+def test_raid0_mode(loopdev: LoopDev, run_script: RunScript) -> None:
+    require("mdadm")
+    if not Path("/proc/mdstat").exists():
+        pytest.skip("no md driver (/proc/mdstat) in this kernel")
     members = [loopdev(), loopdev()]
     name = f"igngen-t{os.getpid()}"
     args = ("raid0", "--name", name, "--fs", "ext4", "--label", "igngen-md", *members)
@@ -446,8 +399,6 @@ def test_raid0_mode(loopdev, run_script) -> None:  # type: ignore[no-untyped-def
 
 
 def test_script_passes_shellcheck() -> None:
-    shellcheck = shutil.which("shellcheck")
-    if shellcheck is None:
-        pytest.skip("shellcheck is not installed (make test installs it)")
+    shellcheck = require("shellcheck")
     proc = sh(shellcheck, "-s", "bash", str(SCRIPT), check=False)
     assert proc.returncode == 0, proc.stdout

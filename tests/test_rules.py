@@ -2,7 +2,7 @@ import base64
 import struct
 
 import pytest
-from ovf_builder import ED25519, KEYS, RSA3072
+from support.ovf_builder import ED25519, KEYS, RSA3072
 
 from igngen.errors import RuleError
 from igngen.rules import (

@@ -1,5 +1,6 @@
 import pytest
 
+from igngen import disks, templates
 from igngen.errors import SettingsError
 from igngen.settings import Settings, parse
 
@@ -22,9 +23,9 @@ user: {groups: [docker, wheel]}
 password: {scheme: sha512crypt, sha512_rounds: 10000}
 ssh: {dropin_name: 05-site.conf, client_alive_interval: 60}
 sudo: {file_name: azure-admin}
-templates: {dirs: [/etc/site-templates], disabled: [30-sshd.bu]}
+templates: {dirs: [/etc/site-templates], disabled: [40-sshd.bu]}
 output: {spec: 3.4.0}
-disks: {resource_disk: {filesystem: xfs}}
+disks: {resource: {filesystem: xfs}}
 """,
         source="cfg.yaml",
     )
@@ -32,9 +33,13 @@ disks: {resource_disk: {filesystem: xfs}}
     assert s.hashing.scheme == "sha512crypt" and s.hashing.sha512_rounds == 10000
     assert s.sshd_dropin_path.endswith("/05-site.conf") and s.client_alive_interval == 60
     assert s.sudoers_path == "/etc/sudoers.d/azure-admin"
-    assert s.template_dirs == ("/etc/site-templates",) and s.disabled_templates == ("30-sshd.bu",)
+    assert s.template_dirs == ("/etc/site-templates",) and s.disabled_templates == ("40-sshd.bu",)
+    # The disabled name is a real template, not one the check would refuse at render time.
+    assert set(s.disabled_templates) <= set(templates.discover((), system_dirs=()))
     assert s.spec == "3.4.0"
-    assert s.sections["disks"] == {"resource_disk": {"filesystem": "xfs"}}
+    # The delegated section is handed on as written, and it is valid where it is read.
+    assert s.sections["disks"] == {"resource": {"filesystem": "xfs"}}
+    assert disks.from_mapping(s.sections["disks"], "cfg.yaml").resource.filesystem == "xfs"
 
 
 def test_yaml_11_surprises_do_not_apply() -> None:

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ovf_builder import ovf_xml
 from support.consumers import ignition_validate
-from test_ignition_oracle import require_validate
+from support.oracle import require_validate
+from support.ovf_builder import ovf_xml
 
 from igngen.errors import IgnitionConfigError
 from igngen.ignition import spec

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from template_vars import base_variables
+from support.template_vars import base_variables
 
 from igngen.errors import TemplateError
 from igngen.templates import discover, render_fragment, substitute

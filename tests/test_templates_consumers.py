@@ -8,71 +8,16 @@ in place with the right owners and modes).
 
 from __future__ import annotations
 
-import base64
-import gzip
 import json
 import stat
 import subprocess
-import urllib.parse
 from pathlib import Path
-from typing import Any
 
 import pytest
 from support.consumers import ignition_validate, require, run_ignition
+from support.template_vars import KEY, SHA512, contents, realistic
 
-from igngen.disks import variables as disk_variables
-from igngen.report import template_variables as report_variables
 from igngen.templates import render_fragment
-
-KEY = (Path(__file__).resolve().parent / "data" / "keys" / "ed25519.pub").read_text().strip()
-SHA512 = "$6$saltsalt$" + "x" * 86
-
-
-def realistic(*, password: bool) -> dict[str, Any]:
-    name = "azureuser"
-    return {
-        "user": {
-            "name": name,
-            "home": f"/home/{name}",
-            "groups": ["docker"],
-            "password_hash": SHA512 if password else None,
-            "has_password": password,
-            "ssh_keys": [KEY],
-            "authorized_keys": KEY + "\n",
-            "authorized_keys_path": f"/home/{name}/.ssh/authorized_keys",
-        },
-        "host": {"name": "vm-01", "hostname_file": "vm-01\n"},
-        "ssh": {
-            "password_authentication": "yes" if password else "no",
-            "client_alive_interval": 180,
-            "dropin_path": "/etc/ssh/sshd_config.d/10-igngen.conf",
-        },
-        "sudo": {
-            "path": "/etc/sudoers.d/igngen",
-            "rule": f"{name} ALL=(ALL) ALL" if password else f"{name} ALL=(ALL) NOPASSWD: ALL",
-        },
-        "ovf": {"redacted": "<Environment><UserPassword>REDACTED</UserPassword></Environment>\n"},
-        "report": report_variables(None),
-        "waagent": {
-            "enabled": True,
-            "conf": "Provisioning.Agent=disabled\nResourceDisk.Format=n\n",
-            "agent_enabled": True,
-            "unit": "waagent.service",
-        },
-        "disk": disk_variables(None, "test", resource_disk_mib=76800),
-    }
-
-
-def contents(fragment: dict[str, Any], path: str) -> tuple[bytes, dict[str, Any]]:
-    entry = next(f for f in fragment["storage"]["files"] if f["path"] == path)
-    source = entry["contents"]["source"]
-    head, _, body = source.partition(",")
-    data = (
-        base64.b64decode(body) if head.endswith(";base64") else urllib.parse.unquote_to_bytes(body)
-    )
-    if entry["contents"]["compression"] == "gzip":
-        data = gzip.decompress(data)
-    return data, entry
 
 
 @pytest.mark.parametrize("password", [False, True])

@@ -13,7 +13,7 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_templates_consumers import contents, realistic
+from support.template_vars import contents, realistic
 
 from igngen.errors import TemplateError
 from igngen.templates import render_fragment

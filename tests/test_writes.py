@@ -11,9 +11,10 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from ovf_builder import ovf_xml
+from support.ovf_builder import ovf_xml
 
 from igngen import handoff, jsonio
 from igngen.errors import HandoffError, OutputError
@@ -22,15 +23,16 @@ REPO = Path(__file__).resolve().parent.parent
 PASSWORD = "Writes-Passw0rd!"
 
 
-def igngen(*args: str, **kwargs: object) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
+def igngen(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+    proc: subprocess.CompletedProcess[bytes] = subprocess.run(
         [sys.executable, "-m", "igngen", *args],
         capture_output="stdout" not in kwargs,
         cwd=REPO,
         timeout=120,
         check=False,
-        **kwargs,  # type: ignore[call-overload]
+        **kwargs,
     )
+    return proc
 
 
 @pytest.fixture

@@ -159,7 +159,11 @@ is_stock_name() {
     return 1
 }
 
-# ntfs_verdict PART: prints "stock", "data:<names>" or "unverifiable:<why>"
+# ntfs_verdict PART: sets VERDICT to "stock", "data:<names>" or "unverifiable:<why>".
+# It runs in the script's own shell, never in $(...): NTFS_MNT must be visible to the
+# EXIT trap, so a script stopped while the NTFS is mounted (a unit timeout's SIGTERM)
+# still unmounts it and removes the mount point.
+VERDICT=""
 ntfs_verdict() {
     local part=$1 type opts="ro,noexec,nosuid,nodev" others=() entry name
     mkdir -p "$STATE_DIR"
@@ -174,7 +178,7 @@ ntfs_verdict() {
     if [[ -z $mounted_ok ]]; then
         rmdir "$NTFS_MNT" 2>/dev/null || true
         NTFS_MNT=""
-        echo "unverifiable:no NTFS driver could mount $part read-only"
+        VERDICT="unverifiable:no NTFS driver could mount $part read-only"
         return 0
     fi
     shopt -s nullglob dotglob
@@ -187,7 +191,7 @@ ntfs_verdict() {
     rmdir "$NTFS_MNT" 2>/dev/null || true
     NTFS_MNT=""
     if ((${#others[@]} == 0)); then
-        echo "stock"
+        VERDICT="stock"
     else
         # Names only, a few of them, unprintable characters masked: enough to
         # recognise, and nothing a file name could inject into the journal.
@@ -196,8 +200,9 @@ ntfs_verdict() {
             shown[i]=${shown[i]//[^[:print:]]/?}
             shown[i]=${shown[i]:0:64}
         done
-        local IFS=,
-        echo "data:${#others[@]} entries (${shown[*]}$( ((${#others[@]} > 5)) && echo ,...))"
+        local IFS=, more=""
+        ((${#others[@]} > 5)) && more=",..."
+        VERDICT="data:${#others[@]} entries (${shown[*]}$more)"
     fi
 }
 
@@ -290,8 +295,8 @@ cmd_resource() {
             fi
             [[ -n $candidate ]] ||
                 keep "$device" "it holds ${#parts[@]} partition(s) (${types[*]:-no filesystem}) that igngen did not create"
-            local verdict
-            verdict=$(ntfs_verdict "$candidate")
+            ntfs_verdict "$candidate"
+            local verdict=$VERDICT
             case $verdict in
                 stock) why="it is the NTFS disk Azure provides, with only its stock files" ;;
                 data:*) keep "$device" "the NTFS on $candidate holds ${verdict#data:}" ;;

@@ -5,7 +5,6 @@ carries bytes both ways, and health reports decode."""
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -13,6 +12,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from e2e_support import BROKEN_CUSTOMDATA, CUSTOM_FILE, CUSTOM_UNIT, CUSTOMDATA, PASSWORD
+from support.consumers import require
 
 from e2e import azure, bench, initramfs, qemu
 from e2e.services import Request
@@ -33,8 +34,6 @@ def _render(tmp_path: Path, p: azure.Provisioning) -> subprocess.CompletedProces
 
 
 def test_scenario_media_render_offline(tmp_path: Path) -> None:
-    from test_e2e_provision import CUSTOM_FILE, CUSTOM_UNIT, CUSTOMDATA, PASSWORD
-
     p = azure.Provisioning(
         user="azureuser", host="e2e-pw-vm", ssh_key=KEY, password=PASSWORD, customdata=CUSTOMDATA
     )
@@ -48,8 +47,6 @@ def test_scenario_media_render_offline(tmp_path: Path) -> None:
 
 
 def test_broken_customdata_is_refused_offline(tmp_path: Path) -> None:
-    from test_e2e_provision import BROKEN_CUSTOMDATA
-
     p = azure.Provisioning(
         user="azureuser", host="e2e-broken-vm", ssh_key=KEY, customdata=BROKEN_CUSTOMDATA
     )
@@ -59,8 +56,7 @@ def test_broken_customdata_is_refused_offline(tmp_path: Path) -> None:
 
 
 def test_overlay_archive_is_valid_cpio(tmp_path: Path) -> None:
-    if not os.path.exists("/usr/bin/cpio"):
-        pytest.skip("cpio is not installed")
+    require("cpio")
     blob = initramfs.newc_archive(
         {"usr/lib/ignition/user.ign": b"{}", "etc/x/run.sh": b"#!/bin/sh\n"}
     )
@@ -96,7 +92,7 @@ def test_relay_carries_both_directions() -> None:
     t.start()
     guest, relay_end = socket.socketpair()
     cmd = [*qemu.RELAY_CMD.split(), str(port)]
-    proc = subprocess.Popen(cmd, stdin=relay_end, stdout=relay_end)
+    proc = subprocess.Popen(cmd, stdin=relay_end.fileno(), stdout=relay_end.fileno())
     relay_end.close()
     guest.sendall(b"hello imds" * 1000)
     guest.shutdown(socket.SHUT_WR)

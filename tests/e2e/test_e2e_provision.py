@@ -4,71 +4,28 @@ from outside the VM (ssh, the Wireserver's recorded reports, the disk images).""
 
 from __future__ import annotations
 
-import json
-import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_support import provisioned_vm
+from e2e_support import (
+    BROKEN_CUSTOMDATA,
+    CUSTOM_FILE,
+    CUSTOM_RAN,
+    CUSTOM_UNIT,
+    CUSTOMDATA,
+    PASSWORD,
+    RESOURCE_FS,
+    RESOURCE_MOUNT,
+    SLOW_MKFS_CUSTOMDATA,
+    SLOW_MKFS_LOG,
+    SLOW_MKFS_SECONDS,
+    provisioned_vm,
+)
 
 from e2e import azure, media, pcap, qemu, scenario
 from e2e.build import Artifacts
 from e2e.scenario import Run
-
-PASSWORD = "E2e-Secret-Pw-7431!"  # never to be found in a log, journal or kept file
-CUSTOM_FILE = "/etc/e2e-customdata"
-CUSTOM_UNIT = "e2e-customdata.service"
-CUSTOM_RAN = "/var/lib/e2e-customdata-ran"
-# What igngen makes of the resource disk with the image's default settings.
-RESOURCE_MOUNT = "/mnt/resource"
-RESOURCE_FS = "ext4"
-
-
-def _data(text: str) -> dict[str, object]:
-    return {"source": "data:," + urllib.parse.quote(text)}
-
-
-# The no-password VM's custom data also puts a slow mkfs.ext4 first on the services'
-# PATH: after its redeploy the prepare service re-creates the filesystem for longer than
-# systemd's default 90 s device wait, and the mount must still succeed.
-SLOW_MKFS_SECONDS = 100
-SLOW_MKFS_LOG = "/var/lib/e2e-slow-mkfs"
-SLOW_MKFS = (
-    "#!/bin/sh\n"
-    f'echo "$(cat /proc/sys/kernel/random/boot_id) $*" >> {SLOW_MKFS_LOG}\n'
-    f"sleep {SLOW_MKFS_SECONDS}\n"
-    'exec /usr/sbin/mkfs.ext4 "$@"\n'
-)
-
-
-def _customdata(*extra_files: dict[str, object]) -> bytes:
-    files = [{"path": CUSTOM_FILE, "mode": 0o644, "contents": _data("from customdata\n")}]
-    return json.dumps(
-        {
-            "ignition": {"version": "3.3.0"},
-            "storage": {"files": [*files, *extra_files]},
-            "systemd": {
-                "units": [
-                    {
-                        "name": CUSTOM_UNIT,
-                        "enabled": True,
-                        "contents": (
-                            "[Unit]\nDescription=e2e customdata unit\n[Service]\nType=oneshot\n"
-                            f"ExecStart=/bin/touch {CUSTOM_RAN}\n[Install]\nWantedBy=multi-user.target\n"
-                        ),
-                    }
-                ]
-            },
-        }
-    ).encode()
-
-
-CUSTOMDATA = _customdata()
-SLOW_MKFS_CUSTOMDATA = _customdata(
-    {"path": "/usr/local/sbin/mkfs.ext4", "mode": 0o755, "contents": _data(SLOW_MKFS)}
-)
-BROKEN_CUSTOMDATA = b'{"ignition": {"version": "3.3.0"}, "storage": {"files": [{"path": '
 
 
 def _missing(art: Artifacts) -> str | None:

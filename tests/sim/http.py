@@ -158,6 +158,7 @@ class ScriptedServer:
     @property
     def url(self) -> str:
         host, port = self.httpd.server_address[:2]
+        assert isinstance(host, str)  # AF_INET: (str, int); the stubs also allow bytes
         return f"http://{host}:{port}"
 
     def __enter__(self) -> ScriptedServer:

@@ -1,8 +1,10 @@
 """Run the real consumers of igngen's output on scratch directories.
 
-Each helper skips the calling test (pytest.skip) when its tool is not
-installed, so a user's clone without the Debian packages still runs the rest.
-`make test` installs them (tools/install-deps).
+Every test that needs a tool asks through ``require``/``require_file``/``missing``
+here: on a developer's clone without the Debian packages the test is skipped and
+the rest still runs; under ``CI=true`` a missing tool fails the test, so a CI run
+whose install failed cannot go green on skips. `make test` installs them
+(tools/install-deps, which exits non-zero when it cannot).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -31,10 +33,34 @@ _SHADOW = "root:*:19000:0:99999:7:::\ncore:*:19000:0:99999:7:::\n"
 _GSHADOW = "root:*::\nwheel:*::root,core\nusers:*::\nsudo:*::\ndocker:*::core\nsystemd-journal:*::core\ncore:*::\n"
 
 
-def require(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        pytest.skip(f"{tool} is not installed (make test installs it)")
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def missing(what: str) -> NoReturn:
+    """``what`` (a tool or package the test runs) is not installed: skip, or fail under CI."""
+    if in_ci():
+        pytest.fail(
+            f"{what} is not installed; under CI=true that is a failure (tools/install-deps installs it)",
+            pytrace=False,
+        )
+    pytest.skip(f"{what} is not installed (make test installs it)")
+
+
+def require(*tools: str) -> str:
+    """The path of the first tool; every one of ``tools`` must be on PATH."""
+    paths = [shutil.which(tool) for tool in tools]
+    absent = [tool for tool, path in zip(tools, paths, strict=True) if path is None]
+    if absent:
+        missing(", ".join(absent))
+    assert paths[0] is not None
+    return paths[0]
+
+
+def require_file(path: Path, what: str) -> Path:
+    """A tool or file installed at a fixed place (Debian's ignition binary, a dracut module)."""
+    if not path.exists():
+        missing(what)
     return path
 
 
@@ -112,8 +138,7 @@ def run_ignition(
     user.ign). Returns the last stage's result; raises AssertionError with the
     log when a stage fails and ``check`` is set.
     """
-    if not IGNITION_BIN.exists():
-        pytest.skip("Debian's ignition package is not installed (make test installs it)")
+    require_file(IGNITION_BIN, "Debian's ignition package")
     workdir.mkdir(parents=True, exist_ok=True)
     stub_dir = workdir / "stub-bin"
     stub_dir.mkdir(exist_ok=True)

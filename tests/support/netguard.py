@@ -61,7 +61,7 @@ def _guarded_sendto(self: socket.socket, data: Any, *args: Any) -> int:
     address = args[-1]
     if not _allowed(self.family, address):
         raise ForbiddenNetworkAccess(f"test tried to send to {address!r}: only loopback is allowed")
-    return _real_sendto(self, data, *args)  # type: ignore[arg-type]
+    return _real_sendto(self, data, *args)
 
 
 def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
@@ -76,7 +76,8 @@ def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def install() -> None:
-    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+    # The stubs type these methods on _socket.socket; ours take the public subclass.
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign,assignment]
+    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign,assignment]
     socket.socket.sendto = _guarded_sendto  # type: ignore[method-assign,assignment]
     socket.getaddrinfo = _guarded_getaddrinfo

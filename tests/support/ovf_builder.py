@@ -6,7 +6,7 @@ import base64
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-KEYS = Path(__file__).parent / "data" / "keys"
+KEYS = Path(__file__).resolve().parent.parent / "data" / "keys"
 ED25519 = (KEYS / "ed25519.pub").read_text().strip()
 RSA3072 = (KEYS / "rsa3072.pub").read_text().strip()
 
