@@ -536,11 +536,88 @@ def test_flatcar_1_2_exp_clevis_allowed_cex_refused(monkeypatch: pytest.MonkeyPa
         run(doc + "      cex:\n        enabled: true\n")
 
 
-def test_flatcar_1_2_exp_quadlets_refused_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
+QUADLET_DOC = """\
+systemd:
+  quadlets:
+    - name: web.container
+      contents: |
+        [Container]
+        Image=quay.io/example/web
+    - name: db.volume
+      rootful: true
+      contents_local: db.volume
+    - name: sleep@.container
+      contents: "[Container]\\nImage=busybox\\n"
+    - name: sleep@100.container
+    - name: empty.network
+"""
+
+
+def test_flatcar_1_2_exp_quadlets_become_files_and_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     activate(monkeypatch, "flatcar", "1.2.0-experimental")
-    doc = head("flatcar", "1.2.0-experimental") + "systemd:\n  quadlets:\n    - name: a.container\n"
-    with pytest.raises(ButaneError, match=r"quadlets .* not translated by igngen yet"):
+    (tmp_path / "db.volume").write_text("[Volume]\n")
+    doc = head("flatcar", "1.2.0-experimental") + QUADLET_DOC
+    config = run(doc, files_dir=str(tmp_path), auto_compress=False).config
+    assert "quadlets" not in config.get("systemd", {})
+    files = {f["path"]: f["contents"] for f in config["storage"]["files"]}
+    # Butane's rules: users/ unless rootful, no mode (Ignition's default), data URLs with
+    # compression set explicitly ("" when not compressed, so no parent's setting applies).
+    assert files == {
+        "/etc/containers/systemd/users/web.container": {
+            "source": "data:,%5BContainer%5D%0AImage%3Dquay.io%2Fexample%2Fweb%0A",
+            "compression": "",
+        },
+        "/etc/containers/systemd/db.volume": {"source": "data:,%5BVolume%5D%0A", "compression": ""},
+        "/etc/containers/systemd/users/sleep@.container": {
+            "source": "data:,%5BContainer%5D%0AImage%3Dbusybox%0A",
+            "compression": "",
+        },
+        "/etc/containers/systemd/users/empty.network": {"source": "data:,", "compression": ""},
+    }
+    assert config["storage"]["links"] == [
+        {"path": "/etc/containers/systemd/users/sleep@100.container", "target": "sleep@.container"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("quadlet", "match"),
+    [
+        ("    - name: web.service\n", "must end in .container"),
+        ("    - contents: x\n", "must end in .container"),
+        ("    - name: a@b.container\n      contents: x\n", "template instance"),
+        ("    - name: a.container\n      contents: x\n      contents_local: y\n", "only one of"),
+        ("    - name: a.container\n      rootful: yes please\n", "true or false"),
+        ("    - name: a.container\n      mode: 420\n", "unknown key"),
+        ("    - name: a.pod\n    - name: a.pod\n", "already declared"),
+    ],
+)
+def test_flatcar_1_2_exp_quadlet_errors(
+    quadlet: str, match: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    activate(monkeypatch, "flatcar", "1.2.0-experimental")
+    doc = head("flatcar", "1.2.0-experimental") + "systemd:\n  quadlets:\n" + quadlet
+    with pytest.raises(ButaneError, match=match):
         run(doc)
+
+
+def test_quadlets_only_where_butane_has_them() -> None:
+    doc = head("flatcar", "1.1.0") + "systemd:\n  quadlets:\n    - name: a.container\n"
+    with pytest.raises(ButaneError, match="unknown key"):
+        run(doc)
+
+
+def test_quadlet_output_passes_ignition_validate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from igngen.ignition.translate import translate
+
+    activate(monkeypatch, "flatcar", "1.2.0-experimental")
+    (tmp_path / "db.volume").write_text("[Volume]\n")
+    config = run(head("flatcar", "1.2.0-experimental") + QUADLET_DOC, files_dir=str(tmp_path))
+    proc = ignition_validate(json.dumps(translate(config.config, "3.3.0")), tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize(

@@ -60,7 +60,14 @@ PENDING_SPEC = (
     " (supported: {supported})"
 )
 LUKS_REFUSED = "storage.luks.{field}: {reason} (variant {variant} {version})"
-QUADLETS = "systemd.quadlets (variant {variant} {version}) is not translated by igngen yet"
+QUADLET_EXTENSION = (
+    "quadlet {name!r}: the name must end in .container, .volume, .network, .kube, .image,"
+    " .build, .pod or .artifact"
+)
+QUADLET_INSTANCE_CONTENTS = (
+    "quadlet {name!r} is a template instance (a link to its template): it cannot have contents"
+)
+QUADLET_EXISTS = "quadlet path {path!r} is already declared in storage"
 TREE_OWNERSHIP = (
     "storage.trees '{key}' (variant {variant} {version}) is not translated by igngen yet"
 )

@@ -145,11 +145,6 @@ class _Translator:
                 continue
             if fpath == "" and key in ("boot_device", "grub") and not self.variant.fcos:
                 raise node.error(msg.FCOS_ONLY.format(key=key), key)
-            if fpath == "systemd" and key == "quadlets" and self.variant.quadlets:
-                raise node.error(
-                    msg.QUADLETS.format(variant=self.variant.variant, version=self.variant.version),
-                    key,
-                )
             # The version comes from the document's variant/version, never from the user.
             camel = None if fpath == "ignition" and key == "version" else names.get(key)
             if camel is None:
@@ -188,6 +183,8 @@ class _Translator:
             return ("trees",)
         if fpath == "storage/filesystems[]":
             return ("with_mount_unit",)
+        if fpath == "systemd" and self.variant.quadlets:
+            return ("quadlets",)
         if self.variant.unit_contents_local:
             if fpath in ("systemd/units[]", "systemd/units[]/dropins[]"):
                 return ("contents_local",)
@@ -418,6 +415,69 @@ class _Translator:
         if existing is None:
             storage.setdefault("files", []).append(entry)
 
+    # --- systemd.quadlets (base v0_8_exp) ----------------------------------------
+
+    def quadlets(self, systemd_node: Node, storage: dict[str, Any]) -> None:
+        """Podman quadlets become files under /etc/containers/systemd (``rootful``) or its
+        ``users/`` directory; an instance name (``web@8080.container``) becomes a link to
+        its template (``web@.container``), as Butane does."""
+        quadlets = systemd_node.value.get("quadlets")
+        if quadlets is None or quadlets.value is None:
+            return
+        if not quadlets.is_seq:
+            raise quadlets.error(msg.EXPECTED_LIST)
+        for q in quadlets.value:
+            if not q.is_map:
+                raise q.error(msg.EXPECTED_MAP)
+            for key in q.value:
+                if key not in ("name", "contents", "contents_local", "rootful"):
+                    raise q.error(msg.UNKNOWN_KEY.format(key=key), key)
+            name_node = q.value.get("name")
+            name = _text(name_node) if name_node is not None else ""
+            if name is None:
+                raise q.error(msg.EXPECTED_TYPE.format(kind="a string"), "name")
+            rootful_node = q.value.get("rootful")
+            rootful = False
+            if rootful_node is not None and rootful_node.value is not None:
+                if not isinstance(rootful_node.value, bool):
+                    raise rootful_node.error(msg.EXPECTED_TYPE.format(kind="true or false"))
+                rootful = rootful_node.value
+            contents = q.value.get("contents")
+            local = q.value.get("contents_local")
+            has_contents = contents is not None and contents.value is not None
+            has_local = local is not None and local.value is not None
+            if has_contents and has_local:
+                raise q.error(msg.TOO_MANY_UNIT_SOURCES, "contents_local")
+            template = quadlet_template(name)
+            if template is not None and (has_contents or has_local):
+                raise q.error(msg.QUADLET_INSTANCE_CONTENTS.format(name=name))
+            if not name.endswith(QUADLET_EXTENSIONS):
+                raise q.error(msg.QUADLET_EXTENSION.format(name=name), "name")
+            dest = f"{QUADLET_ROOTFUL_DIR if rootful else QUADLET_USERS_DIR}/{name}"
+            for kind in ("files", "directories", "links"):
+                if any(e.get("path") == dest for e in storage.get(kind, [])):
+                    raise q.error(msg.QUADLET_EXISTS.format(path=dest))
+            if template is not None:
+                storage.setdefault("links", []).append({"path": dest, "target": template})
+                continue
+            data = b""
+            if has_local:
+                assert local is not None
+                data = self.read_local(local, "contents_local")
+            elif has_contents:
+                assert contents is not None
+                text = _text(contents)
+                if text is None:
+                    raise contents.error(msg.EXPECTED_TYPE.format(kind="a string"))
+                data = text.encode("utf-8")
+            source, compression = make_source(
+                data, compression=None, auto_compress=self.auto_compress
+            )
+            entry: dict[str, Any] = {"path": dest, "contents": {"source": source}}
+            if compression is not None:
+                entry["contents"]["compression"] = compression
+            storage.setdefault("files", []).append(entry)
+
     # --- with_mount_unit ---------------------------------------------------------
 
     def units_for_filesystems(self, config: dict[str, Any]) -> list[dict[str, Any]]:
@@ -442,6 +502,30 @@ class _Translator:
             )
             units.append(mount_unit(fmt, device, path, fs.get("mountOptions") or [], remote))
         return units
+
+
+# podman-systemd.unit(5): the unit kinds quadlet generates services from.
+QUADLET_EXTENSIONS = (
+    ".container",
+    ".volume",
+    ".network",
+    ".kube",
+    ".image",
+    ".build",
+    ".pod",
+    ".artifact",
+)
+QUADLET_ROOTFUL_DIR = "/etc/containers/systemd"
+QUADLET_USERS_DIR = "/etc/containers/systemd/users"
+
+
+def quadlet_template(name: str) -> str | None:
+    """The template an instance name points at (``a@b.container`` → ``a@.container``),
+    or None. Like Butane, the extension starts at the name's first dot."""
+    at, dot = name.find("@"), name.find(".")
+    if at == -1 or at + 1 == dot:
+        return None
+    return f"{name[:at]}@.{name[dot + 1 :]}"
 
 
 def mount_unit(
@@ -664,6 +748,14 @@ def translate(
     storage_node = doc.value.get("storage")
     if storage_node is not None and storage_node.is_map and "trees" in storage_node.value:
         t.trees(storage_node, config.setdefault("storage", {}))
+    systemd_node = doc.value.get("systemd")
+    if (
+        variant.quadlets
+        and systemd_node is not None
+        and systemd_node.is_map
+        and "quadlets" in systemd_node.value
+    ):
+        t.quadlets(systemd_node, config.setdefault("storage", {}))
     if variant.fcos:
         assert bd_node is not None or not boot_device
         rendered = fcos.render_boot_device(boot_device, variant.spec)
