@@ -202,3 +202,28 @@ def test_remote_references_are_kept_and_flagged() -> None:
     final, notes = handin.final(fragment(), custom)
     assert final["ignition"]["config"]["merge"] == [{"source": "https://example.com/c.ign"}]
     assert len(notes) == 1 and "remote reference" in notes[0]
+
+
+def test_warnings_born_of_the_merge_are_reported_once() -> None:
+    """Ignition logs, and does not refuse, a filesystem on a disk that has partitions;
+    when the partitions come from one config and the filesystem from the other, only the
+    merged result shows it, and igngen says so (located in the custom data)."""
+    fragment = {
+        "ignition": {"version": "3.3.0"},
+        "storage": {"disks": [{"device": "/dev/sdb", "partitions": [{"number": 1}]}]},
+    }
+    over = {
+        "ignition": {"version": "3.3.0"},
+        "storage": {"filesystems": [{"device": "/dev/sdb", "format": "ext4", "path": "/data"}]},
+    }
+    custom = customdata.classify(json.dumps(over).encode(), source="CustomData.bin")
+    merged, notes = handin.final(fragment, custom, source="CustomData.bin")
+    assert merged["storage"]["filesystems"][0]["device"] == "/dev/sdb"
+    (note,) = notes
+    assert note.startswith("CustomData.bin (merged over igngen's fragment)#/storage/filesystems/0")
+    assert "partition" in note
+
+    # A warning the custom data already carries on its own is not repeated for the merge.
+    both = {**over, "storage": {**over["storage"], "disks": fragment["storage"]["disks"]}}
+    custom = customdata.classify(json.dumps(both).encode(), source="CustomData.bin")
+    assert handin.final(fragment, custom, source="CustomData.bin")[1] == []

@@ -130,3 +130,29 @@ def _rest(user: dict[str, object]) -> dict[str, object]:
     ign = user["ignition"]
     assert isinstance(ign, dict)
     return {k: v for k, v in ign.items() if k != "version"}
+
+
+def test_render_takes_the_target_ignition(tmp_path: Path) -> None:
+    ovf = tmp_path / "ovf-env.xml"
+    ovf.write_bytes(ovf_xml(keys=KEYS))
+    custom = tmp_path / "custom.json"
+    custom.write_bytes(_custom("3.5.0"))
+
+    def render_cli(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "igngen", "render", "--ovf", str(ovf), "--customdata",
+             str(custom), "--handin", *extra],
+            capture_output=True, text=True, timeout=60, cwd=REPO,
+        )  # fmt: skip
+
+    versions = {}
+    for release in ("2.26.0", "2.14.0"):
+        proc = render_cli("--ignition", release)
+        assert proc.returncode == 0, proc.stderr
+        versions[release] = json.loads(proc.stdout)["ignition"]["version"]
+    assert versions == {"2.26.0": "3.5.0", "2.14.0": "3.3.0"}
+    pinned = render_cli("--ignition", "2.26.0", "--spec", "3.4.0")
+    assert json.loads(pinned.stdout)["ignition"]["version"] == "3.4.0"
+    bad = render_cli("--ignition", "two")
+    assert bad.returncode == 2 and bad.stdout == "" and "--ignition" in bad.stderr
+    assert "Traceback" not in bad.stderr

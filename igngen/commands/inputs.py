@@ -41,6 +41,12 @@ def add_input_arguments(parser: argparse.ArgumentParser, *, templates: bool = Tr
         parser.add_argument(
             "--spec", choices=OUTPUT_SPECS, help="Ignition spec version of the output"
         )
+        parser.add_argument(
+            "--ignition",
+            metavar="RELEASE",
+            help="the Ignition release that will read the output (e.g. 2.26.0): without "
+            "--spec or output.spec, the output spec follows it as in `igngen provision`",
+        )
 
 
 def read_input(path: str, what: str, *, cap: int = limits.MAX_CONFIG_BYTES) -> bytes:
@@ -56,6 +62,20 @@ def load_settings(args: argparse.Namespace) -> Settings:
 
     loaded = settings.load(args.config) if args.config else settings.Settings()
     return loaded.with_spec(getattr(args, "spec", None))
+
+
+def _target_ignition(args: argparse.Namespace) -> str | None:
+    release: str | None = getattr(args, "ignition", None)
+    if release is None:
+        return None
+    from igngen.errors import UsageError
+    from igngen.ignition.spec import ignition_tuple
+
+    try:
+        ignition_tuple(release)
+    except ValueError as exc:
+        raise UsageError(str(exc), "--ignition") from None
+    return release
 
 
 def render_inputs(args: argparse.Namespace) -> RenderInputs:
@@ -82,4 +102,5 @@ def render_inputs(args: argparse.Namespace) -> RenderInputs:
         if args.waagent_conf
         else None,
         waagent_conf_source=show_path(args.waagent_conf) if args.waagent_conf else "waagent.conf",
+        target_ignition=_target_ignition(args),
     )

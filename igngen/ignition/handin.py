@@ -200,4 +200,23 @@ def final(
     check_merged(
         merged, [("fragment", fragment), (source, rendered)], over="over igngen's fragment"
     )
-    return merged, notes
+    return merged, notes + _merge_born_warnings(fragment, rendered, merged, source)
+
+
+def _merge_born_warnings(
+    fragment: dict[str, Any], custom: dict[str, Any], merged: dict[str, Any], source: str
+) -> list[str]:
+    """What Ignition only logs about the merged result (a filesystem over a disk that now
+    has partitions, an owner on a hard link, …) and neither input shows on its own, so
+    it is not reported twice."""
+    from igngen.butane.ignwarn import warnings
+
+    def messages(config: dict[str, Any]) -> set[str]:
+        return {text for _, text in warnings(config, lambda pointer: pointer)}
+
+    alone = messages(fragment) | messages(custom)
+    return [
+        f"{source} (merged over igngen's fragment)#{pointer}: {text}"
+        for pointer, text in warnings(merged, lambda pointer: pointer)
+        if text not in alone
+    ]
