@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from e2e import azure, boot, cache, initramfs, media, qemu
 from e2e.build import Artifacts
-from e2e.services import Request, imds_server, wireserver_server
+from e2e.services import Request
 
 SIM_DIR = cache.REPO / "tests" / "sim"
 
@@ -109,10 +109,8 @@ class _WireserverAdapter(_SimAdapter):
         return [Request(r.method, r.path, dict(r.headers), r.body) for r in accepted]
 
 
-def _project_sim(name: str) -> Any | None:
-    """``tests/sim/<name>.py`` when it has landed, else None."""
-    if not (SIM_DIR / f"{name}.py").exists():
-        return None
+def _project_sim(name: str) -> Any:
+    """``tests/sim/<name>.py``: the project's one simulator set."""
     if str(SIM_DIR.parent) not in sys.path:
         sys.path.insert(0, str(SIM_DIR.parent))
     return importlib.import_module(f"sim.{name}")
@@ -126,34 +124,25 @@ def azure_endpoints(
     imds_steps: list[Any] | None = None,
     imds_sim: Any | None = None,
 ) -> Iterator[tuple[Endpoint, Endpoint]]:
-    """IMDS and Wireserver on 127.0.0.1: the project's simulators where they exist.
+    """IMDS and Wireserver on 127.0.0.1: the project's simulators (tests/sim).
     ``json_health=False`` makes the Wireserver answer 404 on the JSON health endpoint, as
     hosts without it do, so the guest has to report through the goal-state protocol.
     ``imds_steps``: a script of ``tests/sim/http.py`` steps for IMDS (faults) instead of
     the instance document. ``imds_sim``: a simulator of the caller's making (entered here),
     e.g. ``tests/sim/imds.py``'s ``PpsImds`` for a pre-provisioned VM."""
     doc = azure.imds_instance(p, resource_disk_mib=RESOURCE_DISK_MIB)
+    sim_imds, sim_ws = _project_sim("imds"), _project_sim("wireserver")
     with contextlib.ExitStack() as stack:
-        sim_imds = _project_sim("imds")
         imds: Endpoint
         if imds_sim is not None:
             imds = _SimAdapter(stack.enter_context(imds_sim).server)
-        elif sim_imds is not None:
+        else:
             steps = imds_steps if imds_steps is not None else [sim_imds.ok(doc)]
             imds = _SimAdapter(stack.enter_context(sim_imds.imds_server(steps)))
-        elif imds_steps is not None:
-            raise RuntimeError("IMDS fault scripts need tests/sim")
-        else:
-            imds = stack.enter_context(imds_server(doc))
-        sim_ws = _project_sim("wireserver")
-        ws: Endpoint
-        if sim_ws is not None:
-            sim = sim_ws.WireserverSim(
-                json_enabled=json_health, goal_state_body=azure.goal_state(incarnation=1)
-            )
-            ws = _WireserverAdapter(stack.enter_context(sim))
-        else:
-            ws = stack.enter_context(wireserver_server(azure.goal_state()))
+        sim = sim_ws.WireserverSim(
+            json_enabled=json_health, goal_state_body=azure.goal_state(incarnation=1)
+        )
+        ws: Endpoint = _WireserverAdapter(stack.enter_context(sim))
         yield imds, ws
 
 

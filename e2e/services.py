@@ -1,14 +1,13 @@
-"""Loopback HTTP listeners the guest reaches through ``guestfwd``.
+"""The harness's own loopback recorder, and the request record the checks read.
 
-``RecordingServer`` answers every request with a scripted reply and records it; it
-proves the forward on its own and stands in where a project simulator is not needed.
-The project's Azure simulators (``tests/sim/imds.py``, ``tests/sim/wireserver.py``) are
-started by the tests the same way: bound to 127.0.0.1 on a free port.
+``RecordingServer`` answers every request with fixed bytes and records it: the harness
+test uses it to prove the ``guestfwd`` forwards on their own, before any Azure protocol.
+IMDS and the Wireserver are always the project's simulators (``tests/sim``), for unit
+tests, these boots and ``tools/dracut-check`` alike.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -78,43 +77,3 @@ class RecordingServer:
     def seen(self) -> list[Request]:
         with self._lock:
             return list(self.requests)
-
-
-def imds_server(instance: dict[str, object]) -> RecordingServer:
-    """Minimal IMDS: the instance document (or a sub-path of it) to ``Metadata: true`` GETs."""
-
-    def reply(req: Request) -> Reply:
-        if req.headers.get("Metadata", req.headers.get("metadata")) != "true":
-            return Reply(400, b'{"error": "Bad request. Required metadata header not specified"}')
-        path = req.path.split("?", 1)[0].rstrip("/")
-        if not path.startswith("/metadata/instance"):
-            return Reply(404, b"{}")
-        node: object = instance
-        for part in [x for x in path.removeprefix("/metadata/instance").split("/") if x]:
-            if not isinstance(node, dict) or part not in node:
-                return Reply(404, b"{}")
-            node = node[part]
-        if "format=text" in req.path:
-            return Reply(200, str(node).encode())
-        return Reply(200, json.dumps(node).encode(), "application/json")
-
-    return RecordingServer(reply)
-
-
-def wireserver_server(goal_state: bytes) -> RecordingServer:
-    """Minimal Wireserver: versions, goal state, and 200 to every health report."""
-
-    def reply(req: Request) -> Reply:
-        if req.method == "GET" and "comp=versions" in req.path:
-            body = (
-                b'<?xml version="1.0" encoding="utf-8"?><Versions><Preferred><Version>2012-11-30'
-                b"</Version></Preferred><Supported><Version>2012-11-30</Version></Supported></Versions>"
-            )
-            return Reply(200, body, "text/xml")
-        if req.method == "GET" and "comp=goalstate" in req.path:
-            return Reply(200, goal_state, "text/xml")
-        if req.method == "POST":
-            return Reply(200, b"")
-        return Reply(404, b"")
-
-    return RecordingServer(reply)

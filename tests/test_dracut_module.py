@@ -23,7 +23,7 @@ def test_dracut_check(tmp_path: Path) -> None:
     # A copy of the repo where another part of igngen added units beside the module
     # (dracut/*.service, a <unit>.d/ drop-in, a flat *.conf): they are installed by glob.
     repo = tmp_path / "repo"
-    for part in ("dracut", "tools", "igngen", "examples"):
+    for part in ("dracut", "tools", "igngen", "examples", "tests/sim"):
         shutil.copytree(REPO / part, repo / part, ignore=shutil.ignore_patterns("__pycache__"))
     (repo / "dracut/igngen-extra-check.service").write_text(
         "[Unit]\nDescription=extra\n[Service]\nType=oneshot\nExecStart=/bin/true\n"
