@@ -208,13 +208,12 @@ def test_warnings_born_of_the_merge_are_reported_once() -> None:
     """Ignition logs, and does not refuse, a filesystem on a disk that has partitions;
     when the partitions come from one config and the filesystem from the other, only the
     merged result shows it, and igngen says so (located in the custom data)."""
-    fragment = {
+    disks = [{"device": "/dev/sdb", "partitions": [{"number": 1}]}]
+    filesystems = [{"device": "/dev/sdb", "format": "ext4", "path": "/data"}]
+    fragment: dict[str, Any] = {"ignition": {"version": "3.3.0"}, "storage": {"disks": disks}}
+    over: dict[str, Any] = {
         "ignition": {"version": "3.3.0"},
-        "storage": {"disks": [{"device": "/dev/sdb", "partitions": [{"number": 1}]}]},
-    }
-    over = {
-        "ignition": {"version": "3.3.0"},
-        "storage": {"filesystems": [{"device": "/dev/sdb", "format": "ext4", "path": "/data"}]},
+        "storage": {"filesystems": filesystems},
     }
     custom = customdata.classify(json.dumps(over).encode(), source="CustomData.bin")
     merged, notes = handin.final(fragment, custom, source="CustomData.bin")
@@ -224,6 +223,6 @@ def test_warnings_born_of_the_merge_are_reported_once() -> None:
     assert "partition" in note
 
     # A warning the custom data already carries on its own is not repeated for the merge.
-    both = {**over, "storage": {**over["storage"], "disks": fragment["storage"]["disks"]}}
+    both = {**over, "storage": {"filesystems": filesystems, "disks": disks}}
     custom = customdata.classify(json.dumps(both).encode(), source="CustomData.bin")
     assert handin.final(fragment, custom, source="CustomData.bin")[1] == []
