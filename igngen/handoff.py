@@ -32,14 +32,15 @@ import os
 import shutil
 from typing import Any, NamedTuple
 
+from igngen import paths
 from igngen.errors import HandoffError, IgngenError, IgnitionConfigError
 from igngen.jsonio import canonical_json, write_fully
 from igngen.limits import MAX_CONFIG_BYTES
 from igngen.readfile import read_file
 from igngen.safejson import loads
 
-RUNTIME_DIR = "/run/ignition"  # Ignition >= 2.27
-IMAGE_DIR = "/usr/lib/ignition"
+RUNTIME_DIR = paths.IGNITION_RUNTIME_DIR  # Ignition >= 2.27
+IMAGE_DIR = paths.IGNITION_IMAGE_DIR
 FRAGMENT_BASE_NAME = "90-igngen.ign"
 IMAGE_USER_NAME = "50-image-user.ign"
 

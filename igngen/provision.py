@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from igngen import log
+from igngen import log, paths
 from igngen.azure import kvp
 from igngen.errors import IgngenError, ImdsDataError, ImdsUnavailableError, SettingsError
 from igngen.failures import Failure
@@ -24,8 +24,8 @@ from igngen.settings import Settings
 if TYPE_CHECKING:
     from igngen.azure.imds_client import ImdsSettings
 
-DEFAULT_STATE_DIR = "/run/igngen"
-FAILURE_REASON = "failure-reason"
+DEFAULT_STATE_DIR = paths.INITRD_STATE_DIR
+FAILURE_REASON = paths.FAILURE_REASON_NAME
 
 
 class ProvisionOptions(NamedTuple):
@@ -33,9 +33,9 @@ class ProvisionOptions(NamedTuple):
     media_wait: float = 60.0
     imds_url: str | None = None  # None: the real endpoint; "" disables IMDS
     imds_timeout: float = 300.0
-    handoff_dir: str = "/run/igngen/ignition"
+    handoff_dir: str = paths.HANDOFF_DIR
     layout: str = "sysdir"
-    image_dir: str | None = "/usr/lib/ignition"
+    image_dir: str | None = paths.IGNITION_IMAGE_DIR
     kvp_pool: str | None = kvp.default_pool()  # inside the initramfs: /run, flushed later
     state_dir: str = DEFAULT_STATE_DIR
     template_dirs: tuple[str, ...] = ()
@@ -48,7 +48,7 @@ class ProvisionOptions(NamedTuple):
     pps: PpsOptions = PpsOptions()
     # The initramfs's Ignition, asked for its release so the output spec can follow it
     # (unless the settings name output.spec); "" never asks (the settings' spec is used).
-    ignition_binary: str = "/usr/bin/ignition"
+    ignition_binary: str = paths.IGNITION_BINARY
 
 
 def options_from_settings(settings: Settings, **overrides: Any) -> ProvisionOptions:

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from igngen import log
+from igngen import log, paths
 from igngen.errors import IgngenError, SettingsError, UsageError
 
 if TYPE_CHECKING:  # the HTTP client is imported only when reporting
@@ -40,14 +40,14 @@ DEFAULT_WIRESERVER = "http://168.63.129.16"
 DEFAULT_AGENT_NAME = "igngen"
 PROTOCOLS = ("auto", "goalstate", "json")
 DEFAULT_READY_TIMEOUT = 1200.0
-DEFAULT_STATE_DIR = "/var/lib/igngen"
-INITRD_STATE_DIR = "/run/igngen"
+DEFAULT_STATE_DIR = paths.READY_STATE_DIR
+INITRD_STATE_DIR = paths.INITRD_STATE_DIR
 READY_MARKER = "ready.json"
 REPORTS_FILE = "reports.json"
-DEFAULT_VM_ID_FILE = "/sys/class/dmi/id/product_uuid"
-DEFAULT_REASON_FILE = "/run/igngen/failure-reason"  # written by `igngen provision`
-DEFAULT_KVP_POOL = "/var/lib/hyperv/.kvp_pool_1"
-DEFAULT_COMMAND = "/usr/bin/igngen"
+DEFAULT_VM_ID_FILE = paths.VM_ID_FILE
+DEFAULT_REASON_FILE = paths.FAILURE_REASON  # written by `igngen provision`
+DEFAULT_KVP_POOL = paths.KVP_POOL
+DEFAULT_COMMAND = paths.IGNGEN_COMMAND
 # In-progress and failure reports must not hold the boot for 20 minutes.
 DEFAULT_TIMEOUTS = {"ready": DEFAULT_READY_TIMEOUT, "provisioning": 60.0, "failure": 300.0}
 WIRESERVER_AUTO = "auto"

@@ -33,13 +33,14 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, NamedTuple
 
+from igngen import paths
 from igngen.errors import ButaneError, IgngenError, IgnitionConfigError, TemplateError
 from igngen.ignition.spec import DEFAULT_OUTPUT_SPEC
 from igngen.limits import MAX_TEMPLATE_BYTES
 from igngen.readfile import read_file
 from igngen.yamlsrc import Node
 
-SYSTEM_DIRS = ("/run/igngen/templates", "/etc/igngen/templates", "/usr/lib/igngen/templates")
+SYSTEM_DIRS = paths.TEMPLATE_DIRS
 SUFFIX = ".bu"
 MARKER = ".disabled"
 BUILTIN = "built-in"

@@ -14,17 +14,19 @@ from __future__ import annotations
 import os
 import time
 
+from igngen import paths
+
 KEY_SIZE = 512
 VALUE_SIZE = 2048
 RECORD_SIZE = KEY_SIZE + VALUE_SIZE
 # Leave room for the terminating NUL the Hyper-V daemon expects in each field.
 MAX_VALUE_BYTES = VALUE_SIZE - 1
 MAX_KEY_BYTES = KEY_SIZE - 1
-DEFAULT_POOL = "/var/lib/hyperv/.kvp_pool_1"
+DEFAULT_POOL = paths.KVP_POOL
 # In the initramfs no hv_kvp_daemon runs and /var vanishes at switch-root; /run is
 # carried into the real root, where flush() moves the records into the real pool.
-INITRD_POOL = "/run/igngen/kvp_pool_1"
-INITRD_MARKER = "/etc/initrd-release"
+INITRD_POOL = paths.INITRD_KVP_POOL
+INITRD_MARKER = paths.INITRD_MARKER
 REPORT_KEY = "PROVISIONING_REPORT"
 AGENT = "igngen"
 

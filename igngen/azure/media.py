@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
-from igngen import log
+from igngen import log, paths
 from igngen.errors import MediaError
 from igngen.limits import MAX_MEDIA_FILE_BYTES
 
@@ -23,7 +23,7 @@ OVF_NAME = "ovf-env.xml"
 CUSTOM_DATA_NAME = "CustomData.bin"
 FILESYSTEMS = ("udf", "iso9660")
 DEFAULT_WAIT = 60.0
-MOUNT_BASE = "/run/igngen/media"
+MOUNT_BASE = paths.MEDIA_MOUNT_BASE
 MAX_FILE = MAX_MEDIA_FILE_BYTES
 
 

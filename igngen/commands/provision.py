@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from igngen import paths
 from igngen.seconds import seconds_argument
 
 
@@ -52,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--handoff-dir",
         default=None,
         metavar="DIR",
-        help="Ignition system config directory to write (default /run/igngen/ignition)",
+        help=f"Ignition system config directory to write (default {paths.HANDOFF_DIR})",
     )
     parser.add_argument(
         "--layout",
@@ -65,7 +66,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--image-dir",
         default=None,
         metavar="DIR",
-        help="the image's own Ignition config directory to carry over (default /usr/lib/ignition)",
+        help="the image's own Ignition config directory to carry over "
+        f"(default {paths.IGNITION_IMAGE_DIR})",
     )
     parser.add_argument(
         "--waagent-conf",
@@ -90,13 +92,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--kvp-pool",
         default=None,
         metavar="PATH",
-        help="Hyper-V KVP pool for telemetry (default /var/lib/hyperv/.kvp_pool_1; '' disables)",
+        help=f"Hyper-V KVP pool for telemetry (default {paths.KVP_POOL}; '' disables)",
     )
     parser.add_argument(
         "--state-dir",
         default=None,
         metavar="DIR",
-        help="where the failure reason is recorded (default /run/igngen)",
+        help=f"where the failure reason is recorded (default {paths.INITRD_STATE_DIR})",
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from igngen import paths
 from igngen.seconds import seconds_argument
 
 
@@ -28,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state-dir",
         metavar="DIR",
-        help="where the Ready marker is kept (default /var/lib/igngen)",
+        help=f"where the Ready marker is kept (default {paths.READY_STATE_DIR})",
     )
     parser.add_argument(
         "--timeout",
@@ -40,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--kvp-pool",
         metavar="PATH",
-        help="Hyper-V KVP pool (default /var/lib/hyperv/.kvp_pool_1; '' disables)",
+        help=f"Hyper-V KVP pool (default {paths.KVP_POOL}; '' disables)",
     )
     parser.add_argument("--vm-id", metavar="ID", help="VM id (default: the SMBIOS system UUID)")
     parser.add_argument(
@@ -49,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--reason-file",
         metavar="PATH",
-        help="failure reason written by igngen provision (default /run/igngen/failure-reason)",
+        help=f"failure reason written by igngen provision (default {paths.FAILURE_REASON})",
     )
     parser.add_argument(
         "--config",

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 
+from igngen import paths
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state-dir",
         metavar="DIR",
         action="append",
-        help="state directory to read (repeatable; default /var/lib/igngen and /run/igngen)",
+        help="state directory to read (repeatable; default "
+        f"{paths.READY_STATE_DIR} and {paths.INITRD_STATE_DIR})",
     )
     parser.add_argument("--vm-id", metavar="ID", help="VM id to compare the marker with")
     parser.add_argument(

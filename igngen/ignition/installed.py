@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import subprocess
 
+from igngen import paths
 from igngen.ignition.spec import ignition_release
 from igngen.limits import IGNITION_VERSION_BYTES, IGNITION_VERSION_SECONDS
 
-DEFAULT_BINARY = "/usr/bin/ignition"  # where Ignition's dracut module installs it
+DEFAULT_BINARY = paths.IGNITION_BINARY
 
 
 def release(binary: str = DEFAULT_BINARY) -> tuple[str | None, str]:
