@@ -103,6 +103,10 @@ class _Value:
         self.col = col
 
 
+MAX_FLOAT_CHARS = 32
+_FLOAT_RE = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+
+
 def _convert(node: Any, source: str, budget: list[int], depth: int = 0) -> _Value:
     import yaml
 
@@ -140,6 +144,10 @@ def _convert(node: Any, source: str, budget: list[int], depth: int = 0) -> _Valu
             return _Value(None, line, col)
         if re.fullmatch(rf"[-+]?[0-9]{{1,{MAX_INT_DIGITS}}}", text):
             return _Value(int(text, 10), line, col)
+        # YAML 1.2 core floats (``timeout: 2.5``), bounded in length; .inf/.nan stay
+        # text, which every number-typed key refuses.
+        if len(text) <= MAX_FLOAT_CHARS and _FLOAT_RE.fullmatch(text):
+            return _Value(float(text), line, col)
     return _Value(text, line, col)
 
 
@@ -313,7 +321,7 @@ def parse(data: bytes, *, source: str = "igngen.yaml") -> Settings:
                 raise SettingsError(f"{name}: expected a mapping", top.at(value))
             delegated[name] = _plain(value)
 
-    return Settings(
+    settings = Settings(
         groups=groups,
         hashing=hashing,
         sshd_dropin=dropin,
@@ -326,3 +334,57 @@ def parse(data: bytes, *, source: str = "igngen.yaml") -> Settings:
         sections=delegated,
         source=source,
     )
+    _check_delegated(settings, _positions(top.items, source))
+    return settings
+
+
+def _positions(items: Mapping[str, _Value], source: str, prefix: str = "") -> dict[str, str]:
+    """``section.key.sub`` → ``file:line:col`` of every value below the delegated sections."""
+    out: dict[str, str] = {}
+    for key, value in items.items():
+        if not prefix and key not in DELEGATED_SECTIONS:
+            continue
+        dotted = f"{prefix}{key}"
+        out[dotted] = f"{source}:{value.line}:{value.col}"
+        if isinstance(value.value, dict):
+            out.update(_positions(value.value, source, dotted + "."))
+    return out
+
+
+def _check_delegated(settings: Settings, positions: Mapping[str, str]) -> None:
+    """Every delegated section is checked by its owner when the file is read, so that an
+    offline ``igngen render`` refuses what ``igngen provision`` would refuse at boot, and
+    every error is ``file:line:col: key: message``."""
+    from igngen import pps, provision, report
+    from igngen.azure import platform
+    from igngen.disks import resolve
+
+    checks = (
+        lambda: provision.options_from_settings(settings),
+        lambda: pps.options_from_settings(settings),
+        lambda: report.options_from_settings("ready", settings.sections, settings.source),
+        lambda: platform.options(settings.sections, settings.source),
+        lambda: resolve(settings.sections.get("disks"), settings.source),
+    )
+    for check in checks:
+        try:
+            check()
+        except SettingsError as exc:
+            raise _located(exc, settings.source, positions) from None
+
+
+def _located(exc: SettingsError, source: str, positions: Mapping[str, str]) -> SettingsError:
+    """The owner's error, placed at the line and column of the key it names."""
+    message, location = exc.message, exc.location
+    dotted = location.removeprefix(f"{source}:") if location != source else ""
+    if not dotted:
+        dotted, sep, rest = message.partition(": ")
+        if not sep:
+            return exc
+        message = f"{dotted}: {rest}"
+    else:
+        message = f"{dotted}: {message}"
+    key = dotted.split(" ", 1)[0]
+    while key and key not in positions:
+        key = key.rpartition(".")[0]
+    return type(exc)(message, positions[key]) if key else exc  # the owner's error type

@@ -141,7 +141,8 @@ def test_settings_file_section_reaches_resolve(tmp_path: Path) -> None:
     with pytest.raises(DiskSettingsError) as exc:
         loaded = settings.load(str(path))
         disks.resolve(loaded.sections.get("disks"), loaded.source)
-    assert str(exc.value).startswith(f"{path}:disks.resource.wipe: ")
+    # Checked when the file is read, at the key's line and column (file:line:col: key: …).
+    assert str(exc.value).startswith(f"{path}:3:11: disks.resource.wipe: unknown key")
 
 
 # --- plan ------------------------------------------------------------------------------

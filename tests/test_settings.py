@@ -72,3 +72,47 @@ def test_errors_are_located(text: bytes, where: str, needle: str) -> None:
         parse(text, source="cfg")
     msg = str(exc.value)
     assert msg.startswith(where) and needle in msg, msg
+
+
+def test_fractional_seconds_reach_every_owner() -> None:
+    """YAML floats are numbers (they were text, so `report: {timeout: 1.5}` was refused
+    and `imds: {timeout: 2.5}` passed render only to fail provision at boot)."""
+    from igngen import pps, provision, report
+
+    loaded = parse(
+        b"report: {timeout: 1.5}\nimds: {timeout: 2.5}\nprovision: {media_wait: 0.5}\n"
+        b"pps: {timeout: 3600.0}\n"
+    )
+    assert report.options_from_settings("ready", loaded.sections, "s").timeout == 1.5
+    opts = provision.options_from_settings(loaded)
+    assert (opts.imds_timeout, opts.media_wait) == (2.5, 0.5)
+    assert pps.options_from_settings(loaded).timeout == 3600.0
+    # Not floats: versions, .inf/.nan (refused where a number is asked), quoted numbers.
+    assert parse(b"output: {spec: 3.4.0}\n").spec == "3.4.0"
+    for text in (b"imds: {timeout: .inf}\n", b"imds: {timeout: .nan}\n", b'imds: {timeout: "2"}\n'):
+        with pytest.raises(SettingsError, match="expected a number of seconds"):
+            parse(text)
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "where", "message"),
+    [
+        (b"imds: {timeout: nope}\n", "1:17", "imds.timeout: expected a number of seconds"),
+        (b"provision:\n  layout: flat\n", "2:11", "provision.layout: expected sysdir or runtime"),
+        (b"pps:\n  timeout: -1\n", "2:12", "pps.timeout: expected a number of seconds"),
+        (b"report:\n  protocol: soap\n", "2:13", "report.protocol: use one of"),
+        (b"report:\n  nope: 1\n", "2:9", "report.nope: unknown key"),
+        (b"azure:\n  eject_media: maybe\n", "2:16", "azure.eject_media: expected true or false"),
+        (b"disks:\n  swap:\n    mode: bogus\n", "3:11", "disks.swap.mode: 'bogus' is not one of"),
+        (b"user: {groups: 5}\n", "1:16", "user.groups: expected a list of strings"),
+    ],
+)
+def test_every_section_is_checked_when_read_and_located(
+    yaml_text: bytes, where: str, message: str
+) -> None:
+    """One format for every settings error, `file:line:col: key: message`, and every
+    section checked when the file is read (so `igngen render` refuses what provision,
+    report or the disk plan would refuse later)."""
+    with pytest.raises(SettingsError) as exc:
+        parse(yaml_text, source="s.yaml")
+    assert str(exc.value).startswith(f"s.yaml:{where}: {message}"), str(exc.value)
