@@ -156,3 +156,10 @@ def test_render_takes_the_target_ignition(tmp_path: Path) -> None:
     bad = render_cli("--ignition", "two")
     assert bad.returncode == 2 and bad.stdout == "" and "--ignition" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_release_output_is_bounded(tmp_path: Path) -> None:
+    # Gigabytes of output cost neither memory nor time; the first line still counts.
+    chatty = _stand_in(tmp_path, 'echo "Ignition v2.26.0"; exec cat /dev/zero\n')
+    found, why = installed.release(chatty)
+    assert found == "2.26.0", why

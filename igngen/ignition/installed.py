@@ -9,7 +9,9 @@ Ignition igngen supports.
 from __future__ import annotations
 
 import os
+import select
 import subprocess
+import time
 
 from igngen import paths
 from igngen.ignition.spec import ignition_release
@@ -20,22 +22,49 @@ DEFAULT_BINARY = paths.IGNITION_BINARY
 
 def release(binary: str = DEFAULT_BINARY) -> tuple[str | None, str]:
     """(release or None, why) for the Ignition at ``binary``."""
-    if not os.access(binary, os.X_OK):
+    if not os.access(binary, os.X_OK) or os.path.isdir(binary):
         return None, f"{binary}: not an executable"
     try:
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             [binary, "-version"],
             stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=IGNITION_VERSION_SECONDS,
-            check=False,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
-    except subprocess.TimeoutExpired:
-        return None, f"{binary} -version: no answer within {IGNITION_VERSION_SECONDS:g} s"
     except OSError as exc:
         return None, f"{binary} -version: {exc.strerror}"
-    text = (proc.stdout + proc.stderr)[:IGNITION_VERSION_BYTES].decode("utf-8", "replace")
+    try:
+        text, finished = _answer(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        assert proc.stdout is not None
+        proc.stdout.close()
+    if not finished:
+        return None, f"{binary} -version: no answer within {IGNITION_VERSION_SECONDS:g} s"
     found = ignition_release(text)
     if found is None:
         return None, f"{binary} -version: no release in its answer"
     return found, f"{binary} -version"
+
+
+def _answer(proc: subprocess.Popen[bytes]) -> tuple[str, bool]:
+    """At most IGNITION_VERSION_BYTES of the output, and whether it ended in time: a
+    binary that talks for ever or never stops costs neither memory nor more time."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    deadline = time.monotonic() + IGNITION_VERSION_SECONDS
+    data = b""
+    while len(data) < IGNITION_VERSION_BYTES:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return data.decode("utf-8", "replace"), False
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            continue
+        chunk = os.read(fd, IGNITION_VERSION_BYTES - len(data))
+        if not chunk:
+            return data.decode("utf-8", "replace"), True
+        data += chunk
+    return data.decode("utf-8", "replace"), True  # enough to find a release line in
