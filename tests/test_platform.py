@@ -339,6 +339,10 @@ def test_eject_is_bounded_and_a_missing_tool_is_said(tmp_path: Path) -> None:
     try:
         os.environ["PATH"] = str(bin_dir)
         assert media.eject("/dev/sr0", timeout=0.5) == "eject did not finish in 0.5s"
+        # Bytes that are not UTF-8 on stderr (a localised message, a label) are shown
+        # replaced, never a decode error on the boot path.
+        (bin_dir / "eject").write_text("#!/bin/sh\nprintf 'drive \\377\\376 busy' >&2\nexit 1\n")
+        assert media.eject("/dev/sr0", timeout=5) == "eject failed: drive \ufffd\ufffd busy"
         os.environ["PATH"] = str(tmp_path / "empty")
         assert media.eject("/dev/sr0", timeout=1) == "eject is not installed"
     finally:

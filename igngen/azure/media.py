@@ -59,7 +59,15 @@ def read_directory(directory: str, *, origin: str | None = None) -> MediaContent
 
 def _run(argv: list[str], timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
     try:
-        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+        # Tools print what they like (labels, localised messages): never a decode error.
+        return subprocess.run(
+            argv,
+            capture_output=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=timeout,
+            check=False,
+        )
     except FileNotFoundError:
         raise MediaError(f"{argv[0]} is not installed", argv[0]) from None
     except subprocess.TimeoutExpired:
@@ -176,7 +184,8 @@ def eject(device: str, *, timeout: float) -> str | None:
             ["eject", device],
             stdin=subprocess.DEVNULL,
             capture_output=True,
-            text=True,
+            encoding="utf-8",
+            errors="replace",
             timeout=timeout,
             check=False,
         )
