@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from igngen import log
 from igngen.azure import http
@@ -141,6 +141,34 @@ def _decode_base64(body: bytes) -> bytes:
 HEADERS = {"Metadata": "true", "User-Agent": "igngen"}
 
 
+class RequestLimits(Protocol):
+    """What one IMDS request is bounded by (ImdsSettings, the PPS poll's settings)."""
+
+    @property
+    def connect_timeout(self) -> float: ...
+    @property
+    def request_timeout(self) -> float: ...
+    @property
+    def max_body(self) -> int: ...
+
+
+def metadata_get(
+    url: str, limits: RequestLimits, deadline: float, clock: Callable[[], float]
+) -> http.Response:
+    """One GET to an IMDS endpoint with its ``Metadata`` header, ending by the earlier of
+    the caller's ``deadline`` and this request's own bound. Raises what ``http.request``
+    raises; callers name the failure for their endpoint."""
+    return http.request(
+        "GET",
+        url,
+        headers=HEADERS,
+        deadline=min(deadline, clock() + limits.request_timeout),
+        max_body=limits.max_body,
+        connect_timeout=limits.connect_timeout,
+        clock=clock,
+    )
+
+
 def _get(
     settings: ImdsSettings,
     url: str,
@@ -154,17 +182,8 @@ def _get(
     seen: set[http.RetryKind] = set()
 
     def attempt(deadline: float) -> bytes:
-        until = min(deadline, clock() + settings.request_timeout)
         try:
-            resp = http.request(
-                "GET",
-                url,
-                headers=HEADERS,
-                deadline=until,
-                max_body=settings.max_body,
-                connect_timeout=settings.connect_timeout,
-                clock=clock,
-            )
+            resp = metadata_get(url, settings, deadline, clock)
         except http.TooLarge as exc:
             raise ImdsDataError(str(exc), url) from None
         except http.Fatal as exc:

@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 from igngen import log
 from igngen.azure import http
+from igngen.azure.imds_client import RETRIED_STATUSES, metadata_get
 from igngen.azure.pps import DEFAULT_POLL_TIMEOUT
 from igngen.errors import PpsError
 from igngen.limits import MAX_OVF_BYTES
@@ -33,8 +34,6 @@ DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_REQUEST_TIMEOUT = 30.0  # cloud-init's per-request timeout for this call
 DEFAULT_BACKOFF_INITIAL = 1.0
 DEFAULT_BACKOFF_MAX = 5.0
-RETRIED_STATUSES = frozenset({404, 408, 410, 429, 500, 502, 503, 504})
-HEADERS = {"Metadata": "true", "User-Agent": "igngen"}
 
 
 class PollSettings(NamedTuple):
@@ -72,17 +71,8 @@ def poll(
         nonlocal attempts
         attempts += 1
         heartbeat()
-        until = min(deadline, clock() + settings.request_timeout)
         try:
-            resp = http.request(
-                "GET",
-                url,
-                headers=HEADERS,
-                deadline=until,
-                max_body=settings.max_body,
-                connect_timeout=settings.connect_timeout,
-                clock=clock,
-            )
+            resp = metadata_get(url, settings, deadline, clock)
         except http.TooLarge as exc:
             raise PpsError("pps-reprovision-data-invalid", str(exc), url) from None
         except http.Fatal as exc:
