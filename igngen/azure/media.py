@@ -62,6 +62,7 @@ def _run(argv: list[str], timeout: float = 30.0) -> subprocess.CompletedProcess[
         # Tools print what they like (labels, localised messages): never a decode error.
         return subprocess.run(
             argv,
+            stdin=subprocess.DEVNULL,
             capture_output=True,
             encoding="utf-8",
             errors="replace",
@@ -180,19 +181,9 @@ def eject(device: str, *, timeout: float) -> str | None:
     from igngen.errors import _one_line
 
     try:
-        proc = subprocess.run(
-            ["eject", device],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            encoding="utf-8",
-            errors="replace",
-            timeout=timeout,
-            check=False,
-        )
-    except FileNotFoundError:
-        return "eject is not installed"
-    except subprocess.TimeoutExpired:
-        return f"eject did not finish in {timeout:g}s"
+        proc = _run(["eject", device], timeout=timeout)
+    except MediaError as exc:  # not installed, or no answer in time
+        return exc.message
     except OSError as exc:
         return f"eject could not run: {exc.strerror}"
     if proc.returncode != 0:
