@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_support import module_failed
+from e2e_support import provisioned_vm
 
 from e2e import azure, scenario
 from e2e.build import Artifacts
@@ -49,7 +49,7 @@ def pps_vm(
     if artifacts.initrd_igngen is None:
         pytest.skip("igngen's dracut module has not landed")
     sim = scenario._project_sim("imds")
-    if sim is None or not hasattr(sim, "PpsImds"):
+    if not hasattr(sim, "PpsImds"):
         pytest.skip("tests/sim/imds.py has no PPS simulator")
     key, pub = ssh_keypair
     pool = azure.Provisioning(user=POOL_USER, host=POOL_HOST, ssh_key=POOL_KEY)
@@ -63,21 +63,18 @@ def pps_vm(
     imds = sim.PpsImds(
         pool_doc=pool_doc, real_doc=real_doc, handover=azure.ovf_env(real), pool_polls=3
     )
-    with scenario.provisioning_boot(
+    boot = provisioned_vm(
+        request,
         artifacts,
         real,
+        key,
         name="igngen-pps-running",
         imds_sim=imds,
         media_files={"ovf-env.xml": pool_ovf},
-    ) as run:
-        run.booted = run.vm.wait_booted()
-        run.vm.login_as(REAL_USER, key)
-        run.vm.wait_ssh()
+    )
+    for run in boot:  # one run; the loop resumes the helper's teardown after the module
         run.imds_sim = imds  # type: ignore[attr-defined]
         yield run
-        if module_failed(request) and run.vm.running():
-            run.collect_journal()
-            run.vm.failed = True
 
 
 def test_pps_vm_is_the_customer_only(pps_vm: Run) -> None:
