@@ -27,12 +27,13 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from igngen.butane.escape import escape_path
+from igngen import paths
 from igngen.errors import DiskSettingsError
 from igngen.limits import DISK_PREPARE_SECONDS
+from igngen.systemd import escape_path
 
 if TYPE_CHECKING:
-    from igngen.waagent_conf import WaagentConf
+    from igngen.azure.waagent_conf import WaagentConf
 
 FILESYSTEMS = ("ext4", "xfs")
 SWAP_MODES = ("off", "file", "partition")
@@ -50,7 +51,7 @@ NVME_BY_INDEX = "/dev/disk/azure/local/by-index"
 DEFAULT_NVME_ROOT = "/mnt/nvme"
 DEFAULT_RAID_NAME = "igngen-nvme"
 SCRIPT_PATH = "/opt/igngen/bin/igngen-disk-prepare"
-SCRIPT_DATA = os.path.join(os.path.dirname(__file__), "data", "igngen-disk-prepare.sh")
+SCRIPT_DATA = os.path.join(paths.PACKAGE_DATA, "igngen-disk-prepare.sh")
 
 # GPT partition types (the same ones sgdisk/sfdisk call "Linux filesystem" and "Linux swap").
 LINUX_FS_GUID = "0FC63DAF-8483-4772-8E79-3D69D8477DE4"

@@ -7,6 +7,8 @@ survives switch-root (so the real root's reporter and KVP flush find it); /var d
 
 from __future__ import annotations
 
+import os
+
 # --- in the initramfs (written by `igngen provision`) ------------------------------
 INITRD_STATE_DIR = "/run/igngen"  # failure-reason, pps.json
 FAILURE_REASON_NAME = "failure-reason"
@@ -29,3 +31,6 @@ IGNGEN_COMMAND = "/usr/bin/igngen"
 
 # --- templates, searched in this order after --templates and settings' dirs ----------
 TEMPLATE_DIRS = ("/run/igngen/templates", "/etc/igngen/templates", "/usr/lib/igngen/templates")
+
+# --- files shipped inside the package (read-only) -----------------------------------
+PACKAGE_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")

@@ -26,7 +26,7 @@ from igngen.limits import (
     MAX_YAML_NODES,
     SHA512_ROUNDS_RANGE,
 )
-from igngen.passwords import (
+from igngen.render.passwords import (
     DEFAULT_BCRYPT_COST,
     DEFAULT_SALT,
     DEFAULT_SCHEME,
@@ -355,13 +355,14 @@ def _check_delegated(settings: Settings, positions: Mapping[str, str]) -> None:
     """Every delegated section is checked by its owner when the file is read, so that an
     offline ``igngen render`` refuses what ``igngen provision`` would refuse at boot, and
     every error is ``file:line:col: key: message``."""
-    from igngen import pps, provision, report
+    from igngen import report
     from igngen.azure import platform
+    from igngen.boot import pool, sequence
     from igngen.disks import resolve
 
     checks = (
-        lambda: provision.options_from_settings(settings),
-        lambda: pps.options_from_settings(settings),
+        lambda: sequence.options_from_settings(settings),
+        lambda: pool.options_from_settings(settings),
         lambda: report.options_from_settings("ready", settings.sections, settings.source),
         lambda: platform.options(settings.sections, settings.source),
         lambda: resolve(settings.sections.get("disks"), settings.source),

@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.consumers import require
 
-from igngen.butane.dataurl import make_source
-from igngen.butane.escape import escape_path
+from igngen.butane.contents import make_source
 from igngen.butane.translate import mount_unit
 from igngen.errors import ButaneError
+from igngen.systemd import escape_path
 from igngen.yamlsrc import dump, load_dumped, parse
 
 # --- YAML: go-yaml v3's scalar rules, not PyYAML's YAML 1.1 ones ------------------

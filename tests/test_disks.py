@@ -14,10 +14,11 @@ import pytest
 from support.consumers import ignition_validate, require
 from support.template_vars import disk_only_variables, entry_bytes
 
-from igngen import disks, waagent_conf
-from igngen.butane.escape import escape_path
+from igngen import disks
+from igngen.azure import waagent_conf
 from igngen.errors import DiskSettingsError, WaagentConfError
-from igngen.templates import render_fragment
+from igngen.render.templating import render_fragment
+from igngen.systemd import escape_path
 
 WAAGENT = """\
 ResourceDisk.Format=y
@@ -384,7 +385,7 @@ def test_a_slow_prepare_cannot_time_out_the_mount(
 
 
 def test_pipeline_uses_imds_size_and_image_waagent_conf() -> None:
-    from igngen.pipeline import RenderInputs, render
+    from igngen.render.pipeline import RenderInputs, render
     from igngen.settings import Settings
 
     ovf = (Path(__file__).resolve().parent.parent / "examples/basic/ovf-env.xml").read_bytes()

@@ -38,7 +38,7 @@ from support.loopdisk import (
 from support.template_vars import disk_only_variables
 
 from igngen import disks
-from igngen.templates import render_fragment
+from igngen.render.templating import render_fragment
 
 pytestmark = [pytest.mark.root, pytest.mark.consumer]
 

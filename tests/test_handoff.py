@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from support.consumers import run_ignition
 
-from igngen import handoff
+from igngen.boot import handoff
 from igngen.errors import HandoffError
 
 

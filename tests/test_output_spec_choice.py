@@ -18,7 +18,7 @@ from support.ovf_builder import ED25519, ovf_xml
 from igngen import settings as settings_mod
 from igngen.ignition import installed
 from igngen.ignition.spec import DEFAULT_OUTPUT_SPEC
-from igngen.pipeline import RenderInputs, render
+from igngen.render.pipeline import RenderInputs, render
 
 REPO = Path(__file__).resolve().parent.parent
 KEYS: list[tuple[str | None, str | None]] = [("/home/azureuser/.ssh/authorized_keys", ED25519)]

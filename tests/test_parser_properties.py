@@ -86,7 +86,7 @@ def _settings(data: bytes) -> object:
 
 
 def _waagent(data: bytes) -> object:
-    from igngen.waagent_conf import parse
+    from igngen.azure.waagent_conf import parse
 
     return parse(data)
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from igngen.errors import SettingsError
-from igngen.passwords import HashSettings, hash_password, sha512_crypt
+from igngen.render.passwords import HashSettings, hash_password, sha512_crypt
 from igngen.secret import Secret
 
 with warnings.catch_warnings():

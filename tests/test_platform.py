@@ -20,7 +20,7 @@ from support.ovf_builder import ED25519, ovf_xml
 
 from igngen.azure import kvp, platform
 from igngen.errors import CustomDataMissingError, GuestProxyAgentError, SettingsError
-from igngen.pipeline import RenderInputs, decide_platform, render
+from igngen.render.pipeline import RenderInputs, decide_platform, render
 from igngen.settings import Settings
 from igngen.settings import parse as parse_settings
 
@@ -301,7 +301,7 @@ def _fake_eject(tmp: Path, *, status: int) -> dict[str, str]:
 def test_media_is_ejected_once_read_and_a_refusal_never_fails(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status: int
 ) -> None:
-    import igngen.provision as prov
+    import igngen.boot.sequence as prov
     from igngen.azure.media import MediaContents
 
     monkeypatch.setenv("PATH", _fake_eject(tmp_path, status=status)["PATH"])
@@ -350,8 +350,8 @@ def test_eject_is_bounded_and_a_missing_tool_is_said(tmp_path: Path) -> None:
 
 
 def test_deadline_counts_the_eject() -> None:
+    from igngen.boot.sequence import ProvisionOptions, deadline
     from igngen.limits import MEDIA_EJECT_SECONDS
-    from igngen.provision import ProvisionOptions, deadline
 
     _, detail = deadline(ProvisionOptions())
     assert f"media eject {MEDIA_EJECT_SECONDS:g}" in detail

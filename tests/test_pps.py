@@ -474,8 +474,8 @@ def test_a_normal_vm_is_untouched(tmp_path: Path) -> None:
 
 
 def test_pps_settings_and_unknown_keys(tmp_path: Path) -> None:
+    from igngen.boot.pool import options_from_settings
     from igngen.errors import SettingsError
-    from igngen.pps import options_from_settings
     from igngen.settings import load
 
     conf = tmp_path / "igngen.yaml"

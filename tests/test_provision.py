@@ -348,7 +348,7 @@ def test_real_udf_image(tmp_path: Path) -> None:
 
 
 def test_runtime_layout_defaults_to_run_ignition() -> None:
-    from igngen.provision import options_from_settings
+    from igngen.boot.sequence import options_from_settings
     from igngen.settings import Settings
 
     opts = options_from_settings(Settings(), layout="runtime")
@@ -391,7 +391,7 @@ class FakeClock:
 
 
 def test_local_disks_all_present_cost_no_wait() -> None:
-    from igngen.provision import find_local_disks
+    from igngen.boot.sequence import find_local_disks
 
     clock = FakeClock()
     settled: list[bool] = []
@@ -403,7 +403,7 @@ def test_local_disks_all_present_cost_no_wait() -> None:
 
 
 def test_local_disks_late_one_is_waited_for_and_absent_ones_until_the_deadline() -> None:
-    from igngen.provision import find_local_disks
+    from igngen.boot.sequence import find_local_disks
 
     clock = FakeClock()
     late = find_local_disks(

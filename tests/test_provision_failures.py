@@ -73,12 +73,12 @@ def _assert_recorded(tmp: Path, name: str, needle: str) -> str:
 def test_an_internal_error_is_recorded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import igngen.pipeline
+    import igngen.render.pipeline
 
     def broken(*args: object, **kwargs: object) -> None:
         raise TypeError("secret text that must not be shown")
 
-    monkeypatch.setattr(igngen.pipeline, "render", broken)
+    monkeypatch.setattr(igngen.render.pipeline, "render", broken)
     assert cli.main(_args(tmp_path)) == 70
     reason = _assert_recorded(tmp_path, "internal", "internal error: TypeError at ")
     assert "secret text" not in reason
@@ -86,12 +86,12 @@ def test_an_internal_error_is_recorded(
 
 
 def test_ctrl_c_is_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import igngen.provision
+    import igngen.boot.sequence
 
     def interrupted(opts: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(igngen.provision, "_read_media", interrupted)
+    monkeypatch.setattr(igngen.boot.sequence, "_read_media", interrupted)
     assert cli.main(_args(tmp_path)) == 130
     _assert_recorded(tmp_path, "interrupted", "SIGINT")
 
@@ -99,10 +99,10 @@ def test_ctrl_c_is_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 def test_the_own_deadline_interrupts_a_stuck_step_and_says_timeout(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import igngen.provision
+    import igngen.boot.sequence
 
-    monkeypatch.setattr(igngen.provision, "deadline", lambda opts: (0.5, "test budget"))
-    monkeypatch.setattr(igngen.provision, "_read_media", lambda opts: time.sleep(60))
+    monkeypatch.setattr(igngen.boot.sequence, "deadline", lambda opts: (0.5, "test budget"))
+    monkeypatch.setattr(igngen.boot.sequence, "_read_media", lambda opts: time.sleep(60))
     started = time.monotonic()
     assert cli.main(_args(tmp_path)) == 75
     assert time.monotonic() - started < 30  # not the 60 s sleep: interrupted
@@ -115,7 +115,7 @@ def test_the_own_deadline_interrupts_a_stuck_step_and_says_timeout(
 def test_a_timeout_is_not_swallowed_by_broad_handlers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import igngen.provision
+    import igngen.boot.sequence
 
     def swallowing(opts: object) -> None:
         for _ in range(600):
@@ -124,8 +124,8 @@ def test_a_timeout_is_not_swallowed_by_broad_handlers(
             except Exception:
                 continue
 
-    monkeypatch.setattr(igngen.provision, "deadline", lambda opts: (0.3, ""))
-    monkeypatch.setattr(igngen.provision, "_read_media", swallowing)
+    monkeypatch.setattr(igngen.boot.sequence, "deadline", lambda opts: (0.3, ""))
+    monkeypatch.setattr(igngen.boot.sequence, "_read_media", swallowing)
     assert cli.main(_args(tmp_path)) == 75
     _assert_recorded(tmp_path, "timeout", "provisioning did not finish")
 
@@ -168,8 +168,8 @@ def test_sigterm_from_systemd_is_recorded(tmp_path: Path) -> None:
 
 
 def test_default_deadline_fits_the_unit_start_timeout() -> None:
+    from igngen.boot.sequence import ProvisionOptions, deadline
     from igngen.limits import MAX_PROVISION_SECONDS, PROVISION_BACKSTOP_SECONDS
-    from igngen.provision import ProvisionOptions, deadline
 
     unit = configparser.ConfigParser(strict=False, interpolation=None)
     unit.read(REPO / "dracut/95igngen/igngen-provision.service")
@@ -226,8 +226,8 @@ def test_good_time_budgets_parse(value: str) -> None:
 def test_settings_budgets_take_int_and_float_and_nothing_else(yaml_value: str, ok: bool) -> None:
     import yaml
 
+    from igngen.boot.sequence import options_from_settings as provision_options
     from igngen.errors import SettingsError
-    from igngen.provision import options_from_settings as provision_options
     from igngen.report import options_from_settings as report_options
     from igngen.settings import Settings
 

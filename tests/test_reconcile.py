@@ -6,8 +6,8 @@ from support.ovf_builder import ED25519, RSA3072, ovf_xml
 from igngen.azure.imds import parse_instance
 from igngen.azure.ovf import parse
 from igngen.errors import ReconcileError, RuleError
-from igngen.model import Sourced
-from igngen.reconcile import reconcile
+from igngen.render.model import Sourced
+from igngen.render.reconcile import reconcile
 
 
 def imds(**os_profile: object) -> bytes:

@@ -21,7 +21,7 @@ from support.consumers import ignition_validate, require, run_ignition
 
 from igngen.azure.ovf import parse as parse_ovf
 from igngen.jsonio import canonical_json
-from igngen.pipeline import RenderInputs, render
+from igngen.render.pipeline import RenderInputs, render
 from igngen.settings import Settings
 from igngen.settings import load as load_settings
 

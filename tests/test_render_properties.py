@@ -10,8 +10,8 @@ from support.ovf_builder import ED25519, ovf_xml
 
 from igngen.errors import IgngenError
 from igngen.jsonio import canonical_json
-from igngen.passwords import HashSettings
-from igngen.pipeline import RenderInputs, render
+from igngen.render.passwords import HashSettings
+from igngen.render.pipeline import RenderInputs, render
 from igngen.settings import Settings
 
 # Reproducible salt: the properties compare bytes across renders ("same input, same bytes").

@@ -5,7 +5,7 @@ import pytest
 from support.ovf_builder import ED25519, KEYS, RSA3072
 
 from igngen.errors import RuleError
-from igngen.rules import (
+from igngen.render.rules import (
     check_host_name,
     check_key_path,
     check_password,

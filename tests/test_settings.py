@@ -1,7 +1,8 @@
 import pytest
 
-from igngen import disks, templates
+from igngen import disks
 from igngen.errors import SettingsError
+from igngen.render import templating
 from igngen.settings import Settings, parse
 
 
@@ -35,7 +36,7 @@ disks: {resource: {filesystem: xfs}}
     assert s.sudoers_path == "/etc/sudoers.d/azure-admin"
     assert s.template_dirs == ("/etc/site-templates",) and s.disabled_templates == ("40-sshd.bu",)
     # The disabled name is a real template, not one the check would refuse at render time.
-    assert set(s.disabled_templates) <= set(templates.discover((), system_dirs=()))
+    assert set(s.disabled_templates) <= set(templating.discover((), system_dirs=()))
     assert s.spec == "3.4.0"
     # The delegated section is handed on as written, and it is valid where it is read.
     assert s.sections["disks"] == {"resource": {"filesystem": "xfs"}}
@@ -77,16 +78,17 @@ def test_errors_are_located(text: bytes, where: str, needle: str) -> None:
 def test_fractional_seconds_reach_every_owner() -> None:
     """YAML floats are numbers (they were text, so `report: {timeout: 1.5}` was refused
     and `imds: {timeout: 2.5}` passed render only to fail provision at boot)."""
-    from igngen import pps, provision, report
+    from igngen import report
+    from igngen.boot import pool, sequence
 
     loaded = parse(
         b"report: {timeout: 1.5}\nimds: {timeout: 2.5}\nprovision: {media_wait: 0.5}\n"
         b"pps: {timeout: 3600.0}\n"
     )
     assert report.options_from_settings("ready", loaded.sections, "s").timeout == 1.5
-    opts = provision.options_from_settings(loaded)
+    opts = sequence.options_from_settings(loaded)
     assert (opts.imds_timeout, opts.media_wait) == (2.5, 0.5)
-    assert pps.options_from_settings(loaded).timeout == 3600.0
+    assert pool.options_from_settings(loaded).timeout == 3600.0
     # Not floats: versions, .inf/.nan (refused where a number is asked), quoted numbers.
     assert parse(b"output: {spec: 3.4.0}\n").spec == "3.4.0"
     for text in (b"imds: {timeout: .inf}\n", b"imds: {timeout: .nan}\n", b'imds: {timeout: "2"}\n'):
@@ -98,8 +100,8 @@ def test_fractional_seconds_reach_every_owner() -> None:
     ("yaml_text", "where", "message"),
     [
         (b"imds: {timeout: nope}\n", "1:17", "imds.timeout: expected a number of seconds"),
-        (b"provision:\n  layout: flat\n", "2:11", "provision.layout: expected sysdir or runtime"),
-        (b"pps:\n  timeout: -1\n", "2:12", "pps.timeout: expected a number of seconds"),
+        (b"provision:\n  layout: flat\n", "2:11", "sequence.layout: expected sysdir or runtime"),
+        (b"pps:\n  timeout: -1\n", "2:12", "pool.timeout: expected a number of seconds"),
         (b"report:\n  protocol: soap\n", "2:13", "report.protocol: use one of"),
         (b"report:\n  nope: 1\n", "2:9", "report.nope: unknown key"),
         (b"azure:\n  eject_media: maybe\n", "2:16", "azure.eject_media: expected true or false"),

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from support.template_vars import base_variables
 
 from igngen.errors import TemplateError
-from igngen.templates import discover, render_fragment, substitute
+from igngen.render.templating import discover, render_fragment, substitute
 from igngen.yamlsrc import parse
 
 REPO = Path(__file__).resolve().parent.parent
@@ -228,7 +228,7 @@ def test_builtins_render_without_importing_pyyaml(tmp_path: Path) -> None:
     """Boot-time rendering of the built-ins must not pay for PyYAML (pre-parsed at build time)."""
     code = (
         "import json, sys\n"
-        "from igngen.templates import render_fragment\n"
+        "from igngen.render.templating import render_fragment\n"
         f"render_fragment(json.loads({json.dumps(json.dumps(variables()))}), "
         f"search_dirs=[{str(tmp_path)!r}], system_dirs=())\n"
         "print('yaml' in sys.modules)\n"

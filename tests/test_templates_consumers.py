@@ -17,7 +17,7 @@ import pytest
 from support.consumers import ignition_validate, require, run_ignition
 from support.template_vars import KEY, SHA512, contents, realistic
 
-from igngen.templates import render_fragment
+from igngen.render.templating import render_fragment
 
 
 @pytest.mark.parametrize("password", [False, True])

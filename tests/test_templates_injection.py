@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from support.template_vars import contents, realistic
 
 from igngen.errors import TemplateError
-from igngen.templates import render_fragment
+from igngen.render.templating import render_fragment
 
 STRING_VARS = [
     ("user", "name"),

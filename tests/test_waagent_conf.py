@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from igngen import waagent_conf
+from igngen.azure import waagent_conf
 from igngen.errors import WaagentConfError
 
 # The values Flatcar's wa-linux-agent package ships (reference sheet §7b), in

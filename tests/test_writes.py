@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from support.ovf_builder import ovf_xml
 
-from igngen import handoff, jsonio
+from igngen import jsonio
+from igngen.boot import handoff
 from igngen.errors import HandoffError, OutputError
 
 REPO = Path(__file__).resolve().parent.parent

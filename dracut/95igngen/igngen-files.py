@@ -18,8 +18,8 @@ ENTRY = [
     "igngen.commands.provision",
     "igngen.commands.report",
     "igngen.commands.status",
-    "igngen.provision",
-    "igngen.pipeline",
+    "igngen.boot.sequence",
+    "igngen.render.pipeline",
 ]
 # Modules the interpreter loads before any script runs.
 STARTUP = ["encodings", "codecs", "io", "abc", "os", "stat", "posixpath", "genericpath", "_collections_abc",

@@ -24,12 +24,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from igngen.errors import CustomDataMissingError, GuestProxyAgentError, SettingsError
-from igngen.model import Sourced
+from igngen.render.model import Sourced
 
 if TYPE_CHECKING:
     from igngen.azure.imds import ImdsInstance
     from igngen.azure.ovf import OvfEnvironment
-    from igngen.model import Provisioning
+    from igngen.render.model import Provisioning
 
 SETTINGS_KEYS = ("customdata_missing", "proxy_agent_missing", "eject_media", "waagent_unit")
 DEFAULT_WAAGENT_UNIT = "waagent.service"  # Flatcar's (and most distributions') unit name

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from igngen.butane import messages as msg
-from igngen.butane.dataurl import make_source
+from igngen.butane.contents import make_source
 from igngen.butane.versions import Variant
 from igngen.ignition import spec
 from igngen.yamlsrc import Node

@@ -18,14 +18,14 @@ from typing import Any, NamedTuple
 
 from igngen.butane import fcos
 from igngen.butane import messages as msg
-from igngen.butane.dataurl import make_source
-from igngen.butane.escape import escape_path
+from igngen.butane.contents import make_source
 from igngen.butane.ignwarn import warnings as ignition_warnings
 from igngen.butane.modes import decimal_mode_suspect
 from igngen.butane.versions import PENDING, VARIANTS, Variant, supported
 from igngen.errors import ButaneError
 from igngen.ignition import spec
 from igngen.safejson import loads
+from igngen.systemd import escape_path
 from igngen.yamlsrc import Node
 
 # Field paths (in Ignition's camelCase) whose objects are resources.

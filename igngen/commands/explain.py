@@ -15,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from igngen.azure.platform import explain_rows
     from igngen.commands.inputs import load_settings
-    from igngen.pipeline import decide_platform, parse_model
+    from igngen.render.pipeline import decide_platform, parse_model
 
     settings = load_settings(args)
     inputs = render_inputs(args)
@@ -48,9 +48,9 @@ def _disk_rows(inputs: object, settings: object) -> list[str]:
     """Why each disk action is in the fragment (resource disk, swap, NVMe)."""
     from igngen import disks
     from igngen.azure.imds import parse_instance
-    from igngen.pipeline import RenderInputs
+    from igngen.azure.waagent_conf import parse as parse_waagent
+    from igngen.render.pipeline import RenderInputs
     from igngen.settings import Settings
-    from igngen.waagent_conf import parse as parse_waagent
 
     assert isinstance(inputs, RenderInputs) and isinstance(settings, Settings)
     size = (
@@ -78,7 +78,7 @@ def _pps_rows(inputs: object) -> list[str]:
     from igngen.azure import ovf, pps
     from igngen.azure.imds import parse_instance
     from igngen.errors import shown
-    from igngen.pipeline import RenderInputs
+    from igngen.render.pipeline import RenderInputs
 
     assert isinstance(inputs, RenderInputs)
     env = ovf.parse(inputs.ovf, source=inputs.ovf_source)

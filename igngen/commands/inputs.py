@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from igngen.pipeline import RenderInputs
+    from igngen.render.pipeline import RenderInputs
     from igngen.settings import Settings
 
 from igngen import limits
@@ -80,7 +80,7 @@ def _target_ignition(args: argparse.Namespace) -> str | None:
 
 def render_inputs(args: argparse.Namespace) -> RenderInputs:
     """The pipeline's inputs from the shared options (render, explain)."""
-    from igngen.pipeline import RenderInputs
+    from igngen.render.pipeline import RenderInputs
 
     return RenderInputs(
         ovf=read_input(args.ovf, "ovf-env.xml", cap=limits.MAX_OVF_BYTES),

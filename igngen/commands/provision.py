@@ -104,15 +104,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from igngen import log
-    from igngen.errors import IgngenError
-    from igngen.failures import from_error
-    from igngen.provision import (
+    from igngen.boot.sequence import (
         ProvisionOptions,
         deadline,
         options_from_settings,
         provision,
         record_failure,
     )
+    from igngen.errors import IgngenError
+    from igngen.failures import from_error
     from igngen.settings import Settings, default_path, load
     from igngen.watchdog import Watchdog
 
@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
             template_dirs=tuple(args.templates) or None,
             waagent_conf=(args.waagent_conf,) if args.waagent_conf else None,
         )
-        from igngen.pps import options_from_settings as pps_options
+        from igngen.boot.pool import options_from_settings as pps_options
 
         opts = opts._replace(
             pps=pps_options(settings, wireserver=args.wireserver, timeout=args.pps_timeout)

@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from igngen.pipeline import render
+    from igngen.render.pipeline import render
 
     refuse_overwriting_inputs(
         {"--output": args.output, "--handoff": args.handoff},

@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from igngen.commands.inputs import load_settings
-    from igngen.templates import BUILTIN, discover
+    from igngen.render.templating import BUILTIN, discover
 
     settings = load_settings(args)
     found = discover([*args.templates, *settings.template_dirs])

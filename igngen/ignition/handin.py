@@ -25,7 +25,7 @@ in and the custom data is left where coreos-cloudinit finds it. Spec 1.x/2.x
 custom data is not embedded either: Flatcar's Ignition translates those only
 as the top-level user config (its ``config.Parse``, used for references, knows
 3.x only), so a reference would fail the boot. For every kind that is not
-embedded, ``build`` returns the fragment alone; ``igngen.handoff`` then hands it
+embedded, ``build`` returns the fragment alone; ``igngen.boot.handoff`` then hands it
 over as a base config so that Ignition still reads the custom data itself.
 """
 

@@ -31,7 +31,7 @@ from igngen.azure.pps import DEFAULT_POLL_TIMEOUT
 if TYPE_CHECKING:
     from igngen.azure.media import MediaContents
     from igngen.azure.pps import PpsDecision
-    from igngen.provision import ProvisionOptions
+    from igngen.boot.sequence import ProvisionOptions
     from igngen.settings import Settings
 
 # Ready for the pool: the pool VM, like any VM, must report within Azure's provisioning
@@ -194,7 +194,7 @@ def _poll(opts: ProvisionOptions) -> Any:
     beat = settings.request_timeout + settings.backoff_max + PROVISION_BACKSTOP_SECONDS
     polled = poll(settings, heartbeat=lambda: sdnotify.extend_timeout(beat))
     # What is left of provisioning (IMDS again, render, hand-off) gets its normal budget.
-    from igngen.provision import deadline
+    from igngen.boot.sequence import deadline
 
     sdnotify.extend_timeout(deadline(opts)[0] + PROVISION_BACKSTOP_SECONDS)
     return polled

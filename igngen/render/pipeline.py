@@ -11,11 +11,12 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from igngen import paths
 from igngen.azure import imds as imds_parser
 from igngen.azure import ovf as ovf_parser
-from igngen.fragment import build_fragment, password_hash, template_variables
-from igngen.model import Provisioning, Sourced
-from igngen.reconcile import reconcile
+from igngen.render.fragment import build_fragment, password_hash, template_variables
+from igngen.render.model import Provisioning, Sourced
+from igngen.render.reconcile import reconcile
 from igngen.settings import Settings
 
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ def _disk_variables(
     size = instance.resource_disk_size_mib if instance is not None else None
     waagent = None
     if inputs.waagent_conf is not None:
-        from igngen.waagent_conf import parse
+        from igngen.azure.waagent_conf import parse
 
         waagent = parse(inputs.waagent_conf, inputs.waagent_conf_source)
     return variables(
@@ -128,12 +129,12 @@ def _waagent_variables(inputs: RenderInputs) -> Mapping[str, Any]:
     """The ``/etc/waagent.conf`` igngen ships: the image's own, or Flatcar's shipped values."""
     import os
 
-    from igngen.waagent_conf import derive_for_igngen, parse
+    from igngen.azure.waagent_conf import derive_for_igngen, parse
 
     if inputs.waagent_conf is not None:
         conf = parse(inputs.waagent_conf, inputs.waagent_conf_source)
     else:
-        baseline = os.path.join(os.path.dirname(__file__), "data", "waagent-flatcar.conf")
+        baseline = os.path.join(paths.PACKAGE_DATA, "waagent-flatcar.conf")
         with open(baseline, "rb") as fh:
             conf = parse(fh.read(), "built-in waagent baseline")
     return {"enabled": True, "conf": derive_for_igngen(conf)}

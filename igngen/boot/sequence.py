@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from igngen import log, paths
 from igngen.azure import kvp
+from igngen.boot.pool import PpsOptions
 from igngen.errors import IgngenError, ImdsDataError, ImdsUnavailableError, SettingsError
 from igngen.failures import Failure
-from igngen.pps import PpsOptions
 from igngen.seconds import check_seconds
 from igngen.settings import Settings
 
@@ -44,7 +44,7 @@ class ProvisionOptions(NamedTuple):
     # How long to wait for configured local NVMe disks that have not shown up (a VM size
     # without them costs this much; one with them, nothing).
     local_disk_wait: float = 3.0
-    # Pre-provisioned VMs: Wireserver for the pool's Ready, the poll's budget (igngen.pps).
+    # Pre-provisioned VMs: Wireserver for the pool's Ready, the poll's budget (igngen.boot.pool).
     pps: PpsOptions = PpsOptions()
     # The initramfs's Ignition, asked for its release so the output spec can follow it
     # (unless the settings name output.spec); "" never asks (the settings' spec is used).
@@ -86,7 +86,7 @@ def options_from_settings(settings: Settings, **overrides: Any) -> ProvisionOpti
     if values.get("layout", "sysdir") not in ("sysdir", "runtime"):
         raise SettingsError("provision.layout: expected sysdir or runtime", settings.source)
     if "handoff_dir" not in values and values.get("layout") == "runtime":
-        from igngen.handoff import RUNTIME_DIR
+        from igngen.boot.handoff import RUNTIME_DIR
 
         values["handoff_dir"] = RUNTIME_DIR  # Ignition >= 2.27 looks there itself
     return ProvisionOptions(**values)
@@ -253,17 +253,17 @@ def _waagent_conf(candidates: tuple[str, ...]) -> dict[str, Any]:
 
 
 def provision(opts: ProvisionOptions, settings: Settings) -> list[str]:
-    from igngen import handoff
     from igngen.azure.imds import parse_instance
-    from igngen.pipeline import RenderInputs, render
+    from igngen.boot import handoff
+    from igngen.render.pipeline import RenderInputs, render
 
     kvp.try_append(opts.kvp_pool, kvp.event_key("start"), "provisioning started")
     contents = _read_media(opts)
     _eject_media(opts, settings, contents.origin)
     imds_bytes = _fetch_imds(opts)
-    # --- pre-provisioned VMs (igngen/pps.py): the pool's documents are swapped for the
+    # --- pre-provisioned VMs (igngen/boot/pool.py): the pool's documents are swapped for the
     # hand-over's, or the kind is refused; a normal VM passes through unchanged.
-    from igngen.pps import reprovision_if_pooled
+    from igngen.boot.pool import reprovision_if_pooled
 
     contents, imds_bytes = reprovision_if_pooled(opts, contents, imds_bytes, fetch_imds=_fetch_imds)
     # --- end of pre-provisioned VMs

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from igngen.model import Provisioning
-from igngen.passwords import hash_password
+from igngen.render.model import Provisioning
+from igngen.render.passwords import hash_password
 from igngen.settings import Settings
 
 
@@ -80,6 +80,6 @@ def build_fragment(
     disabled: Sequence[str],
     spec: str,
 ) -> dict[str, Any]:
-    from igngen.templates import render_fragment
+    from igngen.render.templating import render_fragment
 
     return render_fragment(variables, search_dirs=template_dirs, disabled=disabled, spec=spec)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Generic, NamedTuple, TypeVar
 
-from igngen.rules import SshPublicKey
+from igngen.render.rules import SshPublicKey
 from igngen.secret import Secret
 
 T = TypeVar("T")

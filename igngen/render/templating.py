@@ -44,7 +44,7 @@ SYSTEM_DIRS = paths.TEMPLATE_DIRS
 SUFFIX = ".bu"
 MARKER = ".disabled"
 BUILTIN = "built-in"
-_DATA = os.path.join(os.path.dirname(__file__), "data", "templates.json")
+_DATA = os.path.join(paths.PACKAGE_DATA, "templates.json")
 _VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
 _ANY_PLACEHOLDER = re.compile(r"\{\{.*?\}\}", re.DOTALL)
 _WHEN = re.compile(r"#\s*igngen:when=(!?)([A-Za-z_][A-Za-z0-9_.]*)\s*$")

@@ -22,8 +22,8 @@ from __future__ import annotations
 from igngen.azure.imds import ImdsInstance
 from igngen.azure.ovf import OvfEnvironment
 from igngen.errors import ReconcileError
-from igngen.model import AuthorizedKey, Provisioning, Sourced
-from igngen.rules import (
+from igngen.render.model import AuthorizedKey, Provisioning, Sourced
+from igngen.render.rules import (
     check_host_name,
     check_key_path,
     check_password,
@@ -44,7 +44,7 @@ def reconcile(
         warnings.extend(imds.warnings)
     pps = ovf.preprovisioned_vm_type or (imds.pps_type if imds else None)
     if ovf.preprovisioned_vm or (pps and pps.lower() != "none"):
-        # `igngen provision` never gets here with a pool document (igngen/pps.py swaps
+        # `igngen provision` never gets here with a pool document (igngen/boot/pool.py swaps
         # it for the hand-over's); a render of one configures the pool's placeholder.
         warnings.append(
             f"pre-provisioned VM (type {pps or 'Running'}): this document describes the "
