@@ -20,19 +20,17 @@ def test_dracut_check(tmp_path: Path) -> None:
     require_file(Path("/usr/lib/dracut/modules.d/30ignition"), "Debian's ignition dracut module")
     if os.geteuid() != 0:
         pytest.skip("running igngen inside the unpacked initramfs needs chroot (root)")
-    # A copy of the repo where another part of igngen added units beside the module
-    # (dracut/*.service, a <unit>.d/ drop-in, a flat *.conf): they are installed by glob.
+    # A copy of the repo where a new unit and a drop-in were added in the module's one
+    # layout (unit at its top, drop-in under dropins/<unit>.d/): installed by glob.
     repo = tmp_path / "repo"
     for part in ("dracut", "tools", "igngen", "examples", "tests/sim"):
         shutil.copytree(REPO / part, repo / part, ignore=shutil.ignore_patterns("__pycache__"))
-    (repo / "dracut/igngen-extra-check.service").write_text(
+    module = repo / "dracut/95igngen"
+    (module / "igngen-extra-check.service").write_text(
         "[Unit]\nDescription=extra\n[Service]\nType=oneshot\nExecStart=/bin/true\n"
     )
-    (repo / "dracut/igngen-extra-check.service.d").mkdir()
-    (repo / "dracut/igngen-extra-check.service.d/10-dir.conf").write_text("[Unit]\n")
-    (repo / "dracut/20-flat-check.conf").write_text(
-        "# igngen-dropin-for: ignition-files.service\n[Unit]\n"
-    )
+    (module / "dropins/ignition-files.service.d").mkdir(parents=True)
+    (module / "dropins/ignition-files.service.d/20-extra-check.conf").write_text("[Unit]\n")
     proc = subprocess.run(
         [str(repo / "tools/dracut-check")],
         capture_output=True,
@@ -42,8 +40,7 @@ def test_dracut_check(tmp_path: Path) -> None:
     )
     for unit in (
         "igngen-extra-check.service",
-        "igngen-extra-check.service.d/10-dir.conf",
-        "ignition-files.service.d/20-flat-check.conf",
+        "ignition-files.service.d/20-extra-check.conf",
     ):
         assert f"unit file: usr/lib/systemd/system/{unit}\n" in proc.stdout, proc.stdout
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
@@ -78,3 +75,59 @@ def test_unit_files_pass_systemd_analyze(tmp_path: Path) -> None:
         and "igngen-report-failure" not in ln
     ]
     assert not problems, proc.stderr
+
+
+def _install_units(module: Path) -> subprocess.CompletedProcess[str]:
+    """module-setup.sh's install_units with dracut's helpers stood in for: each install
+    is printed, an error goes to stderr."""
+    script = (
+        f"source {REPO / 'dracut/95igngen/module-setup.sh'}\n"
+        'inst_simple() { echo "install $1 -> $2"; }\n'
+        'derror() { echo "$*" >&2; }\n'
+        "install_units\n"
+    )
+    return subprocess.run(
+        ["bash", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={
+            "PATH": os.environ["PATH"],
+            "moddir": str(module),
+            "systemdsystemunitdir": "/usr/lib/systemd/system",
+        },
+    )
+
+
+def test_units_and_dropins_of_the_one_layout_are_installed(tmp_path: Path) -> None:
+    module = tmp_path / "95igngen"
+    shutil.copytree(REPO / "dracut/95igngen", module)
+    proc = _install_units(module)
+    assert proc.returncode == 0, proc.stderr
+    installed = sorted(line.split(" -> ")[1] for line in proc.stdout.splitlines())
+    units = sorted(
+        f"/usr/lib/systemd/system/{p.name}"
+        for p in (REPO / "dracut/95igngen").iterdir()
+        if p.suffix in (".service", ".target", ".timer")
+    )
+    dropins = sorted(
+        f"/usr/lib/systemd/system/{p.parent.name}/{p.name}"
+        for p in (REPO / "dracut/95igngen/dropins").glob("*.d/*.conf")
+    )
+    assert units and dropins
+    assert installed == sorted(units + dropins)
+
+
+@pytest.mark.parametrize(
+    "stray", ["20-flat.conf", "igngen-provision.service.d/10-x.conf", "dropins/10-x.conf"]
+)
+def test_a_file_outside_the_layout_fails_the_build(tmp_path: Path, stray: str) -> None:
+    module = tmp_path / "95igngen"
+    shutil.copytree(REPO / "dracut/95igngen", module)
+    (module / stray).parent.mkdir(parents=True, exist_ok=True)
+    (module / stray).write_text("[Unit]\n")
+    proc = _install_units(module)
+    assert proc.returncode == 1
+    assert proc.stdout == "", "nothing is installed when the layout is wrong"
+    assert "is outside the module's layout" in proc.stderr
+    assert stray.split("/")[0] in proc.stderr

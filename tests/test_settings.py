@@ -100,8 +100,8 @@ def test_fractional_seconds_reach_every_owner() -> None:
     ("yaml_text", "where", "message"),
     [
         (b"imds: {timeout: nope}\n", "1:17", "imds.timeout: expected a number of seconds"),
-        (b"provision:\n  layout: flat\n", "2:11", "sequence.layout: expected sysdir or runtime"),
-        (b"pps:\n  timeout: -1\n", "2:12", "pool.timeout: expected a number of seconds"),
+        (b"provision:\n  layout: flat\n", "2:11", "provision.layout: expected sysdir or runtime"),
+        (b"pps:\n  timeout: -1\n", "2:12", "pps.timeout: expected a number of seconds"),
         (b"report:\n  protocol: soap\n", "2:13", "report.protocol: use one of"),
         (b"report:\n  nope: 1\n", "2:9", "report.nope: unknown key"),
         (b"azure:\n  eject_media: maybe\n", "2:16", "azure.eject_media: expected true or false"),

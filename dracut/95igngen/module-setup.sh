@@ -69,32 +69,7 @@ install() {
         done
     fi
 
-    # Units and drop-ins: this module's own and those other parts of igngen put
-    # beside it (tools/dracut-module copies dracut/*.service, dracut/*.conf and
-    # dracut/<unit>.d/ in), by glob, so a new unit needs no change here.
-    local unit conf target
-    for unit in "$moddir"/*.service "$moddir"/*.target "$moddir"/*.timer; do
-        [ -e "$unit" ] || continue
-        inst_simple "$unit" "$systemdsystemunitdir/$(basename "$unit")"
-    done
-    # Drop-in directories: dropins/<unit>.d/<name>.conf or <unit>.d/<name>.conf. The
-    # ignition-.service.d prefix drop-in points every Ignition stage (each re-reads
-    # its base configs) at the hand-off directory.
-    for conf in "$moddir"/dropins/*.d/*.conf "$moddir"/*.d/*.conf; do
-        [ -e "$conf" ] || continue
-        target=${conf%/*}
-        inst_simple "$conf" "$systemdsystemunitdir/${target##*/}/${conf##*/}"
-    done
-    # A flat <name>.conf names the unit it extends on a "# igngen-dropin-for: UNIT" line.
-    for conf in "$moddir"/*.conf; do
-        [ -e "$conf" ] || continue
-        target=$(sed -n 's/^# *igngen-dropin-for: *\([^ ]*\) *$/\1/p' "$conf" | head -n 1)
-        if [[ -z "$target" ]]; then
-            derror "igngen: $conf lacks a '# igngen-dropin-for: UNIT' line"
-            return 1
-        fi
-        inst_simple "$conf" "$systemdsystemunitdir/$target.d/${conf##*/}"
-    done
+    install_units || return 1
     # First boot only: ignition-complete.target is queued only when Ignition runs.
     mkdir -p "$initdir/$systemdsystemunitdir/ignition-complete.target.requires" \
         "$initdir/$systemdsystemunitdir/ignition-complete.target.wants"
@@ -102,4 +77,26 @@ install() {
         "$systemdsystemunitdir/ignition-complete.target.requires/igngen-provision.service"
     ln_r "$systemdsystemunitdir/igngen-report-provisioning.service" \
         "$systemdsystemunitdir/ignition-complete.target.wants/igngen-report-provisioning.service"
+}
+
+# One layout, installed by glob so a new unit needs no edit here: units (*.service,
+# *.target, *.timer) at the top of the module, drop-ins under dropins/<unit>.d/<name>.conf.
+# Anything else that looks like a unit file is a mistake that would otherwise be left out
+# silently: the build fails instead.
+install_units() {
+    local unit conf target stray
+    for stray in "$moddir"/*.conf "$moddir"/*.d "$moddir"/dropins/*.conf; do
+        [ -e "$stray" ] || continue
+        derror "igngen: $stray is outside the module's layout (units at the top, drop-ins in dropins/<unit>.d/)"
+        return 1
+    done
+    for unit in "$moddir"/*.service "$moddir"/*.target "$moddir"/*.timer; do
+        [ -e "$unit" ] || continue
+        inst_simple "$unit" "$systemdsystemunitdir/$(basename "$unit")"
+    done
+    for conf in "$moddir"/dropins/*.d/*.conf; do
+        [ -e "$conf" ] || continue
+        target=${conf%/*}
+        inst_simple "$conf" "$systemdsystemunitdir/${target##*/}/${conf##*/}"
+    done
 }
