@@ -19,7 +19,8 @@ from typing import Any
 from igngen.errors import IgnitionConfigError
 from igngen.ignition import spec
 from igngen.ignition.merge import key_of
-from igngen.ignition.validate import escape, validate_merged
+from igngen.ignition.reports import escape
+from igngen.ignition.validate import validate_merged
 
 MERGE_FAILURE = "Ignition would fail the boot: merging configs resulted in an invalid config"
 

@@ -6,8 +6,8 @@ in sync). They describe structure: types, required fields, the nullability
 Ignition's Go pointers give every optional field, and, as ``false``
 sub-schemas, the fields later versions add (a newer field is an error for
 igngen, see ``validate``). Unknown fields are allowed: Ignition only warns.
-Value rules (paths, URLs, duplicates by key, …) are the shared semantic pass in
-``validate``. ``python -m igngen.ignition.schema VERSION`` prints one schema.
+Value rules (paths, URLs, duplicates by key, …) are the shared semantic pass
+(``semantics``). ``python -m igngen.ignition.schema VERSION`` prints one schema.
 
 This module imports jsonschema lazily, only in ``structural_reports``; it is
 not on the ``render`` path.
@@ -20,6 +20,7 @@ import sys
 from typing import Any
 
 from igngen.ignition import spec
+from igngen.ignition.reports import NEWER_FIELD, Report, escape, newer_field_message
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _TYPES = {"string": "string", "integer": "integer", "boolean": "boolean"}
@@ -71,8 +72,6 @@ def schema_for(version: str) -> dict[str, Any]:
 
 
 def _pointer(path: Any) -> str:
-    from igngen.ignition.validate import escape
-
     return "".join(f"/{escape(str(p))}" for p in path)
 
 
@@ -96,9 +95,7 @@ def _strict_integers() -> Any:
 
 
 def structural_reports(config: Any, version: str) -> list[Any]:
-    """jsonschema's verdict on ``config`` as validate.Report entries (errors + unknown-key warnings)."""
-
-    from igngen.ignition.validate import NEWER_FIELD, Report, newer_field_message
+    """jsonschema's verdict on ``config`` as reports.Report entries (errors + unknown-key warnings)."""
 
     validator = _VALIDATORS.get(version)
     if validator is None:
@@ -138,7 +135,6 @@ def structural_reports(config: Any, version: str) -> list[Any]:
 def _unknown_fields(
     value: Any, node: spec.Node, newest: spec.Node | None, pointer: str
 ) -> list[Any]:
-    from igngen.ignition.validate import Report, escape
 
     out: list[Report] = []
     if isinstance(node, spec.List) and isinstance(value, list):
