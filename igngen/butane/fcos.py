@@ -288,3 +288,38 @@ def check_storage(
             assert node is not None
             raise node.error(msg.MOUNTPOINT_FORBIDDEN, "path")
     return warnings
+
+
+_FCOS_RESERVED = {"BIOS-BOOT": 1, "PowerPC-PReP-boot": 1, "EFI-SYSTEM": 2, "boot": 3, "root": 4}
+
+
+def partition_warnings(
+    config: dict[str, Any], marks: dict[str, Node], source: str
+) -> list[tuple[str, str]]:
+    """Fedora CoreOS's checks of partitions that touch its boot-disk layout."""
+
+    def where(pointer: str) -> str:
+        node = marks.get(pointer)
+        return node.where if node is not None else source
+
+    out = []
+    for i, disk in enumerate(config.get("storage", {}).get("disks", [])):
+        parts = disk.get("partitions", [])
+        for p, part in enumerate(parts):
+            label = part.get("label")
+            at = f"/storage/disks/{i}/partitions/{p}"
+            if label == "root":
+                size = part.get("sizeMiB")
+                if not size:
+                    if any(not q.get("startMiB") for k, q in enumerate(parts) if k != p):
+                        out.append((where(at + "/label"), msg.ROOT_CONSTRAINED))
+                elif size < 8192:
+                    out.append((where(at + "/sizeMiB"), msg.ROOT_TOO_SMALL))
+            if (
+                label in _FCOS_RESERVED
+                and not disk.get("wipeTable")
+                and part.get("number", 0) != _FCOS_RESERVED[label]
+            ):
+                text = msg.WRONG_PARTITION_NUMBER.format(label=label, number=_FCOS_RESERVED[label])
+                out.append((where(at + "/label"), text))
+    return out
