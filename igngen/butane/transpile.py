@@ -22,7 +22,7 @@ from igngen.butane.trees import add_trees
 from igngen.butane.versions import PENDING, VARIANTS, Variant, supported
 from igngen.butane.walker import Walker
 from igngen.errors import ButaneError
-from igngen.ignition import spec
+from igngen.ignition import nodes, spec
 from igngen.yamlsrc import Node
 
 
@@ -96,9 +96,9 @@ def merge_under(
     moves: dict[str, str] = {}
     for section, name in _SHIFTED:
         lst = spec.tree(spec.VERSIONS[-1]).fields[section]
-        assert isinstance(lst, spec.Obj)
+        assert isinstance(lst, nodes.Obj)
         node = lst.fields[name]
-        assert isinstance(node, spec.List)
+        assert isinstance(node, nodes.List)
         after = merged.get(section, {}).get(name, [])
         position: dict[str, int] = {}
         for j, entry in enumerate(after):

@@ -16,7 +16,7 @@ from typing import Any
 from igngen.butane import messages as msg
 from igngen.butane.contents import make_source
 from igngen.butane.walker import Walker, scalar_text
-from igngen.ignition import spec
+from igngen.ignition import nodes, spec
 from igngen.yamlsrc import Node
 
 _TREE_OWNERSHIP = ("user", "group", "file_mode", "dir_mode")
@@ -57,9 +57,9 @@ def add_trees(w: Walker, storage_node: Node, storage: dict[str, Any]) -> None:
 def _tree_options(w: Walker, tree: Node) -> dict[str, Any]:
     """base v0_7's user/group/file_mode/dir_mode of one tree, walked as Ignition fields."""
     files = spec.tree(w.variant.spec).fields["storage"]
-    assert isinstance(files, spec.Obj)
+    assert isinstance(files, nodes.Obj)
     file_list = files.fields["files"]
-    assert isinstance(file_list, spec.List) and isinstance(file_list.item, spec.Obj)
+    assert isinstance(file_list, nodes.List) and isinstance(file_list.item, nodes.Obj)
     fields = file_list.item.fields
     out: dict[str, Any] = {}
     for key, ign in (

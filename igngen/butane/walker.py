@@ -20,7 +20,7 @@ from igngen.butane import messages as msg
 from igngen.butane.contents import make_source
 from igngen.butane.modes import decimal_mode_suspect
 from igngen.butane.versions import Variant
-from igngen.ignition import spec
+from igngen.ignition import nodes, spec
 from igngen.safejson import loads
 from igngen.yamlsrc import Node
 
@@ -65,11 +65,11 @@ class Walker:
         self.marks: dict[str, Node] = {}
         self.mount_units: list[tuple[dict[str, Any], Node]] = []
 
-    def walk(self, node: Node, ign: spec.Node, pointer: str, fpath: str) -> Any:
+    def walk(self, node: Node, ign: nodes.Node, pointer: str, fpath: str) -> Any:
         self.marks[pointer] = node
         if node.value is None:
             return None
-        if isinstance(ign, spec.Scalar):
+        if isinstance(ign, nodes.Scalar):
             v = node.value
             # go-yaml hands a string field the source text of any plain scalar,
             # and an integer field the value of an integral float.
@@ -100,7 +100,7 @@ class Walker:
             ):
                 self.found.append((node.where, msg.SPECIAL_MODE_BITS.format(mode=v)))
             return v
-        if isinstance(ign, spec.List):
+        if isinstance(ign, nodes.List):
             if not node.is_seq:
                 raise node.error(msg.EXPECTED_LIST)
             return [
@@ -110,7 +110,7 @@ class Walker:
         return self.obj(node, ign, pointer, fpath)
 
     def obj(
-        self, node: Node, ign: spec.Obj, pointer: str, fpath: str, skip: tuple[str, ...] = ()
+        self, node: Node, ign: nodes.Obj, pointer: str, fpath: str, skip: tuple[str, ...] = ()
     ) -> dict[str, Any]:
         if not node.is_map:
             raise node.error(msg.EXPECTED_MAP)

@@ -19,7 +19,7 @@ import json
 import sys
 from typing import Any
 
-from igngen.ignition import spec
+from igngen.ignition import nodes, spec
 from igngen.ignition.reports import NEWER_FIELD, Report, escape, newer_field_message
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -27,19 +27,19 @@ _TYPES = {"string": "string", "integer": "integer", "boolean": "boolean"}
 
 
 def _node_schema(
-    node: spec.Node, newest: spec.Node | None, nullable: bool, path: str = ""
+    node: nodes.Node, newest: nodes.Node | None, nullable: bool, path: str = ""
 ) -> dict[str, Any]:
-    if isinstance(node, spec.Scalar):
+    if isinstance(node, nodes.Scalar):
         kind = _TYPES[node.kind]
         return {"type": [kind, "null"] if nullable else kind}
-    if isinstance(node, spec.List):
-        item_newest = newest.item if isinstance(newest, spec.List) else None
+    if isinstance(node, nodes.List):
+        item_newest = newest.item if isinstance(newest, nodes.List) else None
         return {
             "type": ["array", "null"] if nullable else "array",
             "items": _node_schema(node.item, item_newest, False, f"{path}[]"),
         }
     props: dict[str, Any] = {}
-    newest_fields = newest.fields if isinstance(newest, spec.Obj) else {}
+    newest_fields = newest.fields if isinstance(newest, nodes.Obj) else {}
     for name, child in node.fields.items():
         sub = f"{path}/{name}" if path else name
         props[name] = _node_schema(child, newest_fields.get(name), not child.required, sub)
@@ -133,16 +133,16 @@ def structural_reports(config: Any, version: str) -> list[Any]:
 
 
 def _unknown_fields(
-    value: Any, node: spec.Node, newest: spec.Node | None, pointer: str
+    value: Any, node: nodes.Node, newest: nodes.Node | None, pointer: str
 ) -> list[Any]:
 
     out: list[Report] = []
-    if isinstance(node, spec.List) and isinstance(value, list):
-        nxt = newest.item if isinstance(newest, spec.List) else None
+    if isinstance(node, nodes.List) and isinstance(value, list):
+        nxt = newest.item if isinstance(newest, nodes.List) else None
         for i, entry in enumerate(value):
             out += _unknown_fields(entry, node.item, nxt, f"{pointer}/{i}")
-    elif isinstance(node, spec.Obj) and isinstance(value, dict):
-        newest_fields = newest.fields if isinstance(newest, spec.Obj) else {}
+    elif isinstance(node, nodes.Obj) and isinstance(value, dict):
+        newest_fields = newest.fields if isinstance(newest, nodes.Obj) else {}
         for key, entry in value.items():
             child = node.fields.get(key)
             if child is not None:

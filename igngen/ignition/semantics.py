@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from igngen.ignition import spec
+from igngen.ignition import nodes, spec
 from igngen.ignition.device_rules import check_devices
 from igngen.ignition.field_rules import FieldRules, clean_path, is_empty, items_at, value_at
 from igngen.ignition.merge import key_of
@@ -36,18 +36,18 @@ class Semantics(FieldRules):
     """The whole semantic pass: ``Semantics(reports, version).run(config)``."""
 
     # generic: every keyed list, per Ignition's ValidateDups
-    def duplicates(self, node: spec.Obj, value: dict[str, Any], pointer: str) -> None:
+    def duplicates(self, node: nodes.Obj, value: dict[str, Any], pointer: str) -> None:
         seen: dict[tuple[str, str], tuple[str, int]] = {}
         fields = node.fields
         for name, entries in value.items():
             sub = fields.get(name)
             if sub is None or entries is None or not sub.has_keyed:
                 continue
-            if isinstance(sub, spec.Obj):
+            if isinstance(sub, nodes.Obj):
                 if isinstance(entries, dict):
                     self.duplicates(sub, entries, f"{pointer}/{escape(name)}")
                 continue
-            if not isinstance(sub, spec.List) or not isinstance(entries, list):
+            if not isinstance(sub, nodes.List) or not isinstance(entries, list):
                 continue
             if sub.key is not None:
                 space = sub.namespace or name
@@ -63,7 +63,7 @@ class Semantics(FieldRules):
                     else:
                         seen[ident] = (name, i)
             item = sub.item
-            if isinstance(item, spec.Obj) and item.has_keyed:
+            if isinstance(item, nodes.Obj) and item.has_keyed:
                 for i, entry in enumerate(entries):
                     if isinstance(entry, dict):
                         self.duplicates(item, entry, f"{pointer}/{escape(name)}/{i}")

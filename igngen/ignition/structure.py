@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from igngen.ignition import spec
+from igngen.ignition import nodes, spec
 from igngen.ignition.reports import NEWER_FIELD, Reports, escape, newer_field_message
 
 
@@ -29,22 +29,22 @@ def _type_error(kind: str, value: Any) -> str | None:
 
 
 def structure(
-    out: Reports, version: str, node: spec.Node, value: Any, pointer: str, fields_path: str
+    out: Reports, version: str, node: nodes.Node, value: Any, pointer: str, fields_path: str
 ) -> None:
     # Pointers are built only for containers and errors: this runs on every render.
     if value is None:
         return
-    if isinstance(node, spec.Scalar):
+    if isinstance(node, nodes.Scalar):
         problem = _type_error(node.kind, value)
         if problem:
             out.error(pointer, problem)
         return
-    if isinstance(node, spec.List):
+    if isinstance(node, nodes.List):
         if not isinstance(value, list):
             out.error(pointer, "expected an array")
             return
         item = node.item
-        if isinstance(item, spec.Scalar):
+        if isinstance(item, nodes.Scalar):
             for i, entry in enumerate(value):
                 if entry is not None:
                     problem = _type_error(item.kind, entry)
@@ -72,7 +72,7 @@ def structure(
             continue
         if entry is None:
             continue
-        if isinstance(child, spec.Scalar):
+        if isinstance(child, nodes.Scalar):
             problem = _type_error(child.kind, entry)
             if problem:
                 out.error(f"{pointer}/{escape(key)}", problem)

@@ -38,7 +38,7 @@ from __future__ import annotations
 from typing import Any
 
 from igngen.errors import IgnitionConfigError
-from igngen.ignition import spec
+from igngen.ignition import nodes, spec
 from igngen.ignition.field_rules import value_at
 from igngen.ignition.reports import NEWER_FIELD, Report, Reports
 from igngen.ignition.semantics import Semantics
@@ -73,16 +73,16 @@ def _version_report(config: Any, version: str | None) -> Report | None:
     return None
 
 
-def project(value: Any, node: spec.Node) -> Any:
+def project(value: Any, node: nodes.Node) -> Any:
     """``value`` with every field its spec does not know dropped (new containers).
 
     This is what Ignition's Go decoder does to a config of an older version that
     uses a newer field (or an unknown one): the field is not in that version's
     types, so it is reported as an unused key and never reaches the merge.
     """
-    if isinstance(node, spec.Obj) and isinstance(value, dict):
+    if isinstance(node, nodes.Obj) and isinstance(value, dict):
         return {k: project(v, node.fields[k]) for k, v in value.items() if k in node.fields}
-    if isinstance(node, spec.List) and isinstance(value, list):
+    if isinstance(node, nodes.List) and isinstance(value, list):
         return [project(v, node.item) for v in value]
     return value
 
