@@ -6,7 +6,7 @@ from typing import Any
 
 from igngen.butane import messages as msg
 from igngen.butane.contents import make_source
-from igngen.butane.walker import Walker, scalar_text
+from igngen.butane.walker import Walker, list_of_maps, scalar_text
 from igngen.yamlsrc import Node
 
 # podman-systemd.unit(5): the unit kinds quadlet generates services from.
@@ -37,14 +37,7 @@ def add_quadlets(w: Walker, systemd_node: Node, storage: dict[str, Any]) -> None
     """Podman quadlets become files under /etc/containers/systemd (``rootful``) or its
     ``users/`` directory; an instance name (``web@8080.container``) becomes a link to
     its template (``web@.container``), as Butane does."""
-    quadlets = systemd_node.value.get("quadlets")
-    if quadlets is None or quadlets.value is None:
-        return
-    if not quadlets.is_seq:
-        raise quadlets.error(msg.EXPECTED_LIST)
-    for q in quadlets.value:
-        if not q.is_map:
-            raise q.error(msg.EXPECTED_MAP)
+    for q in list_of_maps(systemd_node, "quadlets"):
         for key in q.value:
             if key not in ("name", "contents", "contents_local", "rootful"):
                 raise q.error(msg.UNKNOWN_KEY.format(key=key), key)

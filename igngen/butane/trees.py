@@ -15,7 +15,7 @@ from typing import Any
 
 from igngen.butane import messages as msg
 from igngen.butane.contents import make_source
-from igngen.butane.walker import Walker, scalar_text
+from igngen.butane.walker import Walker, list_of_maps, scalar_text
 from igngen.ignition import nodes, spec
 from igngen.yamlsrc import Node
 
@@ -23,14 +23,7 @@ _TREE_OWNERSHIP = ("user", "group", "file_mode", "dir_mode")
 
 
 def add_trees(w: Walker, storage_node: Node, storage: dict[str, Any]) -> None:
-    trees = storage_node.value.get("trees")
-    if trees is None or trees.value is None:
-        return
-    if not trees.is_seq:
-        raise trees.error(msg.EXPECTED_LIST)
-    for tree in trees.value:
-        if not tree.is_map:
-            raise tree.error(msg.EXPECTED_MAP)
+    for tree in list_of_maps(storage_node, "trees"):
         allowed = ("local", "path") + (_TREE_OWNERSHIP if w.variant.tree_ownership else ())
         for key in tree.value:
             if key not in allowed:

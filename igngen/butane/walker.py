@@ -51,6 +51,19 @@ def snake(name: str) -> str:
     return _CAMEL.sub(r"_\1", name.replace("MiB", "Mib")).lower()
 
 
+def list_of_maps(parent: Node, key: str) -> list[Node]:
+    """The entries of the list ``parent[key]`` (none when absent or null), each a map."""
+    node = parent.value.get(key)
+    if node is None or node.value is None:
+        return []
+    if not node.is_seq:
+        raise node.error(msg.EXPECTED_LIST)
+    for entry in node.value:
+        if not entry.is_map:
+            raise entry.error(msg.EXPECTED_MAP)
+    return list(node.value)
+
+
 class Walker:
     """One document's walk: its variant, local-files directory, warnings and marks."""
 
