@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from igngen.butane.translate import translate_bytes
+from igngen.butane.transpile import transpile_bytes
 from igngen.errors import ButaneError
 
 FILES = Path(__file__).resolve().parent / "data" / "butane" / "files"
@@ -102,7 +102,7 @@ REFUSED = [
 @pytest.mark.parametrize(("doc", "where", "words"), REFUSED)
 def test_refused_with_location(doc: str, where: str, words: str) -> None:
     with pytest.raises(ButaneError) as exc:
-        translate_bytes(doc, source="in.bu")
+        transpile_bytes(doc, source="in.bu")
     text = str(exc.value)
     assert text.startswith(f"in.bu:{where}:"), text
     assert words in text
@@ -120,10 +120,10 @@ def test_refused_with_location(doc: str, where: str, words: str) -> None:
 def test_local_files_stay_inside_the_files_dir(local: str, words: str | None) -> None:
     doc = HEAD + f"storage:\n  files:\n    - path: /a\n      contents:\n        local: {local}\n"
     if words is None:
-        translate_bytes(doc, source="in.bu", files_dir=str(FILES))
+        transpile_bytes(doc, source="in.bu", files_dir=str(FILES))
         return
     with pytest.raises(ButaneError, match=words):
-        translate_bytes(doc, source="in.bu", files_dir=str(FILES))
+        transpile_bytes(doc, source="in.bu", files_dir=str(FILES))
 
 
 def test_symlink_out_of_files_dir_is_refused(tmp_path: Path) -> None:
@@ -132,7 +132,7 @@ def test_symlink_out_of_files_dir_is_refused(tmp_path: Path) -> None:
     (tmp_path / "files" / "link").symlink_to(tmp_path / "secret")
     doc = HEAD + "storage:\n  files:\n    - path: /a\n      contents:\n        local: link\n"
     with pytest.raises(ButaneError, match="leads outside"):
-        translate_bytes(doc, source="in.bu", files_dir=str(tmp_path / "files"))
+        transpile_bytes(doc, source="in.bu", files_dir=str(tmp_path / "files"))
 
 
 def test_tree_conflicts_with_declared_contents_and_kinds() -> None:
@@ -141,14 +141,14 @@ def test_tree_conflicts_with_declared_contents_and_kinds() -> None:
         + "storage:\n  files:\n    - path: /etc/motd\n      contents:\n        inline: x\n  trees:\n    - local: tree\n"
     )
     with pytest.raises(ButaneError, match="already declared") as exc:
-        translate_bytes(doc, source="in.bu", files_dir=str(FILES))
+        transpile_bytes(doc, source="in.bu", files_dir=str(FILES))
     assert str(exc.value).startswith("in.bu:9:7")
     doc = HEAD + "storage:\n  directories:\n    - path: /a.txt\n  trees:\n    - local: tree\n"
     with pytest.raises(ButaneError, match="already declared"):
-        translate_bytes(doc, source="in.bu", files_dir=str(FILES))
+        transpile_bytes(doc, source="in.bu", files_dir=str(FILES))
     doc = HEAD + "storage:\n  trees:\n    - local: hello.txt\n"
     with pytest.raises(ButaneError, match="not a directory"):
-        translate_bytes(doc, source="in.bu", files_dir=str(FILES))
+        transpile_bytes(doc, source="in.bu", files_dir=str(FILES))
 
 
 def test_unit_contents_and_contents_local_are_exclusive() -> None:
@@ -157,7 +157,7 @@ def test_unit_contents_and_contents_local_are_exclusive() -> None:
         "      contents: x\n      contents_local: unit.service\n"
     )
     with pytest.raises(ButaneError, match="only one of 'contents' and 'contents_local'"):
-        translate_bytes(doc, source="in.bu", files_dir=str(FILES))
+        transpile_bytes(doc, source="in.bu", files_dir=str(FILES))
 
 
 @pytest.mark.parametrize(
@@ -175,15 +175,15 @@ def test_unit_contents_and_contents_local_are_exclusive() -> None:
 def test_decimal_mode_warning_and_strict(mode: str, directory: bool, warned: bool) -> None:
     kind = "directories" if directory else "files"
     doc = HEAD + f"storage:\n  {kind}:\n    - path: /a\n      mode: {mode}\n"
-    result = translate_bytes(doc, source="in.bu")
+    result = transpile_bytes(doc, source="in.bu")
     found = [w for w in result.warnings if "leading zero" in w]
     assert bool(found) == warned
     if warned:
         assert found[0].startswith("in.bu:6:13:")
         with pytest.raises(ButaneError, match=r"^in.bu:6:13: .*strict mode"):
-            translate_bytes(doc, source="in.bu", strict=True)
+            transpile_bytes(doc, source="in.bu", strict=True)
     elif not result.warnings:
-        translate_bytes(doc, source="in.bu", strict=True)
+        transpile_bytes(doc, source="in.bu", strict=True)
 
 
 def test_fcos_partition_layout_warnings() -> None:
@@ -192,13 +192,13 @@ def test_fcos_partition_layout_warnings() -> None:
         "      partitions:\n        - label: root\n          number: 4\n          size_mib: 4096\n"
         "        - label: boot\n          number: 5\n"
     )
-    warnings = translate_bytes(doc, source="in.bu").warnings
+    warnings = transpile_bytes(doc, source="in.bu").warnings
     assert any(w.startswith("in.bu:9:21:") and "8 GiB" in w for w in warnings)
     assert any(w.startswith("in.bu:10:18:") and "reserved for partition 3" in w for w in warnings)
     with pytest.raises(ButaneError, match=r"^in.bu:9:21: .*8 GiB.*strict mode"):
-        translate_bytes(doc, source="in.bu", strict=True)
+        transpile_bytes(doc, source="in.bu", strict=True)
     flatcar = doc.replace("variant: fcos\nversion: 1.4.0", "variant: flatcar\nversion: 1.0.0")
-    assert translate_bytes(flatcar, source="in.bu").warnings == []
+    assert transpile_bytes(flatcar, source="in.bu").warnings == []
 
 
 def test_embedded_config_of_unknown_version_is_a_warning() -> None:
@@ -206,11 +206,11 @@ def test_embedded_config_of_unknown_version_is_a_warning() -> None:
         HEAD
         + 'ignition:\n  config:\n    replace:\n      inline: \'{"ignition":{"version":"3.9.0"}}\'\n'
     )
-    result = translate_bytes(doc, source="in.bu")
+    result = transpile_bytes(doc, source="in.bu")
     assert (
         result.warnings
         and result.warnings[0].startswith("in.bu:6:15:")
         and "3.9.0" in result.warnings[0]
     )
     with pytest.raises(ButaneError, match="strict mode"):
-        translate_bytes(doc, source="in.bu", strict=True)
+        transpile_bytes(doc, source="in.bu", strict=True)

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from support.consumers import ignition_validate
 
-from igngen.butane.translate import translate_bytes
+from igngen.butane.transpile import transpile_bytes
 from igngen.errors import IgnitionConfigError
 from igngen.ignition.translate import translate
 from igngen.ignition.validate import check
@@ -39,7 +39,7 @@ def test_corpus_is_large_enough() -> None:
 
 @pytest.mark.parametrize("case", GOLDEN, ids=[c.stem for c in GOLDEN])
 def test_translation_matches_golden(case: Path) -> None:
-    result = translate_bytes(case.read_bytes(), source=case.name, files_dir=str(DATA / "files"))
+    result = transpile_bytes(case.read_bytes(), source=case.name, files_dir=str(DATA / "files"))
     assert result.config == _expected(case)
 
 

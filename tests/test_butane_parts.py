@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from support.consumers import require
 
 from igngen.butane.contents import make_source
-from igngen.butane.translate import mount_unit
+from igngen.butane.mount_units import mount_unit
 from igngen.errors import ButaneError
 from igngen.systemd import escape_path
 from igngen.yamlsrc import dump, load_dumped, parse
@@ -213,10 +213,10 @@ def test_any_string_written_by_a_yaml_emitter_reaches_the_file_unchanged(text: s
     """
     import yaml
 
-    from igngen.butane.translate import translate_bytes
+    from igngen.butane.transpile import transpile_bytes
 
     doc = {"variant": "flatcar", "version": "1.0.0"}
     doc["storage"] = {"files": [{"path": "/f", "contents": {"inline": text}}]}  # type: ignore[assignment]
-    result = translate_bytes(yaml.safe_dump(doc, allow_unicode=True), source="p.bu")
+    result = transpile_bytes(yaml.safe_dump(doc, allow_unicode=True), source="p.bu")
     contents = result.config["storage"]["files"][0]["contents"]
     assert _decode(contents["source"], contents["compression"]) == text.encode()

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from support.ignition_corpus import valid_configs
 
-from igngen.butane.translate import translate_bytes
+from igngen.butane.transpile import transpile_bytes
 
 _UPPER = re.compile(r"([a-z0-9])([A-Z])")
 
@@ -60,5 +60,5 @@ def test_ignition_config_written_as_butane_comes_back(variant: str, config: dict
     if ignition:
         body["ignition"] = ignition
     doc.update(as_butane(body))
-    result = translate_bytes(yaml.safe_dump(doc, sort_keys=False), source="rt.bu")
+    result = transpile_bytes(yaml.safe_dump(doc, sort_keys=False), source="rt.bu")
     assert result.config == config

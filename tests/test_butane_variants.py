@@ -21,7 +21,7 @@ from support.consumers import ignition_validate
 
 from igngen.butane import versions
 from igngen.butane.ignwarn import unit_sections
-from igngen.butane.translate import translate_bytes
+from igngen.butane.transpile import transpile_bytes
 from igngen.errors import ButaneError, CustomDataError
 from igngen.ignition import customdata, spec
 
@@ -61,7 +61,7 @@ def head(variant: str, version: str) -> str:
 
 
 def run(doc: str, **kw: Any) -> Any:
-    return translate_bytes(doc, source="in.bu", **kw)
+    return transpile_bytes(doc, source="in.bu", **kw)
 
 
 def test_table_is_butane_029() -> None:

@@ -22,7 +22,8 @@ from support.oracle import ignition_validate, require_validate, run_many
 
 from igngen.errors import IgnitionConfigError
 from igngen.ignition import spec
-from igngen.ignition.validate import NEWER_FIELD, check, validate
+from igngen.ignition.reports import NEWER_FIELD
+from igngen.ignition.validate import check, validate
 
 VERSIONS = ("3.0.0", "3.1.0", "3.2.0", "3.3.0", "3.4.0-experimental")
 SHA512 = "sha512-" + "ab" * 64

@@ -118,9 +118,9 @@ def _ready_marker(data: bytes) -> object:
 
 
 def _butane(data: bytes) -> object:
-    from igngen.butane.translate import translate_bytes
+    from igngen.butane.transpile import transpile_bytes
 
-    return translate_bytes(data, source="x.bu")
+    return transpile_bytes(data, source="x.bu")
 
 
 PARSERS: dict[str, Callable[[bytes], object]] = {

@@ -20,7 +20,8 @@ compression, bodies of a few KiB. That is a small, exact client:
 
 Callers turn statuses into outcomes: :class:`Retry` (busy, restarting),
 :class:`Fatal` (a request that will not heal) or :class:`Gone` (410 on the
-health POST, where the goal state must be fetched again).
+health POST, where the goal state must be fetched again). Endpoint URLs are
+parsed by ``igngen.azure.urls``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ import socket
 import time
 from collections.abc import Callable, Mapping
 from typing import NamedTuple, NoReturn, TypeVar
+
+from igngen.azure.urls import Url, parse_url
 
 T = TypeVar("T")
 
@@ -43,8 +46,6 @@ MAX_TRAILER_BYTES = 8 * 1024  # trailer section after the last chunk
 RECV_SIZE = 65536
 # A connect that has not finished in this long will not: the endpoints are one hop away.
 DEFAULT_CONNECT_TIMEOUT = 5.0
-# The request ends at min(total budget left, this): one stuck attempt must leave room for others.
-DEFAULT_REQUEST_TIMEOUT = 30.0
 
 
 class RetryKind(enum.Enum):
@@ -122,49 +123,6 @@ class Response(NamedTuple):
     reason: str
     headers: Mapping[str, str]  # lower-case names; repeated fields joined with ", "
     body: bytes
-
-
-class Url(NamedTuple):
-    scheme: str
-    host: str  # without brackets for IPv6
-    port: int
-    target: str  # path and query, at least "/"
-
-    @property
-    def netloc(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        default = 443 if self.scheme == "https" else 80
-        return host if self.port == default else f"{host}:{self.port}"
-
-
-def parse_url(url: str) -> Url:
-    """``http[s]://host[:port][/path?query]`` → :class:`Url`; ValueError when it is not one."""
-    scheme, sep, rest = url.partition("://")
-    scheme = scheme.lower()
-    if not sep or scheme not in ("http", "https"):
-        raise ValueError("not an http:// or https:// URL")
-    cut = [i for i in (rest.find(c) for c in "/?#") if i >= 0]
-    end = min(cut) if cut else len(rest)
-    authority, target = rest[:end], rest[end:] or "/"
-    if target.startswith("?"):
-        target = "/" + target
-    if "@" in authority or "#" in target or any(c in url for c in " \t\r\n\0"):
-        raise ValueError("URL has user info, a fragment or white space")
-    if authority.startswith("["):
-        host, bracket, port_text = authority[1:].partition("]")
-        if not bracket or (port_text and not port_text.startswith(":")):
-            raise ValueError("malformed IPv6 address")
-        port_text = port_text[1:]
-    else:
-        host, _, port_text = authority.partition(":")
-    if not host:
-        raise ValueError("URL has no host")
-    port = 443 if scheme == "https" else 80
-    if port_text:
-        if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
-            raise ValueError("bad port")
-        port = int(port_text)
-    return Url(scheme, host, port, target)
 
 
 class _Deadline:

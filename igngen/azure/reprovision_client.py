@@ -11,8 +11,8 @@ restarts DHCP when the link comes back). What counts:
 
 - 200 with a body: the document (at most ``MAX_OVF_BYTES``; more is a failure);
 - 200 empty, 404, 408, 410, 429, 5xx, any transport failure: poll again after a
-  jittered backoff (1 s doubling to 5 s: assignment is the moment a customer is
-  waiting, so the poll stays quick);
+  jittered backoff (IMDS's: 1 s doubling to 5 s; assignment is the moment a customer
+  is waiting, so the poll stays quick);
 - any other status: IMDS refuses the request itself; polling for hours would not
   heal it, so it fails at once.
 """
@@ -25,25 +25,10 @@ from typing import NamedTuple
 
 from igngen import log
 from igngen.azure import http
-from igngen.azure.imds_client import RETRIED_STATUSES, metadata_get
-from igngen.azure.pps import DEFAULT_POLL_TIMEOUT
+from igngen.azure.imds_client import RETRIED_STATUSES, ImdsSettings, metadata_get
+from igngen.azure.pps import reprovision_url
 from igngen.errors import PpsError
 from igngen.limits import MAX_OVF_BYTES
-
-DEFAULT_CONNECT_TIMEOUT = 5.0
-DEFAULT_REQUEST_TIMEOUT = 30.0  # cloud-init's per-request timeout for this call
-DEFAULT_BACKOFF_INITIAL = 1.0
-DEFAULT_BACKOFF_MAX = 5.0
-
-
-class PollSettings(NamedTuple):
-    url: str
-    total_timeout: float = DEFAULT_POLL_TIMEOUT
-    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
-    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
-    backoff_initial: float = DEFAULT_BACKOFF_INITIAL
-    backoff_max: float = DEFAULT_BACKOFF_MAX
-    max_body: int = MAX_OVF_BYTES
 
 
 class Polled(NamedTuple):
@@ -52,7 +37,7 @@ class Polled(NamedTuple):
 
 
 def poll(
-    settings: PollSettings,
+    imds: ImdsSettings,
     *,
     heartbeat: Callable[[], object] = lambda: None,
     clock: Callable[[], float] = time.monotonic,
@@ -60,9 +45,13 @@ def poll(
 ) -> Polled:
     """The re-provisioning ``ovf-env.xml`` bytes, or :class:`PpsError` (timeout, refusal).
 
-    ``heartbeat`` runs before every attempt (it tells systemd the wait is alive).
+    ``imds`` is the IMDS endpoint and limits every IMDS request uses (its
+    ``total_timeout`` is the poll's budget, ``pps.timeout``); the answer is capped
+    at ``MAX_OVF_BYTES`` as the media's ``ovf-env.xml`` is. ``heartbeat`` runs
+    before every attempt (it tells systemd the wait is alive).
     """
-    url = settings.url
+    url = reprovision_url(imds.url)
+    settings = imds._replace(max_body=min(imds.max_body, MAX_OVF_BYTES))
     statuses: dict[int, int] = {}
     attempts = 0
     next_log = 1

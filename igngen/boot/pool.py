@@ -177,9 +177,8 @@ def _report_pool_ready(opts: ProvisionOptions) -> str:
 
 def _poll(opts: ProvisionOptions) -> Any:
     from igngen import sdnotify
-    from igngen.azure import pps
-    from igngen.azure.imds_client import DEFAULT_IMDS_URL
-    from igngen.azure.reprovision_client import PollSettings, poll
+    from igngen.azure.imds_client import DEFAULT_IMDS_URL, ImdsSettings
+    from igngen.azure.reprovision_client import poll
     from igngen.errors import PpsError
     from igngen.limits import PROVISION_BACKSTOP_SECONDS
 
@@ -187,9 +186,7 @@ def _poll(opts: ProvisionOptions) -> Any:
         raise PpsError(
             "pps-imds-disabled", "a pre-provisioned VM needs IMDS for its hand-over", "--imds-url"
         )
-    settings = PollSettings(
-        url=pps.reprovision_url(opts.imds_url or DEFAULT_IMDS_URL), total_timeout=opts.pps.timeout
-    )
+    settings = ImdsSettings(url=opts.imds_url or DEFAULT_IMDS_URL, total_timeout=opts.pps.timeout)
     # Each poll keeps systemd's start timeout one request plus one pause ahead.
     beat = settings.request_timeout + settings.backoff_max + PROVISION_BACKSTOP_SECONDS
     polled = poll(settings, heartbeat=lambda: sdnotify.extend_timeout(beat))

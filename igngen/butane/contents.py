@@ -23,7 +23,8 @@ _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 _ESCAPE = tuple(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in range(256))
 
 
-def escape(data: bytes) -> str:
+def percent_escape_rfc2396(data: bytes) -> str:
+    """Butane's ``data:,`` escaping (RFC 2396: ``!*'()`` stay, unlike ``dataurl.percent_encode``)."""
     return "".join(map(_ESCAPE.__getitem__, data))
 
 
@@ -41,7 +42,7 @@ def make_source(
     data: bytes, *, compression: str | None, auto_compress: bool = True
 ) -> tuple[str, str | None]:
     """Return (source URL, compression to set); None means leave ``compression`` as it is."""
-    plain = "data:," + escape(data)
+    plain = "data:," + percent_escape_rfc2396(data)
     b64 = "data:;base64," + base64.b64encode(data).decode("ascii")
     best = b64 if len(b64) < len(plain) else plain
     if compression:

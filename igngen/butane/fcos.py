@@ -15,7 +15,7 @@ from typing import Any
 from igngen.butane import messages as msg
 from igngen.butane.contents import make_source
 from igngen.butane.versions import Variant
-from igngen.ignition import spec
+from igngen.ignition import nodes, spec
 from igngen.yamlsrc import Node
 
 # Partition type GUIDs and sizes of coreos-assembler's disk image (Butane: "do not change").
@@ -33,36 +33,36 @@ _ALLOWED_MOUNTPOINT = re.compile(r"^/(etc|var)(/|$)")
 BOOT_DISK = "/dev/disk/by-id/coreos-boot-disk"
 
 
-def boot_device_tree(variant: Variant) -> spec.Obj:
+def boot_device_tree(variant: Variant) -> nodes.Obj:
     """The fields ``boot_device`` has in this fcos version (walked like Ignition fields)."""
     luks_spec = spec.tree(variant.spec).fields["storage"]
-    assert isinstance(luks_spec, spec.Obj)
+    assert isinstance(luks_spec, nodes.Obj)
     luks_list = luks_spec.fields["luks"]
-    assert isinstance(luks_list, spec.List) and isinstance(luks_list.item, spec.Obj)
+    assert isinstance(luks_list, nodes.List) and isinstance(luks_list.item, nodes.Obj)
     clevis = luks_list.item.fields["clevis"]
-    assert isinstance(clevis, spec.Obj)
-    luks: dict[str, spec.Node] = {
+    assert isinstance(clevis, nodes.Obj)
+    luks: dict[str, nodes.Node] = {
         "tang": clevis.fields["tang"],
-        "threshold": spec.I(),
-        "tpm2": spec.B(),
+        "threshold": nodes.I(),
+        "tpm2": nodes.B(),
     }
     if "discard" in variant.boot_device:
-        luks["discard"] = spec.B()
+        luks["discard"] = nodes.B()
     if "device" in variant.boot_device:
-        luks["device"] = spec.S()
+        luks["device"] = nodes.S()
     if "cex" in variant.boot_device:
-        luks["cex"] = spec.Obj({"enabled": spec.B()})
-    return spec.Obj(
+        luks["cex"] = nodes.Obj({"enabled": nodes.B()})
+    return nodes.Obj(
         {
-            "layout": spec.S(),
-            "luks": spec.Obj(luks),
-            "mirror": spec.Obj({"devices": spec.List(spec.S(), ".")}),
+            "layout": nodes.S(),
+            "luks": nodes.Obj(luks),
+            "mirror": nodes.Obj({"devices": nodes.List(nodes.S(), ".")}),
         }
     )
 
 
-GRUB_TREE = spec.Obj(
-    {"users": spec.List(spec.Obj({"name": spec.S(), "passwordHash": spec.S()}), "name")}
+GRUB_TREE = nodes.Obj(
+    {"users": nodes.List(nodes.Obj({"name": nodes.S(), "passwordHash": nodes.S()}), "name")}
 )
 
 
@@ -288,3 +288,38 @@ def check_storage(
             assert node is not None
             raise node.error(msg.MOUNTPOINT_FORBIDDEN, "path")
     return warnings
+
+
+_FCOS_RESERVED = {"BIOS-BOOT": 1, "PowerPC-PReP-boot": 1, "EFI-SYSTEM": 2, "boot": 3, "root": 4}
+
+
+def partition_warnings(
+    config: dict[str, Any], marks: dict[str, Node], source: str
+) -> list[tuple[str, str]]:
+    """Fedora CoreOS's checks of partitions that touch its boot-disk layout."""
+
+    def where(pointer: str) -> str:
+        node = marks.get(pointer)
+        return node.where if node is not None else source
+
+    out = []
+    for i, disk in enumerate(config.get("storage", {}).get("disks", [])):
+        parts = disk.get("partitions", [])
+        for p, part in enumerate(parts):
+            label = part.get("label")
+            at = f"/storage/disks/{i}/partitions/{p}"
+            if label == "root":
+                size = part.get("sizeMiB")
+                if not size:
+                    if any(not q.get("startMiB") for k, q in enumerate(parts) if k != p):
+                        out.append((where(at + "/label"), msg.ROOT_CONSTRAINED))
+                elif size < 8192:
+                    out.append((where(at + "/sizeMiB"), msg.ROOT_TOO_SMALL))
+            if (
+                label in _FCOS_RESERVED
+                and not disk.get("wipeTable")
+                and part.get("number", 0) != _FCOS_RESERVED[label]
+            ):
+                text = msg.WRONG_PARTITION_NUMBER.format(label=label, number=_FCOS_RESERVED[label])
+                out.append((where(at + "/label"), text))
+    return out

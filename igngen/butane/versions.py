@@ -54,31 +54,25 @@ class Variant(NamedTuple):
 _CLEVIS_REFUSED = (("clevis", "clevis is not supported in this spec version"),)
 _CEX_REFUSED = (("cex", "cex is not currently supported on the target platform"),)
 
+_FCOS_1_6 = Variant(
+    "fcos",
+    "1.6.0",
+    "3.5.0",
+    "v0_6",
+    boot_device=("discard", "cex", "device", "s390x"),
+    grub=True,
+    fcos_checks_1_6=True,
+)
+
 _ALL = (
     Variant("flatcar", "1.0.0", "3.3.0", "v0_4", refused_luks=_CLEVIS_REFUSED),
     Variant("flatcar", "1.1.0", "3.4.0", "v0_5", refused_luks=_CLEVIS_REFUSED),
     Variant("flatcar", "1.2.0-experimental", "3.7.0-experimental", "v0_8_exp", _CEX_REFUSED),
     Variant("fcos", "1.4.0", "3.3.0", "v0_4"),
     Variant("fcos", "1.5.0", "3.4.0", "v0_5", boot_device=("discard",), grub=True),
-    Variant(
-        "fcos",
-        "1.6.0",
-        "3.5.0",
-        "v0_6",
-        boot_device=("discard", "cex", "device", "s390x"),
-        grub=True,
-        fcos_checks_1_6=True,
-    ),
-    Variant(
-        "fcos",
-        "1.7.0",
-        "3.6.0",
-        "v0_7",
-        boot_device=("discard", "cex", "device", "s390x"),
-        grub=True,
-        fcos_checks_1_6=True,
-        mirror_layout_error=True,
-    ),
+    _FCOS_1_6,
+    # What fcos 1.7.0 changed from 1.6.0: spec, base and the mirror-without-layout rule.
+    _FCOS_1_6._replace(version="1.7.0", spec="3.6.0", base="v0_7", mirror_layout_error=True),
 )
 
 VARIANTS = {(v.variant, v.version): v for v in _ALL if v.spec in spec.VERSIONS}

@@ -31,13 +31,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from igngen.butane.translate import translate_bytes
+    from igngen.butane.transpile import transpile_bytes
     from igngen.jsonio import refuse_overwriting_inputs
 
     refuse_overwriting_inputs({"--output": args.output}, {"the input": args.input})
     source = "stdin" if args.input == "-" else show_path(args.input)
     data = read_input(args.input, "Butane config", cap=MAX_BUTANE_BYTES)
-    result = translate_bytes(data, source=source, files_dir=args.files_dir, strict=args.strict)
+    result = transpile_bytes(data, source=source, files_dir=args.files_dir, strict=args.strict)
     for warning in result.warnings:
         log.warning("butane", warning)
     if args.check:

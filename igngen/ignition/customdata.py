@@ -77,12 +77,12 @@ def _non_ignition_kind(data: bytes) -> str | None:
 
 def _butane(text: str, source: str) -> CustomData:
     """Butane YAML custom data, translated as ``igngen butane`` would (no files directory)."""
-    from igngen.butane.translate import translate_bytes
+    from igngen.butane.transpile import transpile_bytes
     from igngen.errors import ButaneError
     from igngen.jsonio import canonical_json
 
     try:
-        result = translate_bytes(text, source=source)
+        result = transpile_bytes(text, source=source)
     except ButaneError as exc:
         raise CustomDataError(f"Butane custom data: {exc.message}", exc.location) from None
     note = (

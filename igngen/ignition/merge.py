@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from igngen.ignition import spec
+from igngen.ignition import nodes, spec
 
 _LATEST = spec.tree(spec.VERSIONS[-1])
 
@@ -52,7 +52,7 @@ def _version(config: dict[str, Any]) -> str | None:
     return version if isinstance(version, str) else None
 
 
-def key_of(lst: spec.List, entry: Any) -> str:
+def key_of(lst: nodes.List, entry: Any) -> str:
     """Ignition's ``Key()`` of a list entry, as a string."""
     key = lst.key
     if key == ".":
@@ -65,23 +65,23 @@ def key_of(lst: spec.List, entry: Any) -> str:
     return ""
 
 
-def _merge_value(node: spec.Node | None, parent: Any, child: Any) -> Any:
+def _merge_value(node: nodes.Node | None, parent: Any, child: Any) -> Any:
     if child is None:
         return parent
     if parent is None:
         return child
-    if isinstance(node, spec.Obj) and isinstance(parent, dict) and isinstance(child, dict):
+    if isinstance(node, nodes.Obj) and isinstance(parent, dict) and isinstance(child, dict):
         return _merge_obj(node, parent, child)
-    if isinstance(node, spec.List) and isinstance(parent, list) and isinstance(child, list):
+    if isinstance(node, nodes.List) and isinstance(parent, list) and isinstance(child, list):
         return _merge_list(node, parent, child, {}, "")
     return child
 
 
-def _child_index(node: spec.Obj, child: dict[str, Any]) -> dict[tuple[str, str], tuple[str, Any]]:
+def _child_index(node: nodes.Obj, child: dict[str, Any]) -> dict[tuple[str, str], tuple[str, Any]]:
     """(namespace, key) → (list name, entry) over the child's keyed lists; last entry wins."""
     index: dict[tuple[str, str], tuple[str, Any]] = {}
     for name, sub in node.fields.items():
-        if not isinstance(sub, spec.List) or sub.key is None or sub.namespace is None:
+        if not isinstance(sub, nodes.List) or sub.key is None or sub.namespace is None:
             continue
         entries = child.get(name)
         if isinstance(entries, list):
@@ -90,12 +90,12 @@ def _child_index(node: spec.Obj, child: dict[str, Any]) -> dict[tuple[str, str],
     return index
 
 
-def _merge_obj(node: spec.Obj, parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+def _merge_obj(node: nodes.Obj, parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     shared = _child_index(node, child) if node.namespaced else {}
     result = dict(parent)
     for name, sub in node.fields.items():
         if (
-            isinstance(sub, spec.List)
+            isinstance(sub, nodes.List)
             and sub.namespace is not None
             and isinstance(parent.get(name), list)
         ):
@@ -107,7 +107,7 @@ def _merge_obj(node: spec.Obj, parent: dict[str, Any], child: dict[str, Any]) ->
     for name, value in child.items():
         field = node.fields.get(name)
         if (
-            isinstance(field, spec.List)
+            isinstance(field, nodes.List)
             and field.namespace is not None
             and isinstance(parent.get(name), list)
         ):
@@ -117,7 +117,7 @@ def _merge_obj(node: spec.Obj, parent: dict[str, Any], child: dict[str, Any]) ->
 
 
 def _merge_list(
-    node: spec.List,
+    node: nodes.List,
     parent: list[Any],
     child: list[Any],
     shared: dict[tuple[str, str], tuple[str, Any]],

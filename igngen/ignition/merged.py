@@ -17,9 +17,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from igngen.errors import IgnitionConfigError
-from igngen.ignition import spec
+from igngen.ignition import nodes, spec
 from igngen.ignition.merge import key_of
-from igngen.ignition.validate import escape, validate_merged
+from igngen.ignition.reports import escape
+from igngen.ignition.validate import validate_merged
 
 MERGE_FAILURE = "Ignition would fail the boot: merging configs resulted in an invalid config"
 
@@ -35,17 +36,17 @@ def locate(pointer: str, merged: Any, config: Any) -> tuple[str, bool]:
     found in ``config`` (entries of keyed lists are matched by merge key).
     """
     tokens = [_unescape(t) for t in pointer.split("/")[1:]] if pointer else []
-    node: spec.Node = spec.tree(spec.VERSIONS[-1])
+    node: nodes.Node = spec.tree(spec.VERSIONS[-1])
     here: list[str] = []
     m, c = merged, config
     for token in tokens:
-        if isinstance(node, spec.Obj):
+        if isinstance(node, nodes.Obj):
             child = node.fields.get(token)
             if child is None or not isinstance(c, dict) or token not in c:
                 return "".join(here), False
             node, m, c = child, (m.get(token) if isinstance(m, dict) else None), c[token]
             here.append(f"/{escape(token)}")
-        elif isinstance(node, spec.List):
+        elif isinstance(node, nodes.List):
             if not (token.isdigit() and isinstance(m, list) and isinstance(c, list)):
                 return "".join(here), False
             index = int(token)

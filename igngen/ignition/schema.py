@@ -6,8 +6,8 @@ in sync). They describe structure: types, required fields, the nullability
 Ignition's Go pointers give every optional field, and, as ``false``
 sub-schemas, the fields later versions add (a newer field is an error for
 igngen, see ``validate``). Unknown fields are allowed: Ignition only warns.
-Value rules (paths, URLs, duplicates by key, …) are the shared semantic pass in
-``validate``. ``python -m igngen.ignition.schema VERSION`` prints one schema.
+Value rules (paths, URLs, duplicates by key, …) are the shared semantic pass
+(``semantics``). ``python -m igngen.ignition.schema VERSION`` prints one schema.
 
 This module imports jsonschema lazily, only in ``structural_reports``; it is
 not on the ``render`` path.
@@ -19,26 +19,27 @@ import json
 import sys
 from typing import Any
 
-from igngen.ignition import spec
+from igngen.ignition import nodes, spec
+from igngen.ignition.reports import NEWER_FIELD, Report, escape, newer_field_message
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _TYPES = {"string": "string", "integer": "integer", "boolean": "boolean"}
 
 
 def _node_schema(
-    node: spec.Node, newest: spec.Node | None, nullable: bool, path: str = ""
+    node: nodes.Node, newest: nodes.Node | None, nullable: bool, path: str = ""
 ) -> dict[str, Any]:
-    if isinstance(node, spec.Scalar):
+    if isinstance(node, nodes.Scalar):
         kind = _TYPES[node.kind]
         return {"type": [kind, "null"] if nullable else kind}
-    if isinstance(node, spec.List):
-        item_newest = newest.item if isinstance(newest, spec.List) else None
+    if isinstance(node, nodes.List):
+        item_newest = newest.item if isinstance(newest, nodes.List) else None
         return {
             "type": ["array", "null"] if nullable else "array",
             "items": _node_schema(node.item, item_newest, False, f"{path}[]"),
         }
     props: dict[str, Any] = {}
-    newest_fields = newest.fields if isinstance(newest, spec.Obj) else {}
+    newest_fields = newest.fields if isinstance(newest, nodes.Obj) else {}
     for name, child in node.fields.items():
         sub = f"{path}/{name}" if path else name
         props[name] = _node_schema(child, newest_fields.get(name), not child.required, sub)
@@ -71,8 +72,6 @@ def schema_for(version: str) -> dict[str, Any]:
 
 
 def _pointer(path: Any) -> str:
-    from igngen.ignition.validate import escape
-
     return "".join(f"/{escape(str(p))}" for p in path)
 
 
@@ -96,9 +95,7 @@ def _strict_integers() -> Any:
 
 
 def structural_reports(config: Any, version: str) -> list[Any]:
-    """jsonschema's verdict on ``config`` as validate.Report entries (errors + unknown-key warnings)."""
-
-    from igngen.ignition.validate import NEWER_FIELD, Report, newer_field_message
+    """jsonschema's verdict on ``config`` as reports.Report entries (errors + unknown-key warnings)."""
 
     validator = _VALIDATORS.get(version)
     if validator is None:
@@ -136,17 +133,16 @@ def structural_reports(config: Any, version: str) -> list[Any]:
 
 
 def _unknown_fields(
-    value: Any, node: spec.Node, newest: spec.Node | None, pointer: str
+    value: Any, node: nodes.Node, newest: nodes.Node | None, pointer: str
 ) -> list[Any]:
-    from igngen.ignition.validate import Report, escape
 
     out: list[Report] = []
-    if isinstance(node, spec.List) and isinstance(value, list):
-        nxt = newest.item if isinstance(newest, spec.List) else None
+    if isinstance(node, nodes.List) and isinstance(value, list):
+        nxt = newest.item if isinstance(newest, nodes.List) else None
         for i, entry in enumerate(value):
             out += _unknown_fields(entry, node.item, nxt, f"{pointer}/{i}")
-    elif isinstance(node, spec.Obj) and isinstance(value, dict):
-        newest_fields = newest.fields if isinstance(newest, spec.Obj) else {}
+    elif isinstance(node, nodes.Obj) and isinstance(value, dict):
+        newest_fields = newest.fields if isinstance(newest, nodes.Obj) else {}
         for key, entry in value.items():
             child = node.fields.get(key)
             if child is not None:

@@ -9,319 +9,22 @@ igngen's output specs (settings, ``--spec``), per-version value rules (URL
 schemes, hash functions, filesystem formats, rules switched on/off), the JSON
 Schema, translation up/down and merge are all derived from it.
 
-Node kinds:
-- ``Scalar(kind)`` with kind ``string``/``integer``/``boolean``;
-- ``Obj(fields)``: a JSON object with known fields;
-- ``List(item, key, ...)``: a JSON array. ``key`` names how Ignition's merge
-  identifies entries (a field name, ``"."`` for the value itself, a callable
-  for partitions) or ``None`` for lists Ignition concatenates
-  ("IgnoreDuplicates"). ``namespace`` groups lists sharing one key space
-  (files/directories/links; kernel argument lists).
+The node kinds are in ``nodes``; 3.0.0's field tree and the field groups the
+entries below add are in ``base_fields``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, NamedTuple
+
+from igngen.ignition.base_fields import base_tree, headers, luks
+from igngen.ignition.nodes import B, List, Node, Obj, S
 
 LEGACY_PREFIXES = ("1.", "2.")
 EXPERIMENTAL_SUFFIX = "-experimental"
 # The Ignition igngen targets when nothing says otherwise: what Flatcar ships today.
 DEFAULT_IGNITION = "2.26.0"
-
-
-class Scalar:
-    __slots__ = ("kind", "required")
-    has_keyed = False
-
-    def __init__(self, kind: str, *, required: bool = False) -> None:
-        self.kind = kind
-        self.required = required
-
-
-class Obj:
-    __slots__ = ("_has_keyed", "_required_fields", "fields", "required")
-
-    def __init__(self, fields: Mapping[str, Node], *, required: bool = False) -> None:
-        self.fields: dict[str, Node] = dict(fields)
-        self.required = required
-        # Derived facts, computed on first use (trees are complete by then).
-        self._required_fields: tuple[str, ...] | None = None
-        self._has_keyed: bool | None = None
-
-    @property
-    def required_fields(self) -> tuple[str, ...]:
-        if self._required_fields is None:
-            self._required_fields = tuple(n for n, f in self.fields.items() if f.required)
-        return self._required_fields
-
-    @property
-    def has_keyed(self) -> bool:
-        """Whether a keyed list occurs anywhere below (duplicate checks descend only there)."""
-        if self._has_keyed is None:
-            self._has_keyed = any(f.has_keyed for f in self.fields.values())
-        return self._has_keyed
-
-    @property
-    def namespaced(self) -> bool:
-        """Whether some of this object's lists share one key space (Ignition's MergedKeys)."""
-        return any(isinstance(f, List) and f.namespace is not None for f in self.fields.values())
-
-
-KeyFn = Callable[[Any], Any]
-
-
-class List:
-    __slots__ = ("headers", "item", "key", "namespace", "required")
-
-    def __init__(
-        self,
-        item: Node,
-        key: str | KeyFn | None,
-        *,
-        namespace: str | None = None,
-        required: bool = False,
-    ) -> None:
-        self.item = item
-        self.key = key
-        self.namespace = namespace
-        self.required = required
-        # HTTP header lists: a null value deletes the parent's header on merge.
-        self.headers = isinstance(item, Obj) and set(item.fields) == {"name", "value"}
-
-    @property
-    def has_keyed(self) -> bool:
-        return self.key is not None or self.item.has_keyed
-
-
-Node = Scalar | Obj | List
-
-
-def S(*, required: bool = False) -> Scalar:
-    return Scalar("string", required=required)
-
-
-def I(*, required: bool = False) -> Scalar:  # noqa: E743 - mirrors S/B
-    return Scalar("integer", required=required)
-
-
-def B() -> Scalar:
-    return Scalar("boolean")
-
-
-def partition_key(entry: Any) -> str:
-    """Ignition keys partitions by number when set (non-zero), else by label, else ``""``."""
-    if isinstance(entry, dict):
-        number = entry.get("number")
-        if isinstance(number, int) and not isinstance(number, bool) and number != 0:
-            return f"number:{number}"
-        label = entry.get("label")
-        if label is not None:
-            return f"label:{label}"
-    return ""
-
-
-def _verification() -> Obj:
-    return Obj({"hash": S()})
-
-
-def _resource(*, compression: bool) -> Obj:
-    fields: dict[str, Node] = {"source": S(), "verification": _verification()}
-    if compression:
-        fields["compression"] = S()
-    return Obj(fields)
-
-
-def _owner() -> Obj:
-    return Obj({"id": I(), "name": S()})
-
-
-def _node_fields() -> dict[str, Node]:
-    return {"path": S(required=True), "overwrite": B(), "user": _owner(), "group": _owner()}
-
-
-def _base_3_0() -> Obj:
-    file_fields = _node_fields() | {
-        "contents": _resource(compression=True),
-        "append": List(_resource(compression=True), None),
-        "mode": I(),
-    }
-    dir_fields = _node_fields() | {"mode": I()}
-    # ``target`` is enforced as a value rule (RULES_FROM), not a schema requirement.
-    link_fields = _node_fields() | {"target": S(), "hard": B()}
-    partition = Obj(
-        {
-            "label": S(),
-            "number": I(),
-            "sizeMiB": I(),
-            "startMiB": I(),
-            "typeGuid": S(),
-            "guid": S(),
-            "wipePartitionEntry": B(),
-            "shouldExist": B(),
-        }
-    )
-    return Obj(
-        {
-            "ignition": Obj(
-                {
-                    "version": S(required=True),
-                    "config": Obj(
-                        {
-                            "merge": List(_resource(compression=False), "source"),
-                            "replace": _resource(compression=False),
-                        }
-                    ),
-                    "timeouts": Obj({"httpResponseHeaders": I(), "httpTotal": I()}),
-                    "security": Obj(
-                        {
-                            "tls": Obj(
-                                {
-                                    "certificateAuthorities": List(
-                                        _resource(compression=False), "source"
-                                    ),
-                                }
-                            )
-                        }
-                    ),
-                },
-                required=True,
-            ),
-            "storage": Obj(
-                {
-                    "disks": List(
-                        Obj(
-                            {
-                                "device": S(required=True),
-                                "wipeTable": B(),
-                                "partitions": List(partition, partition_key),
-                            }
-                        ),
-                        "device",
-                    ),
-                    "raid": List(
-                        Obj(
-                            {
-                                "name": S(required=True),
-                                "level": S(required=True),
-                                "devices": List(S(), "."),
-                                "spares": I(),
-                                "options": List(S(), None),
-                            }
-                        ),
-                        "name",
-                    ),
-                    "filesystems": List(
-                        Obj(
-                            {
-                                "device": S(required=True),
-                                "format": S(),
-                                "path": S(),
-                                "wipeFilesystem": B(),
-                                "label": S(),
-                                "uuid": S(),
-                                "options": List(S(), None),
-                            }
-                        ),
-                        "device",
-                    ),
-                    "files": List(Obj(file_fields), "path", namespace="node"),
-                    "directories": List(Obj(dir_fields), "path", namespace="node"),
-                    "links": List(Obj(link_fields), "path", namespace="node"),
-                }
-            ),
-            "systemd": Obj(
-                {
-                    "units": List(
-                        Obj(
-                            {
-                                "name": S(required=True),
-                                "enabled": B(),
-                                "mask": B(),
-                                "contents": S(),
-                                "dropins": List(
-                                    Obj({"name": S(required=True), "contents": S()}), "name"
-                                ),
-                            }
-                        ),
-                        "name",
-                    ),
-                }
-            ),
-            "passwd": Obj(
-                {
-                    "users": List(
-                        Obj(
-                            {
-                                "name": S(required=True),
-                                "passwordHash": S(),
-                                "sshAuthorizedKeys": List(S(), "."),
-                                "uid": I(),
-                                "gecos": S(),
-                                "homeDir": S(),
-                                "noCreateHome": B(),
-                                "primaryGroup": S(),
-                                "groups": List(S(), "."),
-                                "noUserGroup": B(),
-                                "noLogInit": B(),
-                                "shell": S(),
-                                "system": B(),
-                            }
-                        ),
-                        "name",
-                    ),
-                    "groups": List(
-                        Obj(
-                            {
-                                "name": S(required=True),
-                                "gid": I(),
-                                "passwordHash": S(),
-                                "system": B(),
-                            }
-                        ),
-                        "name",
-                    ),
-                }
-            ),
-        }
-    )
-
-
-def _headers() -> List:
-    # A header whose value is null deletes the parent's header of that name on merge.
-    return List(Obj({"name": S(required=True), "value": S()}), "name")
-
-
-def _tang(*, advertisement: bool) -> List:
-    fields: dict[str, Node] = {"url": S(required=True), "thumbprint": S()}
-    if advertisement:
-        fields["advertisement"] = S()
-    return List(Obj(fields), "url")
-
-
-def _luks() -> List:
-    return List(
-        Obj(
-            {
-                "name": S(required=True),
-                "device": S(required=True),
-                "keyFile": Obj(_resource(compression=True).fields | {"httpHeaders": _headers()}),
-                "label": S(),
-                "uuid": S(),
-                "options": List(S(), None),
-                "wipeVolume": B(),
-                "clevis": Obj(
-                    {
-                        "tang": _tang(advertisement=False),
-                        "tpm2": B(),
-                        "threshold": I(),
-                        "custom": Obj({"pin": S(), "config": S(), "needsNetwork": B()}),
-                    }
-                ),
-            }
-        ),
-        "name",
-    )
 
 
 class SpecVersion(NamedTuple):
@@ -359,18 +62,18 @@ SPECS: tuple[SpecVersion, ...] = (
         "2.3.0",
         fields=(
             ("ignition/config/merge[]", "compression", S()),
-            ("ignition/config/merge[]", "httpHeaders", _headers()),
+            ("ignition/config/merge[]", "httpHeaders", headers()),
             ("ignition/config/replace", "compression", S()),
-            ("ignition/config/replace", "httpHeaders", _headers()),
+            ("ignition/config/replace", "httpHeaders", headers()),
             (
                 "ignition",
                 "proxy",
                 Obj({"httpProxy": S(), "httpsProxy": S(), "noProxy": List(S(), ".")}),
             ),
             ("ignition/security/tls/certificateAuthorities[]", "compression", S()),
-            ("ignition/security/tls/certificateAuthorities[]", "httpHeaders", _headers()),
-            ("storage/files[]/contents", "httpHeaders", _headers()),
-            ("storage/files[]/append[]", "httpHeaders", _headers()),
+            ("ignition/security/tls/certificateAuthorities[]", "httpHeaders", headers()),
+            ("storage/files[]/contents", "httpHeaders", headers()),
+            ("storage/files[]/append[]", "httpHeaders", headers()),
             ("storage/filesystems[]", "mountOptions", List(S(), None)),
         ),
         hashes=("sha256",),
@@ -384,7 +87,7 @@ SPECS: tuple[SpecVersion, ...] = (
             ("passwd/users[]", "shouldExist", B()),
             ("passwd/groups[]", "shouldExist", B()),
             ("storage/disks[]/partitions[]", "resize", B()),
-            ("storage", "luks", _luks()),
+            ("storage", "luks", luks()),
         ),
         schemes=("gs",),
     ),
@@ -575,7 +278,7 @@ def _copy(node: Node) -> Node:
 
 def _build() -> dict[str, Obj]:
     trees: dict[str, Obj] = {}
-    current = _base_3_0()
+    current = base_tree()
     trees["3.0.0"] = current
     for version, additions in _DELTAS:
         nxt = _copy(current)

@@ -292,7 +292,7 @@ def render_template(
     template: Template, variables: Mapping[str, Any], *, spec: str
 ) -> dict[str, Any] | None:
     """One template → its Ignition config, or None when its ``when`` condition is false."""
-    from igngen.butane.translate import translate
+    from igngen.butane.transpile import transpile
     from igngen.ignition.validate import check
 
     when, _ = template.header()
@@ -303,7 +303,7 @@ def render_template(
     try:
         tree = substitute(template.tree(), variables)
         # strict: a template warning (e.g. mode 644 meant as 0644) is a bug to stop at
-        translation = translate(tree, strict=True)
+        translation = transpile(tree, strict=True)
     except ButaneError as exc:
         raise TemplateError(exc.message, exc.location or template.location) from None
     try:
