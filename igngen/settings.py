@@ -355,15 +355,14 @@ def _check_delegated(settings: Settings, positions: Mapping[str, str]) -> None:
     """Every delegated section is checked by its owner when the file is read, so that an
     offline ``igngen render`` refuses what ``igngen provision`` would refuse at boot, and
     every error is ``file:line:col: key: message``."""
-    from igngen import report
-    from igngen.azure import platform
+    from igngen.azure import platform, reporter
     from igngen.boot import pool, sequence
     from igngen.disks import resolve
 
     checks = (
         lambda: sequence.options_from_settings(settings),
         lambda: pool.options_from_settings(settings),
-        lambda: report.options_from_settings("ready", settings.sections, settings.source),
+        lambda: reporter.options_from_settings("ready", settings.sections, settings.source),
         lambda: platform.options(settings.sections, settings.source),
         lambda: resolve(settings.sections.get("disks"), settings.source),
     )

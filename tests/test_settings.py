@@ -78,14 +78,14 @@ def test_errors_are_located(text: bytes, where: str, needle: str) -> None:
 def test_fractional_seconds_reach_every_owner() -> None:
     """YAML floats are numbers (they were text, so `report: {timeout: 1.5}` was refused
     and `imds: {timeout: 2.5}` passed render only to fail provision at boot)."""
-    from igngen import report
+    from igngen.azure import reporter
     from igngen.boot import pool, sequence
 
     loaded = parse(
         b"report: {timeout: 1.5}\nimds: {timeout: 2.5}\nprovision: {media_wait: 0.5}\n"
         b"pps: {timeout: 3600.0}\n"
     )
-    assert report.options_from_settings("ready", loaded.sections, "s").timeout == 1.5
+    assert reporter.options_from_settings("ready", loaded.sections, "s").timeout == 1.5
     opts = sequence.options_from_settings(loaded)
     assert (opts.imds_timeout, opts.media_wait) == (2.5, 0.5)
     assert pool.options_from_settings(loaded).timeout == 3600.0
@@ -100,8 +100,8 @@ def test_fractional_seconds_reach_every_owner() -> None:
     ("yaml_text", "where", "message"),
     [
         (b"imds: {timeout: nope}\n", "1:17", "imds.timeout: expected a number of seconds"),
-        (b"provision:\n  layout: flat\n", "2:11", "sequence.layout: expected sysdir or runtime"),
-        (b"pps:\n  timeout: -1\n", "2:12", "pool.timeout: expected a number of seconds"),
+        (b"provision:\n  layout: flat\n", "2:11", "provision.layout: expected sysdir or runtime"),
+        (b"pps:\n  timeout: -1\n", "2:12", "pps.timeout: expected a number of seconds"),
         (b"report:\n  protocol: soap\n", "2:13", "report.protocol: use one of"),
         (b"report:\n  nope: 1\n", "2:9", "report.nope: unknown key"),
         (b"azure:\n  eject_media: maybe\n", "2:16", "azure.eject_media: expected true or false"),

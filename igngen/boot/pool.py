@@ -153,10 +153,10 @@ def _extend(seconds: float, why: str) -> None:
 
 
 def _report_pool_ready(opts: ProvisionOptions) -> str:
+    from igngen.azure.reporter import resolve_wireserver
     from igngen.azure.wireserver import status_for
     from igngen.azure.wireserver_client import ReportSettings, report
     from igngen.errors import IgngenError, PpsError
-    from igngen.report import resolve_wireserver
 
     address, origin = resolve_wireserver(opts.pps.wireserver)
     log.info("pps", "reporting Ready for the pool", wireserver=address, source=origin)

@@ -158,10 +158,10 @@ def _output_spec(settings: Settings, target: str | None, custom: CustomData | No
 
 def render(inputs: RenderInputs, settings: Settings) -> Rendered:
     from igngen.azure.platform import options as azure_options
+    from igngen.azure.reporter import template_variables as report_variables
     from igngen.ignition import customdata as customdata_intake
     from igngen.ignition import handin
     from igngen.ignition.validate import check
-    from igngen.report import template_variables as report_variables
 
     model, instance, env = _parse_all(inputs)
     decisions = _decide(env, instance, model, settings)
