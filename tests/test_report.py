@@ -12,6 +12,7 @@ from sim.wireserver import WireserverSim
 from igngen.azure import health, kvp, reporter
 from igngen.cli import main
 from igngen.errors import SettingsError
+from igngen.render import variables
 
 VM1 = "0f3e1b2a-1111-4c2d-9e8f-000000000001"
 VM2 = "0f3e1b2a-2222-4c2d-9e8f-000000000002"
@@ -314,7 +315,7 @@ def test_settings_section(tmp_path: Path) -> None:
         reporter.options_from_settings("ready", {"report": {"wirserver": "x"}}, "igngen.yaml")
     with pytest.raises(SettingsError, match=r"report\.timeout: expected a number of seconds"):
         reporter.options_from_settings("ready", {"report": {"timeout": "soon"}}, "igngen.yaml")
-    assert reporter.template_variables(None) == {
+    assert variables.report(None) == {
         "enabled": True,
         "command": "/usr/bin/igngen",
         "state_dir": "/var/lib/igngen",
@@ -322,19 +323,19 @@ def test_settings_section(tmp_path: Path) -> None:
         "marker": "/var/lib/igngen/ready.json",
         "args": "--state-dir /var/lib/igngen --wireserver auto",
     }
-    custom = reporter.template_variables(
+    custom = variables.report(
         {"state_dir": "/srv/ig", "wireserver": "10.0.0.1", "protocol": "json", "enabled": False}
     )
     assert custom["args"] == "--state-dir /srv/ig --wireserver 10.0.0.1 --protocol json"
     assert custom["marker"] == "/srv/ig/ready.json" and custom["enabled"] is False
     for bad in ({"command": "igngen"}, {"command": "/usr/bin/igngen --force"}):
         with pytest.raises(SettingsError, match=r"report\.command"):
-            reporter.template_variables(bad, source="igngen.yaml")
+            variables.report(bad, source="igngen.yaml")
     for bad in ({"state_dir": "/var/lib/%n"}, {"wireserver": "x $(y)"}):
         with pytest.raises(SettingsError):
-            reporter.template_variables(bad)
+            variables.report(bad)
     with pytest.raises(SettingsError, match=r"report\.enabled"):
-        reporter.template_variables({"enabled": "yes"})
+        variables.report({"enabled": "yes"})
 
 
 def test_config_file_unknown_key_is_one_line_error(

@@ -123,46 +123,6 @@ def options_from_settings(
     return ReportOptions(kind=kind, **values)
 
 
-def template_variables(
-    section: Mapping[str, Any] | None, *, source: str = "settings"
-) -> dict[str, Any]:
-    """The ``report.*`` template variables from the settings' ``report:`` section.
-
-    ``enabled`` (default true) renders the Ready unit; ``command``, ``state_dir``,
-    ``wireserver`` and ``marker`` are single values; ``args`` is what the unit passes
-    to ``igngen report ready``. Values end up in ``ExecStart=`` and
-    ``ConditionPathExists=``: whitespace, quotes, ``%``, ``$`` and ``\\`` are refused.
-    """
-    sections = {"report": dict(section or {})}
-    opts = options_from_settings("ready", sections, source)
-    command = sections["report"].get("command", DEFAULT_COMMAND)
-    enabled = sections["report"].get("enabled", True)
-    if not isinstance(enabled, bool):
-        raise SettingsError("report.enabled: expected true or false", source)
-    values = {"command": command, "state_dir": opts.state_dir, "wireserver": opts.wireserver}
-    for key, value in values.items():
-        if (
-            not isinstance(value, str)
-            or not value
-            or any(c.isspace() or c in "\"'\\%$" or ord(c) < 32 for c in value)
-        ):
-            raise SettingsError(
-                f"report.{key}: whitespace, quotes, % and $ are not allowed", source
-            )
-    for key in ("command", "state_dir"):
-        if not values[key].startswith("/"):
-            raise SettingsError(f"report.{key}: must be an absolute path", source)
-    args = [f"--state-dir {opts.state_dir}", f"--wireserver {opts.wireserver}"]
-    if opts.protocol != "auto":
-        args.append(f"--protocol {opts.protocol}")
-    return {
-        "enabled": enabled,
-        **values,
-        "marker": f"{opts.state_dir}/{health.READY_MARKER}",
-        "args": " ".join(args),
-    }
-
-
 # --- VM id, Wireserver address -------------------------------------
 
 

@@ -8,8 +8,8 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from igngen.azure.reporter import template_variables as report_variables
 from igngen.disks import variables as disk_variables
+from igngen.render.variables import report as report_variables
 
 
 def base_variables(*, keys: list[str] | None = None, **groups: Any) -> dict[str, Any]:
