@@ -65,6 +65,8 @@ class Settings(NamedTuple):
     spec_given: bool = False
     sections: Mapping[str, Mapping[str, Any]] = MappingProxyType({})
     source: str = "defaults"
+    # ``section.key`` → ``file:line:col`` of every value in the delegated sections.
+    positions: Mapping[str, str] = MappingProxyType({})
 
     @property
     def sshd_dropin_path(self) -> str:
@@ -228,6 +230,101 @@ class _Section:
         return value
 
 
+class Section:
+    """The one typed reader of a delegated section (``imds:``, ``report:``, ``pps:``…).
+
+    Unknown keys are refused; a missing key gives the default; a present value of the
+    wrong type (``null`` too) is an error. Every error is ``file:line:col: name.key:
+    message``, at the key's value when ``positions`` (``Settings.positions``) knows it,
+    else at the file.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        values: Mapping[str, Any] | None,
+        source: str,
+        known: tuple[str, ...],
+        positions: Mapping[str, str] | None = None,
+    ) -> None:
+        self.name, self.source, self.known = name, source, known
+        self.positions: Mapping[str, str] = positions or {}
+        self.values: Mapping[str, Any] = values or {}
+        for key in self.values:
+            if key not in known:
+                raise self.error(key, f"unknown key (known: {', '.join(known)})")
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.values
+
+    def at(self, key: str) -> str:
+        return self.positions.get(f"{self.name}.{key}", self.source)
+
+    def error(self, key: str, message: str) -> SettingsError:
+        return SettingsError(f"{self.name}.{key}: {message}", self.at(key))
+
+    def seconds(self, key: str, default: float | None) -> float | None:
+        """A time budget: an int or a float, finite, 0..MAX_SECONDS (igngen.seconds)."""
+        if key not in self.values:
+            return default
+        from igngen.seconds import check_seconds
+
+        try:
+            return check_seconds(self.values[key])
+        except ValueError as exc:
+            raise self.error(key, str(exc)) from None
+
+    def integer(self, key: str, default: int, lo: int, hi: int) -> int:
+        if key not in self.values:
+            return default
+        value = self.values[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(key, "expected a whole number")
+        if not lo <= value <= hi:
+            raise self.error(key, f"{value} is outside {lo}..{hi}")
+        return value
+
+    def boolean(self, key: str, default: bool) -> bool:
+        if key not in self.values:
+            return default
+        value = self.values[key]
+        if not isinstance(value, bool):
+            raise self.error(key, "expected true or false")
+        return value
+
+    def string(
+        self, key: str, default: str, *, pattern: re.Pattern[str] | None = None, what: str = ""
+    ) -> str:
+        """A string; with ``pattern``, one it matches in full (``what`` names the shape)."""
+        if key not in self.values:
+            return default
+        value = self.values[key]
+        if not isinstance(value, str):
+            raise self.error(key, "expected a string")
+        if pattern is not None and not pattern.fullmatch(value):
+            raise self.error(key, f"expected {what}")
+        return value
+
+    def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
+        if key not in self.values:
+            return default
+        value = self.values[key]
+        if value not in choices:
+            *rest, last = choices
+            raise self.error(key, f"expected {', '.join(rest)} or {last}" if rest else last)
+        return str(value)
+
+    def mapping(self, key: str) -> Mapping[str, Any]:
+        """A nested mapping (``disks.resource_disk``…), for a nested :class:`Section`."""
+        value = self.values.get(key, {})
+        if not isinstance(value, dict):
+            raise self.error(key, "expected a mapping")
+        return value
+
+    def nested(self, key: str, known: tuple[str, ...]) -> Section:
+        return Section(f"{self.name}.{key}", self.mapping(key), self.source, known, self.positions)
+
+
 _TOP = ("user", "password", "ssh", "sudo", "templates", "output", *DELEGATED_SECTIONS)
 
 
@@ -333,8 +430,9 @@ def parse(data: bytes, *, source: str = "igngen.yaml") -> Settings:
         spec_given="spec" in out.items,
         sections=delegated,
         source=source,
+        positions=_positions(top.items, source),
     )
-    _check_delegated(settings, _positions(top.items, source))
+    _check_delegated(settings, settings.positions)
     return settings
 
 
@@ -362,8 +460,10 @@ def _check_delegated(settings: Settings, positions: Mapping[str, str]) -> None:
     checks = (
         lambda: sequence.options_from_settings(settings),
         lambda: pool.options_from_settings(settings),
-        lambda: reporter.options_from_settings("ready", settings.sections, settings.source),
-        lambda: platform.options(settings.sections, settings.source),
+        lambda: reporter.options_from_settings(
+            "ready", settings.sections, settings.source, positions=positions
+        ),
+        lambda: platform.options(settings.sections, settings.source, positions=positions),
         lambda: resolve(settings.sections.get("disks"), settings.source),
     )
     for check in checks:
@@ -376,6 +476,8 @@ def _check_delegated(settings: Settings, positions: Mapping[str, str]) -> None:
 def _located(exc: SettingsError, source: str, positions: Mapping[str, str]) -> SettingsError:
     """The owner's error, placed at the line and column of the key it names."""
     message, location = exc.message, exc.location
+    if location in positions.values():
+        return exc  # read through a Section: already at its key
     dotted = location.removeprefix(f"{source}:") if location != source else ""
     if not dotted:
         dotted, sep, rest = message.partition(": ")

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from igngen import log, paths
 from igngen.azure import health
-from igngen.errors import IgngenError, SettingsError, UsageError
+from igngen.errors import IgngenError, UsageError
 
 if TYPE_CHECKING:  # the HTTP client is imported only when reporting
     from igngen.azure.wireserver_client import ReportResult
@@ -78,37 +78,28 @@ class Outcome(NamedTuple):
 # --- settings -------------------------------------------------------------------
 
 
-def _typed(section: Mapping[str, Any], key: str, kind: type, source: str) -> Any:
-    value = section[key]
-    if kind is float:
-        from igngen.seconds import check_seconds
-
-        try:
-            return check_seconds(value)
-        except ValueError as exc:
-            raise SettingsError(f"report.{key}: {exc}", source) from None
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise SettingsError(f"report.{key}: expected {kind.__name__}", source)
-    return value
-
-
 def options_from_settings(
-    kind: str, sections: Mapping[str, Mapping[str, Any]], source: str, **overrides: Any
+    kind: str,
+    sections: Mapping[str, Mapping[str, Any]],
+    source: str,
+    *,
+    positions: Mapping[str, str] | None = None,
+    **overrides: Any,
 ) -> ReportOptions:
     """The settings' ``report:`` section (unknown keys refused), then command-line overrides."""
-    section = sections.get("report") or {}
+    from igngen.settings import Section
+
+    section = Section("report", sections.get("report"), source, SETTINGS_KEYS, positions)
     values: dict[str, Any] = {}
-    for key in section:
-        if key not in SETTINGS_KEYS:
-            raise SettingsError(
-                f"report.{key}: unknown key (known: {', '.join(SETTINGS_KEYS)})", source
-            )
-    types = {"timeout": float}
-    for key in SETTINGS_KEYS:
-        if key in section and key not in ("command", "enabled"):
-            values[key] = _typed(section, key, types.get(key, str), source)
-    if values.get("protocol", "auto") not in PROTOCOLS:
-        raise SettingsError(f"report.protocol: use one of {', '.join(PROTOCOLS)}", source)
+    if "timeout" in section:
+        values["timeout"] = section.seconds("timeout", None)
+    if "protocol" in section:
+        values["protocol"] = section.choice("protocol", PROTOCOLS, "auto")
+    for key in ("wireserver", "state_dir", "kvp_pool", "agent_name", "vm_id_file", "command"):
+        if key in section:
+            values[key] = section.string(key, "")
+    section.boolean("enabled", True)
+    values.pop("command", None)  # the unit's, not the run's (render.variables.report)
     if values.get("kvp_pool") == "":
         values["kvp_pool"] = None
     values.update({k: v for k, v in overrides.items() if v is not None})

@@ -100,9 +100,7 @@ def report(section: Mapping[str, Any] | None, *, source: str = "settings") -> di
     sections = {"report": dict(section or {})}
     opts = reporter.options_from_settings("ready", sections, source)
     command = sections["report"].get("command", reporter.DEFAULT_COMMAND)
-    enabled = sections["report"].get("enabled", True)
-    if not isinstance(enabled, bool):
-        raise SettingsError("report.enabled: expected true or false", source)
+    enabled = sections["report"].get("enabled", True)  # a bool: options_from_settings checked
     values = {"command": command, "state_dir": opts.state_dir, "wireserver": opts.wireserver}
     for key, value in values.items():
         if (
