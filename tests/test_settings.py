@@ -112,11 +112,15 @@ def test_fractional_seconds_reach_every_owner() -> None:
         (b"disks:\n  swap:\n    mode: bogus\n", "3:11", "disks.swap.mode: 'bogus' is not one of"),
         (b"user: {groups: 5}\n", "1:16", "user.groups: expected a list of strings"),
         (b"imds: {url: 7}\n", "1:13", "imds.url: expected a string"),
-        (b"provision: {media_wait: null}\n", "1:25", "provision.media_wait: expected a number"),
+        (b"provision: {media_wait: [1]}\n", "1:25", "provision.media_wait: expected a number"),
         (b"pps: {wireserver: ''}\n", "1:19", "pps.wireserver: expected an address"),
         (b"report: {enabled: 'yes'}\n", "1:19", "report.enabled: expected true or false"),
         (b"report: {timeout: 1e9}\n", "1:19", "report.timeout: expected at most"),
-        (b"azure: {waagent_unit: w.timer}\n", "1:23", "azure.waagent_unit: expected a unit"),
+        (
+            b"azure: {waagent_unit: w.timer}\n",
+            "1:23",
+            "azure.waagent_unit: 'w.timer' is not a unit",
+        ),
         (b"azure: {customdata_missing: x}\n", "1:29", "azure.customdata_missing: expected fail"),
     ],
 )
