@@ -23,7 +23,7 @@ def check_seconds(value: object, maximum: float = MAX_SECONDS) -> float:
             raise ValueError(f"expected at most {maximum:g} seconds")
         value = float(value)
     if not math.isfinite(value):
-        raise ValueError("expected a finite number of seconds")
+        raise ValueError("expected a number of seconds that is finite")
     if value < 0:
         raise ValueError("expected a number of seconds that is not negative")
     if value > maximum:

@@ -16,16 +16,9 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from igngen.errors import SettingsError
+from igngen.errors import ButaneError, SettingsError
 from igngen.ignition import spec as _spec
-from igngen.limits import (
-    BCRYPT_COST_RANGE,
-    MAX_INT_DIGITS,
-    MAX_SETTINGS_BYTES,
-    MAX_YAML_DEPTH,
-    MAX_YAML_NODES,
-    SHA512_ROUNDS_RANGE,
-)
+from igngen.limits import BCRYPT_COST_RANGE, MAX_SETTINGS_BYTES, SHA512_ROUNDS_RANGE
 from igngen.render.passwords import (
     DEFAULT_BCRYPT_COST,
     DEFAULT_SALT,
@@ -33,6 +26,7 @@ from igngen.render.passwords import (
     DEFAULT_SHA512_ROUNDS,
     HashSettings,
 )
+from igngen.yamlsrc import Node
 
 DEFAULT_GROUPS = ("docker",)
 DEFAULT_SSHD_DROPIN = "10-igngen.conf"  # sorts before Flatcar's 50-/80-/9999999- drop-ins
@@ -65,6 +59,8 @@ class Settings(NamedTuple):
     spec_given: bool = False
     sections: Mapping[str, Mapping[str, Any]] = MappingProxyType({})
     source: str = "defaults"
+    # ``section.key`` → ``file:line:col`` of every value in the file (Section's errors).
+    positions: Mapping[str, str] = MappingProxyType({})
 
     @property
     def sshd_dropin_path(self) -> str:
@@ -92,140 +88,133 @@ def check_spec(spec: str, where: str) -> str:
 # --- YAML with positions -------------------------------------------------------
 
 
-class _Value:
-    """A parsed YAML value with the position it came from."""
-
-    __slots__ = ("col", "line", "value")
-
-    def __init__(self, value: Any, line: int, col: int) -> None:
-        self.value = value
-        self.line = line
-        self.col = col
-
-
-MAX_FLOAT_CHARS = 32
-_FLOAT_RE = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
-
-
-def _convert(node: Any, source: str, budget: list[int], depth: int = 0) -> _Value:
-    import yaml
-
-    line, col = node.start_mark.line + 1, node.start_mark.column + 1
-    # Aliases are followed, so an alias bomb (billion laughs) would expand without end.
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise SettingsError(
-            f"document expands to more than {MAX_YAML_NODES} nodes (alias bomb?)", source
-        )
-    if depth > MAX_YAML_DEPTH:
-        raise SettingsError(f"nested deeper than {MAX_YAML_DEPTH} levels", f"{source}:{line}:{col}")
-    if isinstance(node, yaml.MappingNode):
-        out: dict[str, _Value] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise SettingsError("keys must be plain strings", f"{source}:{line}:{col}")
-            key = key_node.value
-            if key in out:
-                kl, kc = key_node.start_mark.line + 1, key_node.start_mark.column + 1
-                raise SettingsError(f"duplicate key {key!r}", f"{source}:{kl}:{kc}")
-            out[key] = _convert(value_node, source, budget, depth + 1)
-        return _Value(out, line, col)
-    if isinstance(node, yaml.SequenceNode):
-        return _Value([_convert(n, source, budget, depth + 1) for n in node.value], line, col)
-    # Scalars: resolve with the YAML 1.2 core rules we want, not PyYAML's 1.1 ones
-    # (no `no` → False, no sexagesimal or octal surprises).
-    text = node.value
-    if node.style is None or node.style == "":
-        if text in ("true", "True", "TRUE"):
-            return _Value(True, line, col)
-        if text in ("false", "False", "FALSE"):
-            return _Value(False, line, col)
-        if text in ("null", "Null", "NULL", "~", ""):
-            return _Value(None, line, col)
-        if re.fullmatch(rf"[-+]?[0-9]{{1,{MAX_INT_DIGITS}}}", text):
-            return _Value(int(text, 10), line, col)
-        # YAML 1.2 core floats (``timeout: 2.5``), bounded in length; .inf/.nan stay
-        # text, which every number-typed key refuses.
-        if len(text) <= MAX_FLOAT_CHARS and _FLOAT_RE.fullmatch(text):
-            return _Value(float(text), line, col)
-    return _Value(text, line, col)
-
-
-def _load_yaml(data: bytes, source: str) -> _Value:
-    import yaml
+def _load_yaml(data: bytes, source: str) -> Node:
+    """The settings file through igngen's one YAML reader (yamlsrc: located nodes, bounded
+    size and depth, Butane's scalar rules), its errors as settings errors."""
+    from igngen import yamlsrc
 
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SettingsError(f"not valid UTF-8 at byte {exc.start}", source) from None
-    from igngen.yamlsrc import _loader_class
-
-    try:
-        # The templates' loader: libyaml when present (it bounds nesting itself).
-        loader = _loader_class()(text)
-        try:
-            node = loader.get_single_node()
-        finally:
-            loader.dispose()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        raise SettingsError(f"invalid YAML ({exc.problem})", where) from None
-    except yaml.YAMLError as exc:
-        raise SettingsError(f"invalid YAML ({type(exc).__name__})", source) from None
-    except RecursionError:  # the pure-Python composer, without libyaml
-        raise SettingsError(f"nested deeper than {MAX_YAML_DEPTH} levels", source) from None
-    if node is None:
-        return _Value({}, 1, 1)
-    return _convert(node, source, [MAX_YAML_NODES])
+        return yamlsrc.parse(data, source=source)
+    except ButaneError as exc:  # yamlsrc's error (to become a neutral YamlError)
+        raise SettingsError(exc.message, exc.location) from None
 
 
-def _plain(value: _Value) -> Any:
-    if isinstance(value.value, dict):
-        return {k: _plain(v) for k, v in value.value.items()}
-    if isinstance(value.value, list):
-        return [_plain(v) for v in value.value]
-    return value.value
+class Section:
+    """The one typed reader of a delegated section (``imds:``, ``report:``, ``pps:``…).
 
+    Unknown keys are refused; a missing or null key gives the default; a value of the
+    wrong type is an error. Every error is ``file:line:col: name.key:
+    message``, at the key's value when ``positions`` (``Settings.positions``) knows it,
+    else at the file.
+    """
 
-class _Section:
-    def __init__(self, name: str, value: _Value, source: str, known: tuple[str, ...]) -> None:
-        self.name, self.value, self.source = name, value, source
-        if not isinstance(value.value, dict):
-            raise SettingsError(f"{name}: expected a mapping", self.at(value))
-        for key, item in value.value.items():
+    def __init__(
+        self,
+        name: str,
+        values: Mapping[str, Any] | None,
+        source: str,
+        known: tuple[str, ...],
+        positions: Mapping[str, str] | None = None,
+    ) -> None:
+        self.name, self.source, self.known = name, source, known
+        self.positions: Mapping[str, str] = positions or {}
+        if values is not None and not isinstance(values, Mapping):
+            raise SettingsError(f"{name}: expected a mapping", self.positions.get(name, source))
+        # null (``timeout:`` with nothing after it) means "not set", as a missing key does.
+        self.values: Mapping[str, Any] = {k: v for k, v in (values or {}).items() if v is not None}
+        for key in values or {}:
             if key not in known:
-                raise SettingsError(
-                    f"{name}.{key}: unknown key (known: {', '.join(known)})", self.at(item)
-                )
-        self.items: dict[str, _Value] = value.value
+                raise self.error(key, f"unknown key (known: {', '.join(known)})")
 
-    def at(self, value: _Value) -> str:
-        return f"{self.source}:{value.line}:{value.col}"
+    def __contains__(self, key: str) -> bool:
+        return key in self.values
 
-    def get(self, key: str, kind: type, default: Any) -> Any:
-        item = self.items.get(key)
-        if item is None or item.value is None:
+    @property
+    def where(self) -> str:
+        """The section's own position (``password:``), else the file."""
+        return self.positions.get(self.name, self.source)
+
+    def at(self, key: str) -> str:
+        return self.positions.get(f"{self.name}.{key}", self.source)
+
+    def error(self, key: str, message: str) -> SettingsError:
+        return SettingsError(f"{self.name}.{key}: {message}", self.at(key))
+
+    def seconds(self, key: str, default: float | None) -> float | None:
+        """A time budget: an int or a float, finite, 0..MAX_SECONDS (igngen.seconds)."""
+        if key not in self.values:
             return default
-        if kind is int and (isinstance(item.value, bool) or not isinstance(item.value, int)):
-            raise SettingsError(f"{self.name}.{key}: expected a whole number", self.at(item))
-        if kind is str and not isinstance(item.value, str):
-            raise SettingsError(f"{self.name}.{key}: expected a string", self.at(item))
-        if kind is list:
-            if not isinstance(item.value, list) or not all(
-                isinstance(v.value, str) for v in item.value
-            ):
-                raise SettingsError(f"{self.name}.{key}: expected a list of strings", self.at(item))
-            return tuple(v.value for v in item.value)
-        return item.value
+        from igngen.seconds import check_seconds
 
-    def pattern(self, key: str, regex: re.Pattern[str], default: str, what: str) -> str:
-        value: str = self.get(key, str, default)
-        if not regex.fullmatch(value):
-            raise SettingsError(
-                f"{self.name}.{key}: {value!r} is not {what}", self.at(self.items[key])
-            )
+        try:
+            return check_seconds(self.values[key])
+        except ValueError as exc:
+            raise self.error(key, str(exc)) from None
+
+    def integer(self, key: str, default: int, lo: int, hi: int) -> int:
+        if key not in self.values:
+            return default
+        value = self.values[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(key, "expected a whole number")
+        if not lo <= value <= hi:
+            raise self.error(key, f"{value} is outside {lo}..{hi}")
         return value
+
+    def boolean(self, key: str, default: bool) -> bool:
+        if key not in self.values:
+            return default
+        value = self.values[key]
+        if not isinstance(value, bool):
+            raise self.error(key, "expected true or false")
+        return value
+
+    def string(
+        self, key: str, default: str, *, pattern: re.Pattern[str] | None = None, what: str = ""
+    ) -> str:
+        """A string; with ``pattern``, one it matches in full (``what`` names the shape)."""
+        if key not in self.values:
+            return default
+        value = self.values[key]
+        if not isinstance(value, str):
+            raise self.error(key, "expected a string")
+        if pattern is not None and not pattern.fullmatch(value):
+            raise self.error(key, f"{value!r} is not {what}")
+        return value
+
+    def strings(
+        self, key: str, default: tuple[str, ...], *, pattern: re.Pattern[str] | None = None,
+        what: str = "",
+    ) -> tuple[str, ...]:  # fmt: skip
+        """A list of strings; with ``pattern``, each one matching it in full."""
+        if key not in self.values:
+            return default
+        value = self.values[key]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.error(key, "expected a list of strings")
+        for item in value:
+            if pattern is not None and not pattern.fullmatch(item):
+                raise self.error(key, f"{item!r} is not {what}")
+        return tuple(value)
+
+    def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
+        if key not in self.values:
+            return default
+        value = self.values[key]
+        if value not in choices:
+            *rest, last = choices
+            raise self.error(key, f"expected {', '.join(rest)} or {last}" if rest else last)
+        return str(value)
+
+    def mapping(self, key: str) -> Mapping[str, Any]:
+        """A nested mapping (``disks.resource_disk``…), for a nested :class:`Section`."""
+        value = self.values.get(key, {})
+        if not isinstance(value, Mapping):
+            raise self.error(key, "expected a mapping")
+        return value
+
+    def nested(self, key: str, known: tuple[str, ...]) -> Section:
+        return Section(f"{self.name}.{key}", self.mapping(key), self.source, known, self.positions)
 
 
 _TOP = ("user", "password", "ssh", "sudo", "templates", "output", *DELEGATED_SECTIONS)
@@ -250,76 +239,61 @@ def load(path: str) -> Settings:
 
 def parse(data: bytes, *, source: str = "igngen.yaml") -> Settings:
     root = _load_yaml(data, source)
-    empty = _Value({}, 1, 1)
-    top = _Section("config", root, source, _TOP)
+    if not isinstance(root.value, dict):
+        raise SettingsError("config: expected a mapping", root.where)
+    positions = _positions(root.value, source)
+    plain: dict[str, Any] = root.plain()
+    # The top level is a section too, its keys located at their values.
+    Section("config", plain, source, _TOP, {f"config.{k}": positions[k] for k in plain})
 
-    def section(name: str, known: tuple[str, ...]) -> _Section:
-        return _Section(name, top.items.get(name, empty), source, known)
+    def section(name: str, known: tuple[str, ...]) -> Section:
+        return Section(name, plain.get(name), source, known, positions)
 
     user = section("user", ("groups",))
-    groups = user.get("groups", list, DEFAULT_GROUPS)
-    for g in groups:
-        if not _GROUP_RE.fullmatch(g):
-            raise SettingsError(
-                f"user.groups: {g!r} is not a group name", user.at(user.items["groups"])
-            )
+    groups = user.strings("groups", DEFAULT_GROUPS, pattern=_GROUP_RE, what="a group name")
 
     pw = section("password", ("scheme", "bcrypt_cost", "sha512_rounds", "salt"))
-    for key, (lo, hi) in (
-        ("bcrypt_cost", BCRYPT_COST_RANGE),
-        ("sha512_rounds", SHA512_ROUNDS_RANGE),
-    ):
-        value = pw.get(key, int, None)
-        if value is not None and not lo <= value <= hi:
-            # Each step up costs boot time (bcrypt doubles per step): refuse, do not clamp.
-            raise SettingsError(
-                f"password.{key}: {value} is outside {lo}..{hi}", pw.at(pw.items[key])
-            )
+    # Each step up costs boot time (bcrypt doubles per step): refuse, do not clamp.
     try:
         hashing = HashSettings.create(
-            scheme=pw.get("scheme", str, DEFAULT_SCHEME),
-            bcrypt_cost=pw.get("bcrypt_cost", int, DEFAULT_BCRYPT_COST),
-            sha512_rounds=pw.get("sha512_rounds", int, DEFAULT_SHA512_ROUNDS),
-            salt=pw.get("salt", str, DEFAULT_SALT),
+            scheme=pw.string("scheme", DEFAULT_SCHEME),
+            bcrypt_cost=pw.integer("bcrypt_cost", DEFAULT_BCRYPT_COST, *BCRYPT_COST_RANGE),
+            sha512_rounds=pw.integer("sha512_rounds", DEFAULT_SHA512_ROUNDS, *SHA512_ROUNDS_RANGE),
+            salt=pw.string("salt", DEFAULT_SALT),
         )
     except SettingsError as exc:
-        raise SettingsError(f"password: {exc.message}", pw.at(pw.value)) from None
+        if exc.location in positions.values():
+            raise
+        raise SettingsError(f"password: {exc.message}", pw.where) from None
 
     ssh = section("ssh", ("dropin_name", "client_alive_interval"))
-    dropin = ssh.pattern(
-        "dropin_name", _DROPIN_RE, DEFAULT_SSHD_DROPIN, "a file name ending in .conf"
+    dropin = ssh.string(
+        "dropin_name", DEFAULT_SSHD_DROPIN, pattern=_DROPIN_RE, what="a file name ending in .conf"
     )
-    interval = ssh.get("client_alive_interval", int, DEFAULT_CLIENT_ALIVE_INTERVAL)
+    interval = ssh.integer("client_alive_interval", DEFAULT_CLIENT_ALIVE_INTERVAL, -(2**31), 2**31)
     if interval < 0:
-        raise SettingsError(
-            "ssh.client_alive_interval: must not be negative",
-            ssh.at(ssh.items["client_alive_interval"]),
-        )
+        raise ssh.error("client_alive_interval", "must not be negative")
 
     sudo = section("sudo", ("file_name",))
-    sudoers = sudo.pattern(
+    sudoers = sudo.string(
         "file_name",
-        _SUDOERS_RE,
         DEFAULT_SUDOERS_FILE,
-        "a sudoers.d file name (letters, digits, _ and -; sudo skips names with '.')",
+        pattern=_SUDOERS_RE,
+        what="a sudoers.d file name (letters, digits, _ and -; sudo skips names with '.')",
     )
 
     tpl = section("templates", ("dirs", "disabled"))
     out = section("output", ("spec",))
-    spec = out.get("spec", str, DEFAULT_SPEC)
+    spec = out.string("spec", DEFAULT_SPEC)
     if spec not in OUTPUT_SPECS:
-        raise SettingsError(
-            f"output.spec: {spec!r} not supported; use one of {', '.join(OUTPUT_SPECS)}",
-            out.at(out.items["spec"]),
-        )
+        raise out.error("spec", f"{spec!r} not supported; use one of {', '.join(OUTPUT_SPECS)}")
 
     delegated: dict[str, Mapping[str, Any]] = {}
     for name in DELEGATED_SECTIONS:
-        if name in top.items:
-            value = top.items[name]
-            if not isinstance(value.value, dict):
-                raise SettingsError(f"{name}: expected a mapping", top.at(value))
-            delegated[name] = _plain(value)
+        if plain.get(name) is not None:
+            if not isinstance(plain[name], dict):
+                raise SettingsError(f"{name}: expected a mapping", positions[name])
+            delegated[name] = plain[name]
 
     settings = Settings(
         groups=groups,
@@ -327,25 +301,24 @@ def parse(data: bytes, *, source: str = "igngen.yaml") -> Settings:
         sshd_dropin=dropin,
         client_alive_interval=interval,
         sudoers_file=sudoers,
-        template_dirs=tpl.get("dirs", list, ()),
-        disabled_templates=tpl.get("disabled", list, ()),
+        template_dirs=tpl.strings("dirs", ()),
+        disabled_templates=tpl.strings("disabled", ()),
         spec=spec,
-        spec_given="spec" in out.items,
+        spec_given="spec" in out,
         sections=delegated,
         source=source,
+        positions=positions,
     )
-    _check_delegated(settings, _positions(top.items, source))
+    _check_delegated(settings, settings.positions)
     return settings
 
 
-def _positions(items: Mapping[str, _Value], source: str, prefix: str = "") -> dict[str, str]:
-    """``section.key.sub`` → ``file:line:col`` of every value below the delegated sections."""
+def _positions(items: Mapping[str, Node], source: str, prefix: str = "") -> dict[str, str]:
+    """``section.key.sub`` → ``file:line:col`` of every value in the file."""
     out: dict[str, str] = {}
     for key, value in items.items():
-        if not prefix and key not in DELEGATED_SECTIONS:
-            continue
         dotted = f"{prefix}{key}"
-        out[dotted] = f"{source}:{value.line}:{value.col}"
+        out[dotted] = f"{source}:{value.line}:{value.column}"
         if isinstance(value.value, dict):
             out.update(_positions(value.value, source, dotted + "."))
     return out
@@ -355,16 +328,17 @@ def _check_delegated(settings: Settings, positions: Mapping[str, str]) -> None:
     """Every delegated section is checked by its owner when the file is read, so that an
     offline ``igngen render`` refuses what ``igngen provision`` would refuse at boot, and
     every error is ``file:line:col: key: message``."""
-    from igngen import report
-    from igngen.azure import platform
+    from igngen.azure import platform, reporter
     from igngen.boot import pool, sequence
     from igngen.disks import resolve
 
     checks = (
         lambda: sequence.options_from_settings(settings),
         lambda: pool.options_from_settings(settings),
-        lambda: report.options_from_settings("ready", settings.sections, settings.source),
-        lambda: platform.options(settings.sections, settings.source),
+        lambda: reporter.options_from_settings(
+            "ready", settings.sections, settings.source, positions=positions
+        ),
+        lambda: platform.options(settings.sections, settings.source, positions=positions),
         lambda: resolve(settings.sections.get("disks"), settings.source),
     )
     for check in checks:
@@ -377,6 +351,8 @@ def _check_delegated(settings: Settings, positions: Mapping[str, str]) -> None:
 def _located(exc: SettingsError, source: str, positions: Mapping[str, str]) -> SettingsError:
     """The owner's error, placed at the line and column of the key it names."""
     message, location = exc.message, exc.location
+    if location in positions.values():
+        return exc  # read through a Section: already at its key
     dotted = location.removeprefix(f"{source}:") if location != source else ""
     if not dotted:
         dotted, sep, rest = message.partition(": ")

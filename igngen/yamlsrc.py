@@ -181,6 +181,8 @@ def parse(text: str | bytes, *, source: str) -> Node:
         ) from None
     except yaml.YAMLError as exc:
         raise ButaneError(f"invalid YAML ({type(exc).__name__})", source) from None
+    except RecursionError:  # the pure-Python composer, without libyaml
+        raise ButaneError(f"nested deeper than {MAX_DEPTH} levels", source) from None
     if root is None:
         return Node({}, source, 1, 1, {})
     budget = [MAX_NODES]

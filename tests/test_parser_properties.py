@@ -109,12 +109,12 @@ def _goal_state(data: bytes) -> object:
 
 
 def _ready_marker(data: bytes) -> object:
-    from igngen import report
+    from igngen.azure import health
 
     with tempfile.TemporaryDirectory() as d:
-        Path(d, report.READY_MARKER).write_bytes(data)
-        Path(d, report.REPORTS_FILE).write_bytes(data)
-        return report.read_marker(d), report.read_reports(d)
+        Path(d, health.READY_MARKER).write_bytes(data)
+        Path(d, health.REPORTS_FILE).write_bytes(data)
+        return health.read_marker(d), health.read_reports(d)
 
 
 def _butane(data: bytes) -> object:

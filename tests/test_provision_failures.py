@@ -226,9 +226,9 @@ def test_good_time_budgets_parse(value: str) -> None:
 def test_settings_budgets_take_int_and_float_and_nothing_else(yaml_value: str, ok: bool) -> None:
     import yaml
 
+    from igngen.azure.reporter import options_from_settings as report_options
     from igngen.boot.sequence import options_from_settings as provision_options
     from igngen.errors import SettingsError
-    from igngen.report import options_from_settings as report_options
     from igngen.settings import Settings
 
     value = yaml.safe_load(yaml_value)
@@ -248,14 +248,15 @@ def test_settings_budgets_take_int_and_float_and_nothing_else(yaml_value: str, o
 
 
 def test_report_failure_names_a_start_timeout() -> None:
-    from igngen.report import ReportOptions, failure_text
+    from igngen.azure.health import failure_text
 
     text, source = failure_text(
-        ReportOptions(kind="failure", reason_file="/nonexistent/failure-reason"),
         {
             "MONITOR_UNIT": "igngen-provision.service",
             "MONITOR_SERVICE_RESULT": "timeout",
         },
+        description=None,
+        reason_file="/nonexistent/failure-reason",
         journal=lambda matches: None,
     )
     assert text.name == "timeout" and source == "systemd"

@@ -9,10 +9,10 @@ import pytest
 from sim.http import Reply, free_port_refusing
 from sim.wireserver import WireserverSim
 
-from igngen import report
-from igngen.azure import kvp
+from igngen.azure import health, kvp, reporter
 from igngen.cli import main
 from igngen.errors import SettingsError
+from igngen.render import variables
 
 VM1 = "0f3e1b2a-1111-4c2d-9e8f-000000000001"
 VM2 = "0f3e1b2a-2222-4c2d-9e8f-000000000002"
@@ -141,7 +141,7 @@ def test_failure_description_from_cli_goes_to_kvp_first(env: dict[str, Path]) ->
 
 
 def test_failure_from_failed_unit_journal(env: dict[str, Path]) -> None:
-    opts = report.ReportOptions(
+    opts = reporter.ReportOptions(
         kind="failure",
         wireserver="",
         state_dir=str(env["state"]),
@@ -158,7 +158,7 @@ def test_failure_from_failed_unit_journal(env: dict[str, Path]) -> None:
         return "", "CRITICAL : Ignition failed: failed to create users/groups: password=hunter2"
 
     with WireserverSim() as sim:
-        outcome = report.run(opts._replace(wireserver=sim.url), env=monitor, journal=journal)
+        outcome = reporter.run(opts._replace(wireserver=sim.url), env=monitor, journal=journal)
     assert outcome.reported and asked == ["_SYSTEMD_INVOCATION_ID=abc123"]
     desc = sim.json_docs()[0]["details"]["description"]
     assert (
@@ -167,13 +167,14 @@ def test_failure_from_failed_unit_journal(env: dict[str, Path]) -> None:
     )
     assert "hunter2" not in desc
 
-    text, origin = report.failure_text(
-        opts,
+    text, origin = health.failure_text(
         {
             "MONITOR_UNIT": "ignition-disks.service",
             "MONITOR_SERVICE_RESULT": "exit-code",
             "MONITOR_EXIT_STATUS": "1",
         },
+        description=opts.description,
+        reason_file=opts.reason_file,
         journal=lambda _: None,
     )
     assert (text, origin) == (
@@ -191,21 +192,28 @@ def test_failure_from_failed_unit_journal(env: dict[str, Path]) -> None:
         seen.extend(matches)
         return "ignition-files.service", "files: op(1): failed to write"
 
-    text, origin = report.failure_text(opts, {}, journal=boot_journal)
+    text, origin = health.failure_text(
+        {}, description=None, reason_file=opts.reason_file, journal=boot_journal
+    )
     assert text == (
         "ignition-stage-failed",
         "stage files: ignition-files.service: files: op(1): failed to write",
     )
     assert origin == "journal"
     assert seen == ["-u", "ignition-*.service", "-u", "igngen-provision.service"]
-    assert report.failure_text(opts, {}, journal=lambda _: None)[1] == "default"
+    assert (
+        health.failure_text(
+            {}, description=None, reason_file=opts.reason_file, journal=lambda _: None
+        )[1]
+        == "default"
+    )
 
 
 def test_failure_reason_ignores_a_monitored_unit_that_succeeded(env: dict[str, Path]) -> None:
     # emergency.target (after ignition-disks.service failed) started the report unit, and
     # systemd still passed the MONITOR_* of its only OnFailure= source: igngen provision,
     # which had succeeded. The reason is the failed Ignition stage's error, not that.
-    opts = report.ReportOptions(
+    opts = reporter.ReportOptions(
         kind="failure", wireserver="", state_dir=str(env["state"]), vm_id=VM1,
         kvp_pool=None, reason_file=str(env["reason"]), timeout=5,
     )  # fmt: skip
@@ -224,7 +232,9 @@ def test_failure_reason_ignores_a_monitored_unit_that_succeeded(env: dict[str, P
             return None  # the provision run logged no error
         return "ignition-disks.service", "disks failed: failed to wait on raids devs"
 
-    text, origin = report.failure_text(opts, monitor, journal=journal)
+    text, origin = health.failure_text(
+        monitor, description=None, reason_file=opts.reason_file, journal=journal
+    )
     assert (text, origin) == (
         (
             "ignition-stage-failed",
@@ -246,16 +256,16 @@ def test_provisioning_report(env: dict[str, Path]) -> None:
 
 def test_discovered_wireserver_is_used(env: dict[str, Path]) -> None:
     with WireserverSim() as sim:
-        opts = report.ReportOptions(
+        opts = reporter.ReportOptions(
             kind="ready", state_dir=str(env["state"]), vm_id=VM1, kvp_pool=None, timeout=5
         )
-        outcome = report.run(opts, discover=lambda: (sim.url, "lease 2"))
+        outcome = reporter.run(opts, discover=lambda: (sim.url, "lease 2"))
     assert outcome.reported and len(sim.json) == 1
-    assert report.resolve_wireserver("auto", discover=lambda: None) == (
+    assert reporter.resolve_wireserver("auto", discover=lambda: None) == (
         "http://168.63.129.16",
         "default",
     )
-    assert report.resolve_wireserver("10.0.0.1")[1] == "configured"
+    assert reporter.resolve_wireserver("10.0.0.1")[1] == "configured"
 
 
 def test_status_human_and_json(env: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
@@ -294,7 +304,7 @@ def test_corrupt_marker_means_report(env: dict[str, Path]) -> None:
 
 
 def test_settings_section(tmp_path: Path) -> None:
-    opts = report.options_from_settings(
+    opts = reporter.options_from_settings(
         "ready",
         {"report": {"wireserver": "10.0.0.1", "timeout": 30, "kvp_pool": ""}},
         "igngen.yaml",
@@ -302,10 +312,10 @@ def test_settings_section(tmp_path: Path) -> None:
     )
     assert opts.wireserver == "10.0.0.1" and opts.timeout == 7.0 and opts.kvp_pool is None
     with pytest.raises(SettingsError, match=r"report\.wirserver: unknown key"):
-        report.options_from_settings("ready", {"report": {"wirserver": "x"}}, "igngen.yaml")
+        reporter.options_from_settings("ready", {"report": {"wirserver": "x"}}, "igngen.yaml")
     with pytest.raises(SettingsError, match=r"report\.timeout: expected a number of seconds"):
-        report.options_from_settings("ready", {"report": {"timeout": "soon"}}, "igngen.yaml")
-    assert report.template_variables(None) == {
+        reporter.options_from_settings("ready", {"report": {"timeout": "soon"}}, "igngen.yaml")
+    assert variables.report(None) == {
         "enabled": True,
         "command": "/usr/bin/igngen",
         "state_dir": "/var/lib/igngen",
@@ -313,19 +323,19 @@ def test_settings_section(tmp_path: Path) -> None:
         "marker": "/var/lib/igngen/ready.json",
         "args": "--state-dir /var/lib/igngen --wireserver auto",
     }
-    custom = report.template_variables(
+    custom = variables.report(
         {"state_dir": "/srv/ig", "wireserver": "10.0.0.1", "protocol": "json", "enabled": False}
     )
     assert custom["args"] == "--state-dir /srv/ig --wireserver 10.0.0.1 --protocol json"
     assert custom["marker"] == "/srv/ig/ready.json" and custom["enabled"] is False
     for bad in ({"command": "igngen"}, {"command": "/usr/bin/igngen --force"}):
         with pytest.raises(SettingsError, match=r"report\.command"):
-            report.template_variables(bad, source="igngen.yaml")
+            variables.report(bad, source="igngen.yaml")
     for bad in ({"state_dir": "/var/lib/%n"}, {"wireserver": "x $(y)"}):
         with pytest.raises(SettingsError):
-            report.template_variables(bad)
+            variables.report(bad)
     with pytest.raises(SettingsError, match=r"report\.enabled"):
-        report.template_variables({"enabled": "yes"})
+        variables.report({"enabled": "yes"})
 
 
 def test_config_file_unknown_key_is_one_line_error(
@@ -342,12 +352,12 @@ def test_report_defaults_match_the_wireserver_module() -> None:
     from igngen.azure import wireserver
 
     for name in ("DEFAULT_WIRESERVER", "DEFAULT_AGENT_NAME", "PROTOCOLS", "DEFAULT_READY_TIMEOUT"):
-        assert getattr(report, name) == getattr(wireserver, name), name
+        assert getattr(reporter, name) == getattr(wireserver, name), name
 
 
 def test_journal_reader_copes_without_a_journal() -> None:
     # Real journalctl (or none at all): never raises, answers None or an entry.
-    found = report._journal_last_error(["-u", "igngen-no-such-unit.service"])
+    found = health.journal_last_error(["-u", "igngen-no-such-unit.service"])
     assert found is None
 
 
@@ -382,16 +392,16 @@ def test_journal_reason_prefers_the_failed_units_own_error() -> None:
         "Failed to start ignition-disks.service - Ignition (disks).", "init.scope",
         "ignition-disks.service",
     )  # fmt: skip
-    assert report.last_error([ignition, systemd]) == (
+    assert health.last_error([ignition, systemd]) == (
         "ignition-disks.service",
         "disks: createRaids: op(1): [failed] waiting for devices",
     )
     # Only systemd's word about it: named after the unit, not after init.scope.
-    assert report.last_error([b"not json", systemd]) == (
+    assert health.last_error([b"not json", systemd]) == (
         "ignition-disks.service",
         "Failed to start ignition-disks.service - Ignition (disks).",
     )
-    assert report.last_error([]) is None
+    assert health.last_error([]) is None
 
 
 @pytest.mark.parametrize(
@@ -426,4 +436,4 @@ def test_corrupt_state_files_are_warnings_never_crashes(tmp_path: Path, content:
         )
         assert proc.returncode == 0, proc.stderr
         assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
-    assert report.read_marker(str(state)) is None
+    assert health.read_marker(str(state)) is None

@@ -15,7 +15,7 @@ from support.consumers import missing, require, require_file, run_ignition
 from support.template_vars import realistic
 
 from igngen.render.templating import render_fragment
-from igngen.report import template_variables as report_variables
+from igngen.render.variables import report as report_variables
 
 REPO = Path(__file__).resolve().parent.parent
 MODULE = REPO / "dracut/95igngen"

@@ -78,14 +78,14 @@ def test_errors_are_located(text: bytes, where: str, needle: str) -> None:
 def test_fractional_seconds_reach_every_owner() -> None:
     """YAML floats are numbers (they were text, so `report: {timeout: 1.5}` was refused
     and `imds: {timeout: 2.5}` passed render only to fail provision at boot)."""
-    from igngen import report
+    from igngen.azure import reporter
     from igngen.boot import pool, sequence
 
     loaded = parse(
         b"report: {timeout: 1.5}\nimds: {timeout: 2.5}\nprovision: {media_wait: 0.5}\n"
         b"pps: {timeout: 3600.0}\n"
     )
-    assert report.options_from_settings("ready", loaded.sections, "s").timeout == 1.5
+    assert reporter.options_from_settings("ready", loaded.sections, "s").timeout == 1.5
     opts = sequence.options_from_settings(loaded)
     assert (opts.imds_timeout, opts.media_wait) == (2.5, 0.5)
     assert pool.options_from_settings(loaded).timeout == 3600.0
@@ -102,11 +102,26 @@ def test_fractional_seconds_reach_every_owner() -> None:
         (b"imds: {timeout: nope}\n", "1:17", "imds.timeout: expected a number of seconds"),
         (b"provision:\n  layout: flat\n", "2:11", "provision.layout: expected sysdir or runtime"),
         (b"pps:\n  timeout: -1\n", "2:12", "pps.timeout: expected a number of seconds"),
-        (b"report:\n  protocol: soap\n", "2:13", "report.protocol: use one of"),
+        (
+            b"report:\n  protocol: soap\n",
+            "2:13",
+            "report.protocol: expected auto, goalstate or json",
+        ),
         (b"report:\n  nope: 1\n", "2:9", "report.nope: unknown key"),
         (b"azure:\n  eject_media: maybe\n", "2:16", "azure.eject_media: expected true or false"),
         (b"disks:\n  swap:\n    mode: bogus\n", "3:11", "disks.swap.mode: 'bogus' is not one of"),
         (b"user: {groups: 5}\n", "1:16", "user.groups: expected a list of strings"),
+        (b"imds: {url: 7}\n", "1:13", "imds.url: expected a string"),
+        (b"provision: {media_wait: [1]}\n", "1:25", "provision.media_wait: expected a number"),
+        (b"pps: {wireserver: ''}\n", "1:19", "pps.wireserver: expected an address"),
+        (b"report: {enabled: 'yes'}\n", "1:19", "report.enabled: expected true or false"),
+        (b"report: {timeout: 1e9}\n", "1:19", "report.timeout: expected at most"),
+        (
+            b"azure: {waagent_unit: w.timer}\n",
+            "1:23",
+            "azure.waagent_unit: 'w.timer' is not a unit",
+        ),
+        (b"azure: {customdata_missing: x}\n", "1:29", "azure.customdata_missing: expected fail"),
     ],
 )
 def test_every_section_is_checked_when_read_and_located(
@@ -118,3 +133,46 @@ def test_every_section_is_checked_when_read_and_located(
     with pytest.raises(SettingsError) as exc:
         parse(yaml_text, source="s.yaml")
     assert str(exc.value).startswith(f"s.yaml:{where}: {message}"), str(exc.value)
+
+
+def test_section_reader_types_and_locates_every_value() -> None:
+    """The one accessor every delegated section is read through: a missing key is the
+    default, a wrong one an error at the key's own line and column (or at the file when
+    the value has no recorded position, as in settings built in code)."""
+    from igngen.settings import Section
+
+    positions = {"x.n": "s.yaml:2:5", "x.sub.t": "s.yaml:4:7"}
+    values = {"n": 70, "flag": True, "mode": "b", "sub": {"t": 2.5}, "s": "v"}
+    sec = Section("x", values, "s.yaml", ("n", "flag", "mode", "sub", "s", "gone"), positions)
+    assert sec.integer("n", 1, 0, 100) == 70 and sec.integer("gone", 9, 0, 100) == 9
+    assert sec.boolean("flag", False) is True and sec.string("s", "d") == "v"
+    assert sec.choice("mode", ("a", "b"), "a") == "b" and sec.seconds("gone", 4.0) == 4.0
+    sub = sec.nested("sub", ("t",))
+    assert sub.seconds("t", None) == 2.5
+    with pytest.raises(SettingsError) as exc:
+        sec.integer("n", 1, 0, 10)
+    assert str(exc.value) == "s.yaml:2:5: x.n: 70 is outside 0..10"
+    with pytest.raises(SettingsError) as exc:
+        sub.integer("t", 1, 0, 10)
+    assert str(exc.value) == "s.yaml:4:7: x.sub.t: expected a whole number"
+    with pytest.raises(SettingsError) as exc:
+        sec.string("flag", "")
+    assert str(exc.value) == "s.yaml: x.flag: expected a string"
+    with pytest.raises(SettingsError) as exc:
+        Section("x", {"nope": 1}, "s.yaml", ("n",))
+    assert str(exc.value) == "s.yaml: x.nope: unknown key (known: n)"
+    with pytest.raises(SettingsError, match=r"^s\.yaml: x\.s: expected a mapping$"):
+        sec.nested("s", ())
+
+
+def test_owners_locate_their_errors_without_the_load_time_check() -> None:
+    """Settings keep the positions, so an owner that reads them later (provision at boot)
+    places its error at the key, not only at the file."""
+    from igngen.boot import sequence
+
+    loaded = parse(b"imds:\n  timeout: 2.5\n", source="s.yaml")
+    assert loaded.positions["imds.timeout"] == "s.yaml:2:12"
+    broken = loaded._replace(sections={"imds": {"timeout": "soon"}})
+    with pytest.raises(SettingsError) as exc:
+        sequence.options_from_settings(broken)
+    assert str(exc.value) == "s.yaml:2:12: imds.timeout: expected a number of seconds"

@@ -17,6 +17,7 @@ ENTRY = [
     "igngen.cli",
     "igngen.commands.provision",
     "igngen.commands.report",
+    "igngen.azure.reporter",
     "igngen.commands.status",
     "igngen.boot.sequence",
     "igngen.render.pipeline",

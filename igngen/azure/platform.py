@@ -23,7 +23,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from igngen.errors import CustomDataMissingError, GuestProxyAgentError, SettingsError
+from igngen.errors import CustomDataMissingError, GuestProxyAgentError
 from igngen.render.model import Sourced
 
 if TYPE_CHECKING:
@@ -47,25 +47,29 @@ class AzureOptions(NamedTuple):
     source: str = "defaults"
 
 
-def options(sections: Mapping[str, Mapping[str, Any]], source: str) -> AzureOptions:
+def options(
+    sections: Mapping[str, Mapping[str, Any]],
+    source: str,
+    *,
+    positions: Mapping[str, str] | None = None,
+) -> AzureOptions:
     """The settings' ``azure:`` section; unknown keys and bad values refused."""
-    section = sections.get("azure") or {}
+    from igngen.settings import Section
+
+    section = Section("azure", sections.get("azure"), source, SETTINGS_KEYS, positions)
     values: dict[str, Any] = {}
-    for key, value in section.items():
-        if key not in SETTINGS_KEYS:
-            raise SettingsError(
-                f"azure.{key}: unknown key (known: {', '.join(SETTINGS_KEYS)})", source
+    for key in SETTINGS_KEYS:
+        if key not in section:
+            continue
+        if key in ("customdata_missing", "proxy_agent_missing"):
+            values[key] = section.choice(key, ("fail", "warn"), "fail")
+        elif key == "eject_media":
+            values[key] = section.boolean(key, True)
+        elif key == "waagent_unit":
+            values[key] = section.string(
+                key, "", pattern=_UNIT_RE, what="a unit name ending in .service"
             )
-        if key in ("customdata_missing", "proxy_agent_missing") and value not in ("fail", "warn"):
-            raise SettingsError(f"azure.{key}: expected fail or warn", source)
-        if key == "eject_media" and not isinstance(value, bool):
-            raise SettingsError("azure.eject_media: expected true or false", source)
-        if key == "waagent_unit" and not (isinstance(value, str) and _UNIT_RE.fullmatch(value)):
-            raise SettingsError(
-                "azure.waagent_unit: expected a unit name ending in .service", source
-            )
-        values[key] = value
-    return AzureOptions(**values, source=source if section else "defaults")
+    return AzureOptions(**values, source=source if section.values else "defaults")
 
 
 class Event(NamedTuple):

@@ -52,27 +52,23 @@ class PpsOptions(NamedTuple):
 
 def options_from_settings(settings: Settings, **overrides: Any) -> PpsOptions:
     """The ``pps:`` section (unknown keys refused), ``report.wireserver``, then the CLI."""
-    from igngen.errors import SettingsError
-    from igngen.seconds import check_seconds
+    from igngen.settings import Section
 
     values: dict[str, Any] = {}
     report = settings.sections.get("report") or {}
     if isinstance(report.get("wireserver"), str):
         values["wireserver"] = report["wireserver"]
-    for key, value in (settings.sections.get("pps") or {}).items():
-        if key not in SETTINGS_KEYS:
-            raise SettingsError(
-                f"pps.{key}: unknown key (known: {', '.join(SETTINGS_KEYS)})", settings.source
-            )
+    pps = Section("pps", settings.sections.get("pps"), settings.source, SETTINGS_KEYS,
+                  settings.positions)  # fmt: skip
+    for key in SETTINGS_KEYS:
+        if key not in pps:
+            continue
         if key == "wireserver":
-            if not isinstance(value, str) or not value:
-                raise SettingsError("pps.wireserver: expected an address", settings.source)
+            values[key] = pps.string(key, "")
+            if not values[key]:
+                raise pps.error(key, "expected an address")
         else:
-            try:
-                value = check_seconds(value)
-            except ValueError as exc:
-                raise SettingsError(f"pps.{key}: {exc}", settings.source) from None
-        values[key] = value
+            values[key] = pps.seconds(key, None)
     values.update({k: v for k, v in overrides.items() if v is not None})
     return PpsOptions(**values)
 
@@ -153,10 +149,10 @@ def _extend(seconds: float, why: str) -> None:
 
 
 def _report_pool_ready(opts: ProvisionOptions) -> str:
+    from igngen.azure.reporter import resolve_wireserver
     from igngen.azure.wireserver import status_for
     from igngen.azure.wireserver_client import ReportSettings, report
     from igngen.errors import IgngenError, PpsError
-    from igngen.report import resolve_wireserver
 
     address, origin = resolve_wireserver(opts.pps.wireserver)
     log.info("pps", "reporting Ready for the pool", wireserver=address, source=origin)

@@ -18,8 +18,7 @@ from igngen.azure import kvp
 from igngen.boot.pool import PpsOptions
 from igngen.errors import IgngenError, ImdsDataError, ImdsUnavailableError, SettingsError
 from igngen.failures import Failure
-from igngen.seconds import check_seconds
-from igngen.settings import Settings
+from igngen.settings import Section, Settings
 
 if TYPE_CHECKING:
     from igngen.azure.imds_client import ImdsSettings
@@ -51,40 +50,34 @@ class ProvisionOptions(NamedTuple):
     ignition_binary: str = paths.IGNITION_BINARY
 
 
+LAYOUTS = ("sysdir", "runtime")
+
+
 def options_from_settings(settings: Settings, **overrides: Any) -> ProvisionOptions:
     """Settings' ``imds:`` and ``provision:`` sections, then command-line overrides."""
     values: dict[str, Any] = {}
-    known = {
-        "imds": {"url": "imds_url", "timeout": "imds_timeout"},
-        "provision": {
-            "media": "media",
-            "media_wait": "media_wait",
-            "local_disk_wait": "local_disk_wait",
-            "handoff_dir": "handoff_dir",
-            "layout": "layout",
-            "kvp_pool": "kvp_pool",
-            "image_dir": "image_dir",
-            "ignition_binary": "ignition_binary",
-        },
-    }
-    for section, mapping in known.items():
-        for key, value in (settings.sections.get(section) or {}).items():
-            if key not in mapping:
-                raise SettingsError(
-                    f"{section}.{key}: unknown key (known: {', '.join(mapping)})", settings.source
-                )
-            field = mapping[key]
-            if field in ("imds_timeout", "media_wait", "local_disk_wait"):
-                try:
-                    value = check_seconds(value)
-                except ValueError as exc:
-                    raise SettingsError(f"{section}.{key}: {exc}", settings.source) from None
-            elif not isinstance(value, str):
-                raise SettingsError(f"{section}.{key}: expected a string", settings.source)
-            values[field] = value
+    imds = Section("imds", settings.sections.get("imds"), settings.source, ("url", "timeout"),
+                   settings.positions)  # fmt: skip
+    if "url" in imds:
+        values["imds_url"] = imds.string("url", "")
+    if "timeout" in imds:
+        values["imds_timeout"] = imds.seconds("timeout", None)
+    keys = ("media", "media_wait", "local_disk_wait", "handoff_dir", "layout", "kvp_pool",
+            "image_dir", "ignition_binary")  # fmt: skip
+    prov = Section("provision", settings.sections.get("provision"), settings.source, keys,
+                   settings.positions)  # fmt: skip
+    for key in keys:
+        if key not in prov:
+            continue
+        if key in ("media_wait", "local_disk_wait"):
+            values[key] = prov.seconds(key, None)
+        elif key == "layout":
+            values[key] = prov.choice(key, LAYOUTS, "sysdir")
+        else:
+            values[key] = prov.string(key, "")
     values.update({k: v for k, v in overrides.items() if v is not None})
-    if values.get("layout", "sysdir") not in ("sysdir", "runtime"):
-        raise SettingsError("provision.layout: expected sysdir or runtime", settings.source)
+    if values.get("layout", "sysdir") not in LAYOUTS:  # --layout
+        raise SettingsError(f"provision.layout: expected {' or '.join(LAYOUTS)}", settings.source)
     if "handoff_dir" not in values and values.get("layout") == "runtime":
         from igngen.boot.handoff import RUNTIME_DIR
 

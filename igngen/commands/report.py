@@ -62,7 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from igngen import report
+    from igngen.azure import reporter
     from igngen.settings import default_path, load
 
     sections: dict[str, object] = {}
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     if config:
         settings = load(config)
         sections, source = dict(settings.sections), settings.source
-    opts = report.options_from_settings(
+    opts = reporter.options_from_settings(
         args.kind,
         sections,  # type: ignore[arg-type]
         source,
@@ -86,6 +86,6 @@ def run(args: argparse.Namespace) -> int:
         kvp_pool=args.kvp_pool,
         reason_file=args.reason_file,
     )
-    outcome = report.run(opts)
+    outcome = reporter.run(opts)
     sys.stdout.write(outcome.message + "\n")
     return 0

@@ -23,14 +23,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def collect(state_dirs: list[str], vm_id: str | None) -> dict[str, object]:
-    from igngen import report
+    from igngen.azure import health
     from igngen.failures import reason_of
 
     out: dict[str, object] = {"vm_id": vm_id, "state_dirs": {}}
     marker_state = "absent"
     for state_dir in state_dirs:
-        marker = report.read_marker(state_dir)
-        reports = report.read_reports(state_dir)
+        marker = health.read_marker(state_dir)
+        reports = health.read_reports(state_dir)
         for record in reports.values():
             # The failure's catalogue name, as in KVP's PROVISIONING_REPORT.
             name = reason_of(record.get("description"))
@@ -41,7 +41,7 @@ def collect(state_dirs: list[str], vm_id: str | None) -> dict[str, object]:
             "reports": reports,
         }
         if marker is not None:
-            needed, why = report.ready_needed(marker, vm_id, False)
+            needed, why = health.ready_needed(marker, vm_id, False)
             entry["marker_state"] = "other-vm" if needed else "current"
             entry["marker_note"] = why
             if marker_state != "current":
@@ -86,14 +86,14 @@ def _human(data: dict[str, object]) -> str:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from igngen import report
+    from igngen.azure import health, reporter
     from igngen.jsonio import canonical_json
 
-    dirs = args.state_dir or [report.DEFAULT_STATE_DIR, report.INITRD_STATE_DIR]
-    opts = report.ReportOptions(
-        kind="ready", vm_id=args.vm_id, vm_id_file=args.vm_id_file or report.DEFAULT_VM_ID_FILE
+    dirs = args.state_dir or [health.DEFAULT_STATE_DIR, health.INITRD_STATE_DIR]
+    opts = reporter.ReportOptions(
+        kind="ready", vm_id=args.vm_id, vm_id_file=args.vm_id_file or reporter.DEFAULT_VM_ID_FILE
     )
-    data = collect(dirs, report.read_vm_id(opts))
+    data = collect(dirs, reporter.read_vm_id(opts))
     if args.json:
         sys.stdout.buffer.write(canonical_json(data, pretty=True))
     else:

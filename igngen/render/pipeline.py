@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from igngen import paths
 from igngen.azure import imds as imds_parser
 from igngen.azure import ovf as ovf_parser
-from igngen.render.fragment import build_fragment, password_hash, template_variables
+from igngen.render import variables as template_variables
+from igngen.render.fragment import build_fragment
 from igngen.render.model import Provisioning, Sourced
 from igngen.render.reconcile import reconcile
 from igngen.settings import Settings
@@ -105,41 +105,6 @@ def _parse_all(
     return reconcile(env, instance, custom_data_override=override), instance, env
 
 
-def _disk_variables(
-    inputs: RenderInputs, settings: Settings, instance: ImdsInstance | None
-) -> Mapping[str, Any]:
-    from igngen.disks import variables
-
-    size = instance.resource_disk_size_mib if instance is not None else None
-    waagent = None
-    if inputs.waagent_conf is not None:
-        from igngen.azure.waagent_conf import parse
-
-        waagent = parse(inputs.waagent_conf, inputs.waagent_conf_source)
-    return variables(
-        settings.sections.get("disks"),
-        settings.source,
-        waagent=waagent,
-        resource_disk_mib=size,
-        nvme_present=inputs.nvme_present,
-    )
-
-
-def _waagent_variables(inputs: RenderInputs) -> Mapping[str, Any]:
-    """The ``/etc/waagent.conf`` igngen ships: the image's own, or Flatcar's shipped values."""
-    import os
-
-    from igngen.azure.waagent_conf import derive_for_igngen, parse
-
-    if inputs.waagent_conf is not None:
-        conf = parse(inputs.waagent_conf, inputs.waagent_conf_source)
-    else:
-        baseline = os.path.join(paths.PACKAGE_DATA, "waagent-flatcar.conf")
-        with open(baseline, "rb") as fh:
-            conf = parse(fh.read(), "built-in waagent baseline")
-    return {"enabled": True, "conf": derive_for_igngen(conf)}
-
-
 def _output_spec(settings: Settings, target: str | None, custom: CustomData | None) -> Settings:
     """The settings with the output spec for ``target`` (an Ignition release), unless the
     settings already name one: the newest stable spec it accepts, never newer than the
@@ -157,11 +122,9 @@ def _output_spec(settings: Settings, target: str | None, custom: CustomData | No
 
 
 def render(inputs: RenderInputs, settings: Settings) -> Rendered:
-    from igngen.azure.platform import options as azure_options
     from igngen.ignition import customdata as customdata_intake
     from igngen.ignition import handin
     from igngen.ignition.validate import check
-    from igngen.report import template_variables as report_variables
 
     model, instance, env = _parse_all(inputs)
     decisions = _decide(env, instance, model, settings)
@@ -169,24 +132,7 @@ def render(inputs: RenderInputs, settings: Settings) -> Rendered:
     # Certificate-only keys are already among the model's warnings.
     warnings += [e.text for e in decisions.events if e.name != "ssh-key-certificate-only"]
 
-    extra: dict[str, Mapping[str, Any]] = {
-        "ovf": {
-            "redacted": ovf_parser.redact(inputs.ovf, source=inputs.ovf_source).decode("utf-8")
-        },
-        "report": report_variables(settings.sections.get("report"), source=settings.source),
-    }
-    extra.update(inputs.extra_variables)
-    waagent: dict[str, Any] = dict(
-        extra["waagent"] if "waagent" in extra else _waagent_variables(inputs)
-    )
-    waagent.setdefault("agent_enabled", decisions.guest_agent.value)
-    waagent.setdefault("unit", azure_options(settings.sections, settings.source).waagent_unit)
-    extra["waagent"] = waagent
-    if "disk" not in extra:
-        extra["disk"] = _disk_variables(inputs, settings, instance)
-    variables = template_variables(
-        model, settings, hashed_password=password_hash(model, settings), extra=extra
-    )
+    variables = template_variables.for_render(inputs, settings, model, instance, decisions)
     custom = None
     if model.custom_data.value is not None:
         custom = customdata_intake.classify(

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from igngen.disks import variables as disk_variables
-from igngen.report import template_variables as report_variables
+from igngen.render.variables import report as report_variables
 
 
 def base_variables(*, keys: list[str] | None = None, **groups: Any) -> dict[str, Any]:
