@@ -182,6 +182,23 @@ class TemplateError(InputError):
     """A Butane template is malformed, or renders to an invalid config."""
 
 
+# --- YAML sources -------------------------------------------------------------
+
+
+class YamlError(InputError):
+    """A YAML document cannot be read (igngen.yamlsrc); its readers wrap it into their own
+    error (ButaneError, SettingsError, TemplateError). Location: ``file:line:column``."""
+
+    def __init__(self, message: str, source: str = "", line: int = 0, column: int = 0) -> None:
+        where = source
+        if line:
+            where = f"{source}:{line}:{column}" if column else f"{source}:{line}"
+        super().__init__(message, where)
+        self.source = source
+        self.line = line
+        self.column = column
+
+
 # --- Butane -------------------------------------------------------------------
 
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from igngen.errors import ButaneError, SettingsError
+from igngen.errors import SettingsError, YamlError
 from igngen.ignition import spec as _spec
 from igngen.limits import BCRYPT_COST_RANGE, MAX_SETTINGS_BYTES, SHA512_ROUNDS_RANGE
 from igngen.render.passwords import (
@@ -95,7 +95,7 @@ def _load_yaml(data: bytes, source: str) -> Node:
 
     try:
         return yamlsrc.parse(data, source=source)
-    except ButaneError as exc:  # yamlsrc's error (to become a neutral YamlError)
+    except YamlError as exc:
         raise SettingsError(exc.message, exc.location) from None
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from igngen.errors import ButaneError
+from igngen.errors import ButaneError, YamlError
 from igngen.limits import MAX_INT_DIGITS, MAX_YAML_DEPTH, MAX_YAML_NODES
 
 MAX_NODES = MAX_YAML_NODES
@@ -83,6 +83,8 @@ class Node:
         return self.where
 
     def error(self, message: str, key: str | None = None) -> ButaneError:
+        """The Butane translator's error at this node (or at ``key``'s key); reading the
+        YAML itself raises :class:`YamlError`."""
         if key is not None and self.key_marks and key in self.key_marks:
             line, col = self.key_marks[key]
             return ButaneError(message, self.source, line, col)
@@ -159,14 +161,14 @@ def _loader_class() -> Any:
 
 
 def parse(text: str | bytes, *, source: str) -> Node:
-    """Parse one YAML document into located nodes; raise :class:`ButaneError` with line:column."""
+    """Parse one YAML document into located nodes; raise :class:`YamlError` with line:column."""
     import yaml
 
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ButaneError(f"not valid UTF-8 at byte {exc.start}", source) from None
+            raise YamlError(f"not valid UTF-8 at byte {exc.start}", source) from None
     try:
         loader = _loader_class()(text)
         try:
@@ -176,13 +178,11 @@ def parse(text: str | bytes, *, source: str) -> Node:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        raise ButaneError(
-            f"invalid YAML: {exc.problem or exc.context}", source, line, col
-        ) from None
+        raise YamlError(f"invalid YAML: {exc.problem or exc.context}", source, line, col) from None
     except yaml.YAMLError as exc:
-        raise ButaneError(f"invalid YAML ({type(exc).__name__})", source) from None
+        raise YamlError(f"invalid YAML ({type(exc).__name__})", source) from None
     except RecursionError:  # the pure-Python composer, without libyaml
-        raise ButaneError(f"nested deeper than {MAX_DEPTH} levels", source) from None
+        raise YamlError(f"nested deeper than {MAX_DEPTH} levels", source) from None
     if root is None:
         return Node({}, source, 1, 1, {})
     budget = [MAX_NODES]
@@ -195,9 +195,9 @@ def _convert(node: Any, source: str, budget: list[int], depth: int) -> Node:
     budget[0] -= 1
     line, col = node.start_mark.line + 1, node.start_mark.column + 1
     if budget[0] < 0:
-        raise ButaneError(f"document expands to more than {MAX_NODES} nodes (alias bomb?)", source)
+        raise YamlError(f"document expands to more than {MAX_NODES} nodes (alias bomb?)", source)
     if depth > MAX_DEPTH:
-        raise ButaneError(f"nested deeper than {MAX_DEPTH} levels", source, line, col)
+        raise YamlError(f"nested deeper than {MAX_DEPTH} levels", source, line, col)
     if isinstance(node, yaml.MappingNode):
         items: dict[str, Node] = {}
         marks: dict[str, tuple[int, int]] = {}
@@ -206,12 +206,12 @@ def _convert(node: Any, source: str, budget: list[int], depth: int) -> Node:
             if key_node.tag == _YAML_TAG + "merge" or (
                 key_node.tag == _PLAIN_TAG and key_node.value == "<<"
             ):
-                raise ButaneError("YAML merge keys ('<<') are not supported", source, kl, kc)
+                raise YamlError("YAML merge keys ('<<') are not supported", source, kl, kc)
             if not isinstance(key_node, yaml.ScalarNode):
-                raise ButaneError("mapping keys must be strings", source, kl, kc)
+                raise YamlError("mapping keys must be strings", source, kl, kc)
             key = key_node.value
             if key in items:
-                raise ButaneError(f"duplicate key {key!r}", source, kl, kc)
+                raise YamlError(f"duplicate key {key!r}", source, kl, kc)
             items[key] = _convert(value_node, source, budget, depth + 1)
             marks[key] = (kl, kc)
         return Node(items, source, line, col, marks)
@@ -235,7 +235,7 @@ def _scalar(tag: str, text: str, source: str, line: int, col: int) -> Any:
     if tag == _PLAIN_TAG:
         return resolve_scalar(text, True)
     if not tag.startswith(_YAML_TAG):
-        raise ButaneError(f"unsupported YAML tag {tag!r}", source, line, col)
+        raise YamlError(f"unsupported YAML tag {tag!r}", source, line, col)
     kind = tag[len(_YAML_TAG) :]
     if kind in ("str", "timestamp"):
         return text
@@ -246,15 +246,15 @@ def _scalar(tag: str, text: str, source: str, line: int, col: int) -> Any:
         try:
             return base64.b64decode("".join(text.split()), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
-            raise ButaneError(
+            raise YamlError(
                 "!!binary value is not base64 of UTF-8 text", source, line, col
             ) from None
     wanted = _TAG_TYPES.get(kind)
     value = resolve_scalar(text, True)
     if wanted is None or isinstance(value, bool) is not (bool in wanted):
-        raise ButaneError(f"cannot read {text!r} as !!{kind}", source, line, col)
+        raise YamlError(f"cannot read {text!r} as !!{kind}", source, line, col)
     if not isinstance(value, wanted):
-        raise ButaneError(f"cannot read {text!r} as !!{kind}", source, line, col)
+        raise YamlError(f"cannot read {text!r} as !!{kind}", source, line, col)
     return value
 
 

@@ -21,7 +21,7 @@ from igngen.butane.quadlets import add_quadlets
 from igngen.butane.trees import add_trees
 from igngen.butane.versions import PENDING, VARIANTS, Variant, supported
 from igngen.butane.walker import Walker
-from igngen.errors import ButaneError
+from igngen.errors import ButaneError, YamlError
 from igngen.ignition import nodes, spec
 from igngen.yamlsrc import Node
 
@@ -220,9 +220,11 @@ def transpile_bytes(
     from igngen.ignition.validate import validate
     from igngen.yamlsrc import parse
 
-    result = transpile(
-        parse(data, source=source), files_dir=files_dir, strict=strict, auto_compress=auto_compress
-    )
+    try:
+        document = parse(data, source=source)
+    except YamlError as exc:  # the YAML reader's error, in the translator's terms
+        raise ButaneError(exc.message, exc.source, exc.line, exc.column) from None
+    result = transpile(document, files_dir=files_dir, strict=strict, auto_compress=auto_compress)
     reports = validate(result.config, source, version=result.spec, schema=False)
     for report in reports:
         if report.severity == "error":

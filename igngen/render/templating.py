@@ -34,7 +34,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from igngen import paths
-from igngen.errors import ButaneError, IgngenError, IgnitionConfigError, TemplateError
+from igngen.errors import ButaneError, IgngenError, IgnitionConfigError, TemplateError, YamlError
 from igngen.ignition.spec import DEFAULT_OUTPUT_SPEC
 from igngen.limits import MAX_TEMPLATE_BYTES
 from igngen.readfile import read_file
@@ -304,7 +304,7 @@ def render_template(
         tree = substitute(template.tree(), variables)
         # strict: a template warning (e.g. mode 644 meant as 0644) is a bug to stop at
         translation = transpile(tree, strict=True)
-    except ButaneError as exc:
+    except (ButaneError, YamlError) as exc:
         raise TemplateError(exc.message, exc.location or template.location) from None
     try:
         check(translation.config, source=template.location)
