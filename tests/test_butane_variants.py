@@ -561,36 +561,126 @@ def test_flatcar_1_2_exp_quadlets_become_files_and_links(
     doc = head("flatcar", "1.2.0-experimental") + QUADLET_DOC
     config = run(doc, files_dir=str(tmp_path), auto_compress=False).config
     assert "quadlets" not in config.get("systemd", {})
-    files = {f["path"]: f["contents"] for f in config["storage"]["files"]}
-    # Butane's rules: users/ unless rootful, no mode (Ignition's default), data URLs with
-    # compression set explicitly ("" when not compressed, so no parent's setting applies).
+    files = {f["path"]: (f["contents"], f.get("mode")) for f in config["storage"]["files"]}
+    # Butane v0.29.0 base/v0_8_exp/translate.go (buildQuadletPath, addFileWithContents):
+    # users/ unless rootful, mode 0644 when none is set, data URLs with compression set
+    # explicitly ("" when not compressed, so no parent's setting applies).
     assert files == {
-        "/etc/containers/systemd/users/web.container": {
-            "source": "data:,%5BContainer%5D%0AImage%3Dquay.io%2Fexample%2Fweb%0A",
-            "compression": "",
-        },
-        "/etc/containers/systemd/db.volume": {"source": "data:,%5BVolume%5D%0A", "compression": ""},
-        "/etc/containers/systemd/users/sleep@.container": {
-            "source": "data:,%5BContainer%5D%0AImage%3Dbusybox%0A",
-            "compression": "",
-        },
-        "/etc/containers/systemd/users/empty.network": {"source": "data:,", "compression": ""},
+        "/etc/containers/systemd/users/web.container": (
+            {
+                "source": "data:,%5BContainer%5D%0AImage%3Dquay.io%2Fexample%2Fweb%0A",
+                "compression": "",
+            },
+            0o644,
+        ),
+        "/etc/containers/systemd/db.volume": (
+            {"source": "data:,%5BVolume%5D%0A", "compression": ""},
+            0o644,
+        ),
+        "/etc/containers/systemd/users/sleep@.container": (
+            {"source": "data:,%5BContainer%5D%0AImage%3Dbusybox%0A", "compression": ""},
+            0o644,
+        ),
+        "/etc/containers/systemd/users/empty.network": (
+            {"source": "data:,", "compression": ""},
+            0o644,
+        ),
     }
     assert config["storage"]["links"] == [
         {"path": "/etc/containers/systemd/users/sleep@100.container", "target": "sleep@.container"}
     ]
 
 
+# Each fact from Butane v0.29.0 (git tag v0.29.0 of coreos/butane); the path names the file.
+QUADLET_FACTS = [
+    # base/v0_8_exp/translate.go isTemplateInstance: the extension starts at the LAST dot.
+    (
+        "    - name: a@b.c.container\n",
+        "links",
+        "/etc/containers/systemd/users/a@b.c.container",
+        {"target": "a@.container"},
+    ),
+    # isTemplateInstance: the base name is everything before the first "@".
+    (
+        "    - name: x.y@1.pod\n",
+        "links",
+        "/etc/containers/systemd/users/x.y@1.pod",
+        {"target": "x.y@.pod"},
+    ),
+    # isTemplateInstance: "@" right before the extension is the template itself (a file).
+    ("    - name: a@.kube\n", "files", "/etc/containers/systemd/users/a@.kube", {"mode": 0o644}),
+    # schema.go Quadlet.Dropins + processQuadlets: "<quadlet path>.d/<dropin name>", a file
+    # as addFileWithContents makes it (mode 0644), also for a template instance (a link).
+    (
+        "    - name: s@1.container\n      rootful: true\n      dropins:\n"
+        '        - name: foo.conf\n          contents: "[Service]"\n',
+        "files",
+        "/etc/containers/systemd/s@1.container.d/foo.conf",
+        {"mode": 0o644, "contents": {"source": "data:,%5BService%5D", "compression": ""}},
+    ),
+    # translate.go readLocalOrInlineContents (util.NotEmpty): an empty string is no source.
+    (
+        '    - name: e.image\n      contents: ""\n',
+        "files",
+        "/etc/containers/systemd/users/e.image",
+        {"contents": {"source": "data:,", "compression": ""}},
+    ),
+]
+
+
+@pytest.mark.parametrize(("quadlet", "kind", "path", "want"), QUADLET_FACTS)
+def test_flatcar_1_2_exp_quadlet_facts(
+    quadlet: str, kind: str, path: str, want: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    activate(monkeypatch, "flatcar", "1.2.0-experimental")
+    doc = head("flatcar", "1.2.0-experimental") + "systemd:\n  quadlets:\n" + quadlet
+    storage = run(doc, auto_compress=False).config["storage"]
+    entries = [e for e in storage.get(kind, []) if e["path"] == path]
+    assert len(entries) == 1, storage
+    assert {k: entries[0].get(k) for k in want} == want
+
+
 @pytest.mark.parametrize(
     ("quadlet", "match"),
     [
+        # base/v0_8_exp/validate.go validateQuadletExtension (ErrQuadletBadExtension).
         ("    - name: web.service\n", "must end in .container"),
         ("    - contents: x\n", "must end in .container"),
+        # validate.go Quadlet.Validate: the extension is checked first, before contents.
+        ("    - name: a@b.service\n      contents: x\n", "must end in .container"),
+        # Quadlet.Validate: ErrTemplateInstanceCannotHaveContents, for contents and for
+        # contents_local, and it wins over the one-source rule for an instance.
         ("    - name: a@b.container\n      contents: x\n", "template instance"),
+        ("    - name: a@b.container\n      contents_local: x\n", "template instance"),
+        (
+            "    - name: a@b.container\n      contents: x\n      contents_local: y\n",
+            "template instance",
+        ),
+        # validate.go validateNotTooManySources (ErrTooManySystemdSources), quadlet and dropin.
         ("    - name: a.container\n      contents: x\n      contents_local: y\n", "only one of"),
+        (
+            "    - name: a.container\n      dropins:\n        - name: d.conf\n"
+            "          contents: x\n          contents_local: y\n",
+            "only one of",
+        ),
+        # schema.go: rootful is a bool.
         ("    - name: a.container\n      rootful: yes please\n", "true or false"),
+        # igngen refuses keys Butane would drop (README, deliberate differences).
         ("    - name: a.container\n      mode: 420\n", "unknown key"),
+        (
+            "    - name: a.container\n      dropins:\n        - name: d.conf\n"
+            "          mode: 420\n",
+            "unknown key",
+        ),
+        # translate_test.go "Duplicate names will lead to file-collision" (ErrNodeExists).
         ("    - name: a.pod\n    - name: a.pod\n", "already declared"),
+        # addFileWithContents: a drop-in path already held (two drop-ins of one name).
+        (
+            "    - name: a.pod\n      dropins:\n        - name: d.conf\n        - name: d.conf\n",
+            "already declared",
+        ),
+        # quadletToSymlink: an instance whose link path is already held.
+        ("    - name: a@1.pod\n    - name: a@1.pod\n", "already declared"),
     ],
 )
 def test_flatcar_1_2_exp_quadlet_errors(
@@ -599,6 +689,18 @@ def test_flatcar_1_2_exp_quadlet_errors(
     activate(monkeypatch, "flatcar", "1.2.0-experimental")
     doc = head("flatcar", "1.2.0-experimental") + "systemd:\n  quadlets:\n" + quadlet
     with pytest.raises(ButaneError, match=match):
+        run(doc)
+
+
+def test_quadlet_collides_with_user_storage(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Butane v0.29.0 base/v0_8_exp/translate_test.go "File collision": a storage.files entry
+    # (even without contents) at the quadlet's path is ErrNodeExists.
+    activate(monkeypatch, "flatcar", "1.2.0-experimental")
+    doc = head("flatcar", "1.2.0-experimental") + (
+        "storage:\n  files:\n    - path: /etc/containers/systemd/s.container\n"
+        "systemd:\n  quadlets:\n    - name: s.container\n      rootful: true\n"
+    )
+    with pytest.raises(ButaneError, match="already declared"):
         run(doc)
 
 

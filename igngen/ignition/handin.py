@@ -78,13 +78,26 @@ def build(fragment: dict[str, Any], custom: CustomData | None, *, spec: str) -> 
     return {"ignition": {"version": spec, "config": {"merge": merges}}}
 
 
+def through(source: str, pointer: str) -> str:
+    """The source of a config reached through the ``data:`` reference at ``pointer`` in
+    ``source``: the chain, so that ``f"{through(...)}#{inner}"`` reads
+    ``customdata#/ignition/config/merge/0 (data: URL) → #/storage/files/2/user``."""
+    return f"{source}#{pointer} (data: URL) → "
+
+
 def resolve(
     config: dict[str, Any], *, source: str, depth: int = 0
-) -> tuple[dict[str, Any], list[str]]:
+) -> tuple[dict[str, Any], list[str], list[tuple[str, dict[str, Any]]]]:
     """Resolve ``data:`` merge/replace references offline, as Ignition's fetch stages do.
 
-    Returns the rendered config and notes about remote references, which are
-    kept for Ignition to fetch at boot and never fetched here.
+    Returns the rendered config, notes about remote references (kept for Ignition
+    to fetch at boot, never fetched here) and the layers merged into the result,
+    ``(source, config)`` in merge order, each named by its reference chain.
+
+    The order is Ignition's (internal/exec/config_fetcher.go RenderConfig): a
+    ``replace`` reference's rendered config is the result; otherwise the config
+    itself comes first and each ``merge`` reference, rendered depth first (its
+    own references resolved), is merged over the result so far.
     """
     from igngen.ignition.dataurl import decode
 
@@ -94,6 +107,8 @@ def resolve(
     ign = config.get("ignition") or {}
     refs = ign.get("config") or {}
     replace = refs.get("replace")
+
+    layers: list[tuple[str, dict[str, Any]]] = []
 
     def fetch(ref: dict[str, Any], pointer: str) -> dict[str, Any] | None:
         url = ref.get("source")
@@ -138,25 +153,27 @@ def resolve(
         # Ignition parses each referenced config at its own version: fields that
         # version does not have (newer or unknown) are dropped with a warning.
         child = drop_unknown(kind.config)
-        rendered, sub = resolve(child, source=f"{source}#{pointer}", depth=depth + 1)
+        rendered, sub, inner = resolve(child, source=through(source, pointer), depth=depth + 1)
         notes.extend(sub)
+        layers.extend(inner)
         return rendered
 
     if isinstance(replace, dict) and replace.get("source"):
         got = fetch(replace, "/ignition/config/replace")
         if got is not None:
-            return got, notes
+            return got, notes, layers
         notes.append(
             f"{source}#/ignition/config/replace: at boot Ignition replaces this whole config "
             "with the remote one; the rest of it (shown here) will not be applied"
         )
-        return config, notes
+        return config, notes, [(source, config)]
     result = _without_local_refs(config)
+    layers.append((source, result))
     for i, ref in enumerate(refs.get("merge") or []):
         got = fetch(ref, f"/ignition/config/merge/{i}")
         if got is not None:
             result = merge(result, got)
-    return result, notes
+    return result, notes, layers
 
 
 def _without_local_refs(config: dict[str, Any]) -> dict[str, Any]:
@@ -192,14 +209,12 @@ def final(
     """
     if custom is None or custom.kind != IGNITION or custom.config is None:
         return fragment, []
-    rendered, notes = resolve(drop_unknown(custom.config), source=source)
+    rendered, notes, layers = resolve(drop_unknown(custom.config), source=source)
     merged = merge(fragment, rendered)
     version = merged["ignition"]["version"]
     if version not in specs.ORDER:
         raise CustomDataError(f"unsupported version {version!r}", f"{source}#/ignition/version")
-    check_merged(
-        merged, [("fragment", fragment), (source, rendered)], over="over igngen's fragment"
-    )
+    check_merged(merged, [("fragment", fragment), *layers], over="over igngen's fragment")
     return merged, notes + _merge_born_warnings(fragment, rendered, merged, source)
 
 

@@ -8,7 +8,11 @@ config") fails the boot although every input was valid alone — a file whose
 partitions that end up with one label. ``check_merged`` applies the same rules
 (``validate.validate_merged``) and names the offending entry in the newest
 input that holds it, found by merge key, not by index: after a merge indexes
-no longer match the user's document.
+no longer match the user's document. An entry that came from a config the
+custom data pulls in through its own ``data:`` references is named by the
+chain (``customdata#/ignition/config/merge/0 (data: URL) → #/storage/files/2/user``):
+the inputs are the layers of the merge, each with such a source (see
+``handin.resolve``).
 """
 
 from __future__ import annotations
@@ -70,7 +74,8 @@ def check_merged(
     """Raise :class:`IgnitionConfigError` if Ignition would refuse ``merged``.
 
     ``inputs`` are ``(source, config)`` in merge order; the error names the
-    newest one holding the offending entry (the fullest match wins). ``over``
+    newest one holding the offending entry (the fullest match wins); a source
+    that ends in ``→ `` is a reference chain, the pointer inside it follows. ``over``
     says, in the message, what the entry was merged with.
     """
     for report in validate_merged(merged):
