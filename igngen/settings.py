@@ -358,7 +358,7 @@ def _check_delegated(settings: Settings, positions: Mapping[str, str]) -> None:
     from igngen import report
     from igngen.azure import platform
     from igngen.boot import pool, sequence
-    from igngen.disks import resolve
+    from igngen.disks.layers import resolve
 
     checks = (
         lambda: sequence.options_from_settings(settings),

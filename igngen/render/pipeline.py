@@ -108,7 +108,9 @@ def _parse_all(
 def _disk_variables(
     inputs: RenderInputs, settings: Settings, instance: ImdsInstance | None
 ) -> Mapping[str, Any]:
-    from igngen.disks import variables
+    from igngen.disks.layers import resolve
+    from igngen.disks.plan import plan
+    from igngen.disks.variables import template_variables
 
     size = instance.resource_disk_size_mib if instance is not None else None
     waagent = None
@@ -116,12 +118,9 @@ def _disk_variables(
         from igngen.azure.waagent_conf import parse
 
         waagent = parse(inputs.waagent_conf, inputs.waagent_conf_source)
-    return variables(
-        settings.sections.get("disks"),
-        settings.source,
-        waagent=waagent,
-        resource_disk_mib=size,
-        nvme_present=inputs.nvme_present,
+    disk_settings = resolve(settings.sections.get("disks"), settings.source, waagent)
+    return template_variables(
+        plan(disk_settings, resource_disk_mib=size, nvme_present=inputs.nvme_present)
     )
 
 
