@@ -330,7 +330,7 @@ def _check_delegated(settings: Settings, positions: Mapping[str, str]) -> None:
     every error is ``file:line:col: key: message``."""
     from igngen.azure import platform, reporter
     from igngen.boot import pool, sequence
-    from igngen.disks import resolve
+    from igngen.disks.layers import resolve
 
     checks = (
         lambda: sequence.options_from_settings(settings),

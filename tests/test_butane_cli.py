@@ -83,6 +83,8 @@ def test_templates_list_and_show(tmp_path: Path) -> None:
         and b"{{ sudo.rule }}" in proc.stdout
         and b"# variables: sudo.path, sudo.rule" in proc.stdout
     )
+    proc = igngen("templates", "show", "42-nvme-mounts.bu")
+    assert b"# rendered once for each item of: disk.nvme.mounts (as item)\n" in proc.stdout
     proc = igngen("templates", "show", "nope.bu")
     assert proc.returncode == 2 and b"no template 'nope.bu'" in proc.stderr
 

@@ -12,10 +12,13 @@ from typing import Any
 
 import pytest
 from support.consumers import ignition_validate, require
-from support.template_vars import disk_only_variables, entry_bytes
+from support.template_vars import disk_only_variables, disk_variables, entry_bytes
 
-from igngen import disks
 from igngen.azure import waagent_conf
+from igngen.disks import layers
+from igngen.disks.layers import resolve
+from igngen.disks.plan import explain, partition_path, plan
+from igngen.disks.variables import SCRIPT_PATH, script_text, template_variables
 from igngen.errors import DiskSettingsError, WaagentConfError
 from igngen.render.templating import render_fragment
 from igngen.systemd import escape_path
@@ -38,7 +41,7 @@ def conf(text: str = WAAGENT) -> waagent_conf.WaagentConf:
 
 
 def test_defaults_match_flatcars_waagent() -> None:
-    s = disks.resolve()
+    s = resolve()
     assert s.resource.format is True
     assert s.resource.filesystem == "ext4"
     assert s.resource.mount_point == "/mnt/resource"
@@ -48,40 +51,40 @@ def test_defaults_match_flatcars_waagent() -> None:
 
 
 def test_waagent_values_apply_with_their_lines() -> None:
-    s = disks.from_waagent(conf())
+    s = resolve(None, "waagent.conf", conf())
     assert s.resource.filesystem == "xfs"
     assert s.resource.mount_point == "/mnt/scratch"
     assert s.resource.mount_options == ("noatime", "nodev")
-    assert s.swap == disks.SwapSettings("file", 2048, disks.DEFAULT_SWAP_LABEL)
+    assert s.swap == layers.SwapSettings("file", 2048, layers.DEFAULT_SWAP_LABEL)
     assert s.source_of("swap.mode") == "waagent.conf:5"
     assert s.source_of("resource.filesystem") == "waagent.conf:2"
 
 
 def test_waagent_none_mount_options_and_format_off() -> None:
-    s = disks.from_waagent(conf("ResourceDisk.Format=n\nResourceDisk.MountOptions=None\n"))
+    s = resolve(
+        None, "waagent.conf", conf("ResourceDisk.Format=n\nResourceDisk.MountOptions=None\n")
+    )
     assert s.resource.format is False and s.resource.mount_options == ()
 
 
 def test_igngen_config_wins_over_waagent_which_wins_over_defaults() -> None:
-    s = disks.resolve(
+    s = resolve(
         {"resource": {"filesystem": "ext4"}, "swap": {"size_mib": 512}}, "igngen.yaml", conf()
     )
     assert s.resource.filesystem == "ext4"
     assert s.source_of("resource.filesystem") == "igngen.yaml:disks.resource.filesystem"
     assert s.resource.mount_point == "/mnt/scratch"  # from waagent.conf
     assert s.swap.mode == "file" and s.swap.size_mib == 512
-    assert s.resource.label == disks.DEFAULT_LABEL  # default
-    assert s.resource.device == disks.DEFAULT_RESOURCE_DEVICE
+    assert s.resource.label == layers.DEFAULT_LABEL  # default
+    assert s.resource.device == layers.DEFAULT_RESOURCE_DEVICE
 
 
 def test_nvme_by_name_by_index_and_paths() -> None:
-    s = disks.from_mapping(
-        {"nvme": {"mode": "mounts", "disks": ["nvme-110G-1", "/dev/nvme9n1"]}}, "c"
-    )
-    assert s.nvme.devices == (f"{disks.NVME_BY_NAME}/nvme-110G-1", "/dev/nvme9n1")
+    s = resolve({"nvme": {"mode": "mounts", "disks": ["nvme-110G-1", "/dev/nvme9n1"]}}, "c")
+    assert s.nvme.devices == (f"{layers.NVME_BY_NAME}/nvme-110G-1", "/dev/nvme9n1")
     assert s.nvme.names == ("nvme-110G-1", "nvme9n1")
-    s = disks.from_mapping({"nvme": {"mode": "raid0", "count": 2}}, "c")
-    assert s.nvme.devices == (f"{disks.NVME_BY_INDEX}/1", f"{disks.NVME_BY_INDEX}/2")
+    s = resolve({"nvme": {"mode": "raid0", "count": 2}}, "c")
+    assert s.nvme.devices == (f"{layers.NVME_BY_INDEX}/1", f"{layers.NVME_BY_INDEX}/2")
 
 
 @pytest.mark.parametrize(
@@ -112,22 +115,22 @@ def test_nvme_by_name_by_index_and_paths() -> None:
 )
 def test_bad_settings_name_file_and_key(data: dict[str, Any], where: str, words: str) -> None:
     with pytest.raises(DiskSettingsError) as exc:
-        disks.from_mapping(data, "c")
+        resolve(data, "c")
     assert str(exc.value).startswith(f"{where}: "), str(exc.value)
     assert words in str(exc.value)
 
 
 def test_bad_waagent_value_names_its_line() -> None:
     with pytest.raises(DiskSettingsError) as exc:
-        disks.from_waagent(conf("ResourceDisk.Filesystem=ext3\n"))
+        resolve(None, "waagent.conf", conf("ResourceDisk.Filesystem=ext3\n"))
     assert str(exc.value).startswith("waagent.conf:1: ")
     with pytest.raises(DiskSettingsError) as exc:
-        disks.from_waagent(conf("ResourceDisk.EnableSwap=y\n"))
+        resolve(None, "waagent.conf", conf("ResourceDisk.EnableSwap=y\n"))
     assert "size" in str(exc.value) and str(exc.value).startswith("waagent.conf:1: ")
 
 
 def test_mode_false_reads_as_off() -> None:
-    assert disks.from_mapping({"swap": {"mode": False}}, "c").swap.mode == "off"
+    assert resolve({"swap": {"mode": False}}, "c").swap.mode == "off"
 
 
 def test_settings_file_section_reaches_resolve(tmp_path: Path) -> None:
@@ -136,12 +139,12 @@ def test_settings_file_section_reaches_resolve(tmp_path: Path) -> None:
     path = tmp_path / "igngen.yaml"
     path.write_text("disks:\n  resource:\n    filesystem: xfs\n  nvme:\n    mode: off\n")
     loaded = settings.load(str(path))
-    s = disks.resolve(loaded.sections.get("disks"), loaded.source)
+    s = resolve(loaded.sections.get("disks"), loaded.source)
     assert s.resource.filesystem == "xfs" and s.nvme.mode == "off"
     path.write_text("disks:\n  resource:\n    wipe: true\n")
     with pytest.raises(DiskSettingsError) as exc:
         loaded = settings.load(str(path))
-        disks.resolve(loaded.sections.get("disks"), loaded.source)
+        resolve(loaded.sections.get("disks"), loaded.source)
     # Checked when the file is read, at the key's line and column (file:line:col: key: …).
     assert str(exc.value).startswith(f"{path}:3:11: disks.resource.wipe: unknown key")
 
@@ -150,45 +153,45 @@ def test_settings_file_section_reaches_resolve(tmp_path: Path) -> None:
 
 
 def test_partition_paths() -> None:
-    assert disks.partition_path("/dev/disk/azure/resource", 1) == "/dev/disk/azure/resource-part1"
-    assert disks.partition_path("/dev/loop3", 2) == "/dev/loop3p2"
-    assert disks.partition_path("/dev/nvme0n1", 1) == "/dev/nvme0n1p1"
-    assert disks.partition_path("/dev/sdb", 1) == "/dev/sdb1"
+    assert partition_path("/dev/disk/azure/resource", 1) == "/dev/disk/azure/resource-part1"
+    assert partition_path("/dev/loop3", 2) == "/dev/loop3p2"
+    assert partition_path("/dev/nvme0n1", 1) == "/dev/nvme0n1p1"
+    assert partition_path("/dev/sdb", 1) == "/dev/sdb1"
 
 
 def test_plan_states_follow_imds_and_settings() -> None:
-    s = disks.resolve()
-    assert disks.plan(s, resource_disk_mib=76800).resource == "declare"
-    assert disks.plan(s).resource == "boot"
-    assert disks.plan(s, resource_disk_mib=0).resource == "absent"
-    off = disks.from_mapping({"resource": {"format": False}}, "c")
-    assert disks.plan(off, resource_disk_mib=76800).resource == "off"
+    s = resolve()
+    assert plan(s, resource_disk_mib=76800).resource == "declare"
+    assert plan(s).resource == "boot"
+    assert plan(s, resource_disk_mib=0).resource == "absent"
+    off = resolve({"resource": {"format": False}}, "c")
+    assert plan(off, resource_disk_mib=76800).resource == "off"
 
 
 def test_swap_partition_must_fit() -> None:
-    s = disks.from_mapping({"swap": {"mode": "partition", "size_mib": 4096}}, "c")
+    s = resolve({"swap": {"mode": "partition", "size_mib": 4096}}, "c")
     with pytest.raises(DiskSettingsError) as exc:
-        disks.plan(s, resource_disk_mib=4096)
+        plan(s, resource_disk_mib=4096)
     assert str(exc.value).startswith("c:disks.swap.size_mib: ")
 
 
 def test_explain_gives_a_reason_with_its_source_for_every_action() -> None:
-    s = disks.resolve({"nvme": {"mode": "raid0", "count": 2}}, "igngen.yaml", conf())
-    rows = disks.explain(disks.plan(s, resource_disk_mib=8192))
+    s = resolve({"nvme": {"mode": "raid0", "count": 2}}, "igngen.yaml", conf())
+    rows = explain(plan(s, resource_disk_mib=8192))
     assert all(action and reason for action, reason in rows)
     text = "\n".join(f"{a} | {r}" for a, r in rows)
     assert "waagent.conf:1" in text  # ResourceDisk.Format
     assert "swap file /mnt/scratch/swapfile of 2048 MiB" in text
     assert "igngen.yaml:disks.nvme.mode" in text
     assert "redeploy" in text
-    absent = disks.explain(disks.plan(s, resource_disk_mib=0))
+    absent = explain(plan(s, resource_disk_mib=0))
     assert any("IMDS" in reason for _, reason in absent)
     assert any(action == "no swap" for action, _ in absent)
 
 
 def test_variables_by_state() -> None:
-    s = disks.from_mapping({"swap": {"mode": "partition", "size_mib": 256}}, "c")
-    declared = disks.template_variables(disks.plan(s, resource_disk_mib=8192))
+    s = resolve({"swap": {"mode": "partition", "size_mib": 256}}, "c")
+    declared = template_variables(plan(s, resource_disk_mib=8192))
     res = declared["resource"]
     assert res["storage_disk"]["wipe_table"] is True
     assert [p["number"] for p in res["storage_disk"]["partitions"]] == [1, 2]
@@ -197,9 +200,9 @@ def test_variables_by_state() -> None:
     assert res["mount_unit"] == "mnt-resource.mount"
     assert "--swap-mib 256" in res["prepare_command"]
     assert declared["script"]["contents"].startswith("#!/bin/bash")
-    boot = disks.template_variables(disks.plan(s))
+    boot = template_variables(plan(s))
     assert boot["resource"]["enabled"] and boot["resource"]["storage_disk"] is None
-    absent = disks.template_variables(disks.plan(s, resource_disk_mib=0))
+    absent = template_variables(plan(s, resource_disk_mib=0))
     assert not absent["enabled"] and not absent["swap"]["enabled"]
     assert absent["script"]["contents"] == ""
 
@@ -208,7 +211,7 @@ def test_variables_by_state() -> None:
 
 
 def render(data: dict[str, Any] | None, mib: int | None, spec: str = "3.3.0") -> dict[str, Any]:
-    disk = disks.variables(data, "igngen.yaml", resource_disk_mib=mib)
+    disk = disk_variables(data, "igngen.yaml", resource_disk_mib=mib)
     return render_fragment(disk_only_variables(disk), system_dirs=(), spec=spec)
 
 
@@ -273,26 +276,26 @@ def test_rendered_disks_validate_and_units_verify(
     frag = render(data, mib)
     proc = ignition_validate(json.dumps(frag), tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    plan = disks.plan(disks.resolve(data, "igngen.yaml"), resource_disk_mib=mib)
+    disk_plan = plan(resolve(data, "igngen.yaml"), resource_disk_mib=mib)
     storage = frag["storage"]
     units = {u["name"]: u for u in frag["systemd"]["units"]}
-    res = plan.settings.resource
-    if plan.resource == "declare":
+    res = disk_plan.settings.resource
+    if disk_plan.resource == "declare":
         assert storage["disks"][0]["device"] == res.device and storage["disks"][0]["wipeTable"]
         labels = {f["label"]: f for f in storage["filesystems"]}
         assert labels[res.label]["wipeFilesystem"] is True
     else:
         assert not storage.get("disks")
-    if plan.resource_managed:
+    if disk_plan.resource_managed:
         mount = units[f"{escape_path(res.mount_point)}.mount"]
         assert f"Where={res.mount_point}\n" in mount["contents"]
         assert f"What=/dev/disk/by-label/{res.label}\n" in mount["contents"]
         assert "Requires=igngen-resource-disk.service" in mount["contents"]
         assert mount["enabled"] is True
-        assert any(f["path"] == disks.SCRIPT_PATH and f["mode"] == 0o755 for f in storage["files"])
+        assert any(f["path"] == SCRIPT_PATH and f["mode"] == 0o755 for f in storage["files"])
     else:
         assert "igngen-resource-disk.service" not in units
-    if plan.settings.nvme.mode == "raid0":
+    if disk_plan.settings.nvme.mode == "raid0":
         assert storage["raid"][0]["level"] == "raid0"
         assert len(storage["raid"][0]["devices"]) == 4
     systemd_analyze = require("systemd-analyze")
@@ -329,8 +332,8 @@ def test_units_verify_catches_a_broken_unit(tmp_path: Path) -> None:
 
 def test_rendered_script_is_the_packaged_one() -> None:
     frag = render(None, 76800)
-    (entry,) = [f for f in frag["storage"]["files"] if f["path"] == disks.SCRIPT_PATH]
-    assert entry_bytes(entry).decode() == disks.script_text()
+    (entry,) = [f for f in frag["storage"]["files"] if f["path"] == SCRIPT_PATH]
+    assert entry_bytes(entry).decode() == script_text()
     assert entry["overwrite"] is True
 
 
@@ -349,7 +352,7 @@ def test_boot_only_mode_never_holds_up_the_boot() -> None:
     declared = render({"resource": {"mount_options": ["noatime"]}}, 76800)
     units = {u["name"]: u["contents"] for u in declared["systemd"]["units"] if "contents" in u}
     assert "Options=noatime\n" in units["mnt-resource.mount"]
-    rows = disks.explain(disks.plan_for(None, "c"))
+    rows = explain(plan(resolve(None, "c")))
     assert any("nofail" in action for action, _ in rows)
 
 
@@ -407,10 +410,10 @@ def test_pipeline_uses_imds_size_and_image_waagent_conf() -> None:
 )
 def test_unit_names_match_systemd_escape(mount_point: str) -> None:
     systemd_escape = require("systemd-escape")
-    s = disks.from_mapping(
+    s = resolve(
         {"resource": {"mount_point": mount_point}, "swap": {"mode": "file", "size_mib": 8}}, "c"
     )
-    v = disks.template_variables(disks.plan(s, resource_disk_mib=1024))
+    v = template_variables(plan(s, resource_disk_mib=1024))
     expected = sh_out(systemd_escape, "--path", "--suffix=mount", mount_point)
     assert v["resource"]["mount_unit"] == expected
     swap = sh_out(systemd_escape, "--path", "--suffix=swap", f"{mount_point}/swapfile")
@@ -443,7 +446,7 @@ def _nvme_entries(frag: dict[str, Any]) -> tuple[list[Any], list[str], list[str]
 
 
 def _render_present(data: dict[str, Any], present: frozenset[str] | None) -> dict[str, Any]:
-    disk = disks.variables(data, "igngen.yaml", resource_disk_mib=1024, nvme_present=present)
+    disk = disk_variables(data, "igngen.yaml", resource_disk_mib=1024, nvme_present=present)
     return render_fragment(disk_only_variables(disk), system_dirs=(), spec="3.3.0")
 
 
@@ -453,24 +456,69 @@ def test_a_vm_without_the_local_disks_gets_no_nvme_entries(data: dict[str, Any])
     assert any(_nvme_entries(declared))
     frag = _render_present(data, frozenset())
     assert _nvme_entries(frag) == ([], [], [])
-    assert frag["storage"]["disks"][0]["device"] == disks.DEFAULT_RESOURCE_DEVICE  # untouched
-    plan = disks.plan_for(data, "igngen.yaml", resource_disk_mib=1024, nvme_present=frozenset())
-    (note,) = [a for a in plan.actions if a.action == "no local NVMe actions"]
+    assert frag["storage"]["disks"][0]["device"] == layers.DEFAULT_RESOURCE_DEVICE  # untouched
+    disk_plan = plan(resolve(data, "igngen.yaml"), resource_disk_mib=1024, nvme_present=frozenset())
+    (note,) = [a for a in disk_plan.actions if a.action == "no local NVMe actions"]
     assert "igngen.yaml:disks.nvme.mode" in note.reason and "VM size without" in note.reason
 
 
 def test_mounts_keep_the_disks_the_vm_has() -> None:
-    first = f"{disks.NVME_BY_NAME}/nvme-440G-1"
-    second = f"{disks.NVME_BY_NAME}/nvme-440G-2"
+    first = f"{layers.NVME_BY_NAME}/nvme-440G-1"
+    second = f"{layers.NVME_BY_NAME}/nvme-440G-2"
     frag = _render_present(MOUNTS, frozenset({second}))
     _, filesystems, units = _nvme_entries(frag)
     assert filesystems == [second]
     assert [u for u in units if u.endswith(".mount")] == ["mnt-nvme-nvme\\x2d440G\\x2d2.mount"]
-    plan = disks.plan_for(MOUNTS, "igngen.yaml", nvme_present=frozenset({second}))
-    assert any(a.action == f"leave out {first}" for a in plan.actions)
+    disk_plan = plan(resolve(MOUNTS, "igngen.yaml"), nvme_present=frozenset({second}))
+    assert any(a.action == f"leave out {first}" for a in disk_plan.actions)
 
 
 def test_a_raid_missing_a_member_stays_as_configured() -> None:
     # RAID0 over fewer disks would be another array; Ignition's failure names the missing one.
-    one = frozenset({f"{disks.NVME_BY_INDEX}/1"})
+    one = frozenset({f"{layers.NVME_BY_INDEX}/1"})
     assert _render_present(RAID, one) == _render_present(RAID, None)
+
+
+# --- the unit text is in the templates ---------------------------------------------------
+
+
+def _strings(value: Any, at: str = "disk") -> list[tuple[str, str]]:
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in _strings(v, f"{at}.{k}")]
+    if isinstance(value, list):
+        return [s for i, v in enumerate(value) for s in _strings(v, f"{at}[{i}]")]
+    return [(at, value)] if isinstance(value, str) else []
+
+
+@pytest.mark.parametrize(("data", "mib"), CASES)
+def test_python_hands_the_templates_values_not_unit_text(
+    data: dict[str, Any] | None, mib: int | None
+) -> None:
+    disk = disk_variables(data, "igngen.yaml", resource_disk_mib=mib)
+    texts = [(at, s) for at, s in _strings(disk) if at != "disk.script.contents"]
+    assert texts
+    for at, text in texts:
+        # One-line values only: a unit section or a second line would be unit text.
+        assert "\n" not in text and not text.startswith("["), (at, text)
+
+
+def test_an_image_author_can_change_every_nvme_unit(tmp_path: Path) -> None:
+    from igngen.render.templating import discover
+
+    builtins = discover((), system_dirs=())
+    for name in ("42-nvme-mounts.bu", "42-nvme-raid.bu"):
+        text = builtins[name].text
+        assert "[Mount]" in text and "[Service]" in text and "JobRunningTimeoutSec=" in text
+        (tmp_path / name).write_text(
+            text.replace("Options=defaults", "Options=noatime,discard").replace(
+                "RemainAfterExit=yes", "RemainAfterExit=yes\n        Nice=5"
+            )
+        )
+    for data in (MOUNTS, RAID):
+        disk = disk_variables(data, "igngen.yaml", resource_disk_mib=0)
+        frag = render_fragment(disk_only_variables(disk), search_dirs=[tmp_path], system_dirs=())
+        units = {u["name"]: u.get("contents", "") for u in frag["systemd"]["units"]}
+        mounts = [t for n, t in units.items() if n.startswith("mnt-nvme")]
+        prepares = [t for n, t in units.items() if n.startswith("igngen-nvme-")]
+        assert mounts and all("Options=noatime,discard\n" in t for t in mounts), units
+        assert prepares and all("\nNice=5\n" in t for t in prepares), units

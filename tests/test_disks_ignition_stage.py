@@ -35,9 +35,9 @@ from support.loopdisk import (
     probe,
     resource,
 )
-from support.template_vars import disk_only_variables
+from support.template_vars import disk_only_variables, disk_variables
 
-from igngen import disks
+from igngen.disks.variables import SCRIPT_PATH
 from igngen.render.templating import render_fragment
 
 pytestmark = [pytest.mark.root, pytest.mark.consumer]
@@ -95,7 +95,7 @@ def test_ignition_disks_stage_then_boot_script(
     dev = loopdev(160)
     # The disk as Azure hands it over on the first boot.
     make_ntfs(dev, {"DATALOSS_WARNING_README.txt": README}, tmp=tmp_path)
-    variables = disks.variables(
+    variables = disk_variables(
         {"resource": {"device": dev}, "swap": {"mode": "partition", "size_mib": 16}},
         "test",
         resource_disk_mib=160,
@@ -160,7 +160,7 @@ def test_ignition_formats_nvme_stand_ins_and_the_script_keeps_them(
     loopdev: LoopDev, run_script: RunScript, tmp_path: Path
 ) -> None:
     members = [loopdev(64), loopdev(64)]  # blank, as local NVMe disks arrive
-    variables = disks.variables(
+    variables = disk_variables(
         {"resource": {"format": False}, "nvme": {"mode": "mounts", "disks": members}},
         "test",
         resource_disk_mib=0,
@@ -177,7 +177,7 @@ def test_ignition_formats_nvme_stand_ins_and_the_script_keeps_them(
         name = dev.rsplit("/", 1)[1]
         prepare = units[f"igngen-nvme-{name}.service"]
         command = prepare.split("ExecStart=", 1)[1].split("\n", 1)[0].split()
-        assert command[0] == disks.SCRIPT_PATH
+        assert command[0] == SCRIPT_PATH
         uuid = probe(dev, "UUID")
         proc = run_script(*command[1:])  # the unit's own command line
         assert proc.returncode == 0 and "keeping it" in proc.stderr, proc.stderr

@@ -31,7 +31,7 @@ from support.loopdisk import (
     sh,
 )
 
-from igngen import disks
+from igngen.disks.layers import DEFAULT_LABEL
 
 pytestmark = pytest.mark.root
 
@@ -155,7 +155,7 @@ def test_stopped_while_inspecting_ntfs_unmounts_it(loopdev: LoopDev, tmp_path: P
             "--fs",
             "ext4",
             "--label",
-            disks.DEFAULT_LABEL,
+            DEFAULT_LABEL,
         ],
         env={"PATH": f"{stub}:/usr/sbin:/usr/bin:/sbin:/bin", "IGNGEN_DISK_STATE_DIR": str(state)},
         capture_output=True,

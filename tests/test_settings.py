@@ -1,6 +1,6 @@
 import pytest
 
-from igngen import disks
+from igngen.disks.layers import resolve
 from igngen.errors import SettingsError
 from igngen.render import templating
 from igngen.settings import Settings, parse
@@ -40,7 +40,7 @@ disks: {resource: {filesystem: xfs}}
     assert s.spec == "3.4.0"
     # The delegated section is handed on as written, and it is valid where it is read.
     assert s.sections["disks"] == {"resource": {"filesystem": "xfs"}}
-    assert disks.from_mapping(s.sections["disks"], "cfg.yaml").resource.filesystem == "xfs"
+    assert resolve(s.sections["disks"], "cfg.yaml").resource.filesystem == "xfs"
 
 
 def test_yaml_11_surprises_do_not_apply() -> None:

@@ -246,3 +246,69 @@ def test_builtins_render_without_importing_pyyaml(tmp_path: Path) -> None:
 def test_malformed_placeholders_are_located_errors(text: str) -> None:
     with pytest.raises(TemplateError, match=r"^t.bu:1:4: malformed placeholder"):
         substitute(parse(f"a: {json.dumps(text)}\n", source="t.bu"), variables())
+
+
+EACH = """\
+# igngen:each=site.dirs
+variant: flatcar
+version: 1.0.0
+storage:
+  directories:
+    - path: "/srv/{{ item.name }}"
+      mode: 0750
+systemd:
+  units:
+    - name: "srv-{{ item.name }}.service"
+      contents: |
+        [Service]
+        ExecStart=/bin/true {{ item.name }} {{ site.flag }}
+"""
+
+
+def test_each_renders_the_template_once_per_item(tmp_path: Path) -> None:
+    (tmp_path / "90-each.bu").write_text(EACH)
+    site = {"dirs": [{"name": "a"}, {"name": "b"}], "flag": "x"}
+    frag = render_fragment(variables(site=site), search_dirs=[tmp_path], system_dirs=())
+    dirs = [d["path"] for d in frag["storage"]["directories"] if d["path"].startswith("/srv/")]
+    assert dirs == ["/srv/a", "/srv/b"]
+    units = {u["name"]: u.get("contents") for u in frag["systemd"]["units"]}
+    # Each rendering has its own item and sees every other variable too.
+    assert units["srv-a.service"] == "[Service]\nExecStart=/bin/true a x\n"
+    assert units["srv-b.service"] == "[Service]\nExecStart=/bin/true b x\n"
+    empty = render_fragment(
+        variables(site={"dirs": [], "flag": "x"}), search_dirs=[tmp_path], system_dirs=()
+    )
+    assert not [u for u in empty["systemd"]["units"] if u["name"].startswith("srv-")]
+    when = "# igngen:when=site.flag\n" + EACH
+    (tmp_path / "90-each.bu").write_text(when)
+    off = render_fragment(
+        variables(site={"dirs": [{"name": "a"}], "flag": ""}),
+        search_dirs=[tmp_path],
+        system_dirs=(),
+    )
+    assert not [u for u in off["systemd"]["units"] if u["name"].startswith("srv-")]
+
+
+@pytest.mark.parametrize(
+    ("site", "words"),
+    [
+        ({"dirs": "a", "flag": "x"}, "igngen:each names 'site.dirs', which is not a list"),
+        ({"flag": "x"}, "igngen:each names unknown variable 'site.dirs'"),
+        ({"dirs": [{"name": "a"}, {"name": "a"}], "flag": "x"}, "is also defined by template"),
+        ({"dirs": [{"nom": "a"}], "flag": "x"}, "unknown variable 'item.name'"),
+    ],
+)
+def test_each_errors_name_the_template(tmp_path: Path, site: dict[str, Any], words: str) -> None:
+    (tmp_path / "90-each.bu").write_text(EACH)
+    with pytest.raises(TemplateError) as exc:
+        render_fragment(variables(site=site), search_dirs=[tmp_path], system_dirs=())
+    assert str(exc.value).startswith(f"{tmp_path}/90-each.bu"), str(exc.value)
+    assert words in str(exc.value)
+
+
+def test_each_refuses_to_shadow_a_variable_group(tmp_path: Path) -> None:
+    (tmp_path / "90-each.bu").write_text(EACH)
+    v = variables(site={"dirs": [{"name": "a"}], "flag": "x"}, item={"name": "z"})
+    with pytest.raises(TemplateError) as exc:
+        render_fragment(v, search_dirs=[tmp_path], system_dirs=())
+    assert "cannot bind 'item'" in str(exc.value)

@@ -219,7 +219,7 @@ def _nvme_present(opts: ProvisionOptions, settings: Settings) -> frozenset[str] 
     section = settings.sections.get("disks")
     if not section:
         return None
-    from igngen.disks import resolve
+    from igngen.disks.layers import resolve
 
     nvme = resolve(section, settings.source).nvme
     if nvme.mode == "off":

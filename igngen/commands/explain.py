@@ -46,9 +46,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _disk_rows(inputs: object, settings: object) -> list[str]:
     """Why each disk action is in the fragment (resource disk, swap, NVMe)."""
-    from igngen import disks
     from igngen.azure.imds import parse_instance
     from igngen.azure.waagent_conf import parse as parse_waagent
+    from igngen.disks.layers import resolve
+    from igngen.disks.plan import explain, plan
     from igngen.render.pipeline import RenderInputs
     from igngen.settings import Settings
 
@@ -63,10 +64,8 @@ def _disk_rows(inputs: object, settings: object) -> list[str]:
         if inputs.waagent_conf
         else None
     )
-    plan = disks.plan_for(
-        settings.sections.get("disks"), settings.source, waagent=waagent, resource_disk_mib=size
-    )
-    rows = disks.explain(plan)
+    disk_settings = resolve(settings.sections.get("disks"), settings.source, waagent)
+    rows = explain(plan(disk_settings, resource_disk_mib=size))
     if not rows:
         return []
     width = max(len(a) for a, _ in rows)

@@ -65,6 +65,9 @@ def run(args: argparse.Namespace) -> int:
         out.write(f"# description: {description}\n")
     if when is not None:
         out.write(f"# rendered only when: {'not ' if when[0] else ''}{when[1]}\n")
+    each = chosen.each()
+    if each is not None:
+        out.write(f"# rendered once for each item of: {each} (as item)\n")
     out.write(f"# variables: {', '.join(chosen.variables()) or '-'}\n")
     out.write(chosen.text if chosen.text.endswith("\n") else chosen.text + "\n")
     return 0

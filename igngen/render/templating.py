@@ -22,7 +22,9 @@ change a template's structure:
   injected into line-based formats (sshd_config, sudoers);
 - substituted text is never expanded again.
 A header line ``# igngen:when=VAR`` (or ``when=!VAR``) renders the template
-only when VAR is truthy (falsy).
+only when VAR is truthy (falsy). ``# igngen:each=VAR`` renders it once per item
+of the list VAR, with the item as the variable ``item`` (none for an empty list):
+one unit set per local disk, written out in the template instead of in Python.
 """
 
 from __future__ import annotations
@@ -48,7 +50,9 @@ _DATA = os.path.join(paths.PACKAGE_DATA, "templates.json")
 _VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
 _ANY_PLACEHOLDER = re.compile(r"\{\{.*?\}\}", re.DOTALL)
 _WHEN = re.compile(r"#\s*igngen:when=(!?)([A-Za-z_][A-Za-z0-9_.]*)\s*$")
+_EACH = re.compile(r"#\s*igngen:each=([A-Za-z_][A-Za-z0-9_.]*)\s*$")
 _DESCRIPTION = re.compile(r"#\s*igngen:description=(.*)$")
+ITEM = "item"  # the variable ``# igngen:each`` binds to the current item
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1 and Unicode line breaks
 
 
@@ -70,9 +74,7 @@ class Template(NamedTuple):
     def header(self) -> tuple[tuple[bool, str] | None, str]:
         when: tuple[bool, str] | None = None
         description = ""
-        for line in self.text.splitlines():
-            if not line.startswith("#"):
-                break
+        for line in self._header_lines():
             m = _WHEN.match(line)
             if m:
                 when = (m.group(1) == "!", m.group(2))
@@ -80,6 +82,23 @@ class Template(NamedTuple):
             if d:
                 description = d.group(1).strip()
         return when, description
+
+    def each(self) -> str | None:
+        """The list variable named by ``# igngen:each=``, or None."""
+        found = None
+        for line in self._header_lines():
+            m = _EACH.match(line)
+            if m:
+                found = m.group(1)
+        return found
+
+    def _header_lines(self) -> list[str]:
+        lines = []
+        for line in self.text.splitlines():
+            if not line.startswith("#"):
+                break
+            lines.append(line)
+        return lines
 
     def variables(self) -> list[str]:
         return sorted(set(_VAR.findall(self.text)))
@@ -279,31 +298,55 @@ def _claim(
     owners[ident] = name
 
 
-def _truthy(variables: Mapping[str, Any], dotted: str, template: Template) -> bool:
+def _header_variable(
+    variables: Mapping[str, Any], dotted: str, template: Template, kind: str
+) -> Any:
     value: Any = variables
     for part in dotted.split("."):
         if not isinstance(value, Mapping) or part not in value:
-            raise TemplateError(f"igngen:when names unknown variable {dotted!r}", template.location)
+            raise TemplateError(
+                f"igngen:{kind} names unknown variable {dotted!r}", template.location
+            )
         value = value[part]
-    return bool(value)
+    return value
 
 
 def render_template(
     template: Template, variables: Mapping[str, Any], *, spec: str
-) -> dict[str, Any] | None:
-    """One template → its Ignition config, or None when its ``when`` condition is false."""
-    from igngen.butane.transpile import transpile
-    from igngen.ignition.validate import check
-
+) -> list[dict[str, Any]]:
+    """One template → its Ignition configs: none when its ``when`` condition is false,
+    one per item of its ``each`` list, otherwise one."""
     when, _ = template.header()
     if when is not None:
         negate, var = when
-        if _truthy(variables, var, template) == negate:
-            return None
+        if bool(_header_variable(variables, var, template, "when")) == negate:
+            return []
+    each = template.each()
+    if each is None:
+        return [_render_one(template, template.tree(), variables, spec=spec)]
+    items = _header_variable(variables, each, template, "each")
+    if not isinstance(items, (list, tuple)):
+        raise TemplateError(f"igngen:each names {each!r}, which is not a list", template.location)
+    if ITEM in variables:
+        raise TemplateError(
+            f"igngen:each cannot bind {ITEM!r}: a variable group has that name", template.location
+        )
+    if not items:
+        return []
+    tree = template.tree()  # parsed once; substitution copies it for every item
+    return [_render_one(template, tree, {**variables, ITEM: item}, spec=spec) for item in items]
+
+
+def _render_one(
+    template: Template, tree: Node, variables: Mapping[str, Any], *, spec: str
+) -> dict[str, Any]:
+    from igngen.butane.transpile import transpile
+    from igngen.ignition.validate import check
+
     try:
-        tree = substitute(template.tree(), variables)
+        substituted = substitute(tree, variables)
         # strict: a template warning (e.g. mode 644 meant as 0644) is a bug to stop at
-        translation = transpile(tree, strict=True)
+        translation = transpile(substituted, strict=True)
     except (ButaneError, YamlError) as exc:
         raise TemplateError(exc.message, exc.location or template.location) from None
     try:
@@ -353,8 +396,7 @@ def render_fragment(
     for name, template in templates.items():
         if name in disabled or template.disabled_by_file:
             continue
-        config = render_template(template, variables, spec=spec)
-        if config is not None:
+        for config in render_template(template, variables, spec=spec):
             _combine(fragment, config, template.location, owners)
     fragment.setdefault("ignition", {})["version"] = spec
     try:

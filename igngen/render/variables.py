@@ -149,7 +149,9 @@ def disk(
 ) -> Mapping[str, Any]:
     """The ``disk`` group: the settings' ``disks:`` over the image's waagent.conf, planned
     for the resource disk IMDS reports (the disks resolver owns the rules)."""
-    from igngen.disks import variables
+    from igngen.disks.layers import resolve
+    from igngen.disks.plan import plan
+    from igngen.disks.variables import template_variables
 
     size = instance.resource_disk_size_mib if instance is not None else None
     conf = None
@@ -157,12 +159,9 @@ def disk(
         from igngen.azure.waagent_conf import parse
 
         conf = parse(inputs.waagent_conf, inputs.waagent_conf_source)
-    return variables(
-        settings.sections.get("disks"),
-        settings.source,
-        waagent=conf,
-        resource_disk_mib=size,
-        nvme_present=inputs.nvme_present,
+    disk_settings = resolve(settings.sections.get("disks"), settings.source, conf)
+    return template_variables(
+        plan(disk_settings, resource_disk_mib=size, nvme_present=inputs.nvme_present)
     )
 
 

@@ -11,10 +11,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from igngen import disks
+from igngen.disks.layers import DEFAULT_LABEL
+from igngen.disks.variables import SCRIPT_DATA
 from support.consumers import require
 
-SCRIPT = Path(disks.SCRIPT_DATA)
+SCRIPT = Path(SCRIPT_DATA)
 EX_KEPT = 3
 MSR_GUID = "E3C9E316-0B5C-4DB8-817D-F92DF00215AE"  # Microsoft reserved
 BASIC_DATA_GUID = "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7"  # Windows basic data
@@ -81,9 +82,7 @@ def make_ntfs(
     return part
 
 
-def assert_ours(
-    dev: str, fs: str = "ext4", label: str = disks.DEFAULT_LABEL, number: int = 1
-) -> str:
+def assert_ours(dev: str, fs: str = "ext4", label: str = DEFAULT_LABEL, number: int = 1) -> str:
     parts = partitions(dev)
     part = parts[number - 1]
     assert probe(part, "TYPE") == fs
@@ -99,6 +98,4 @@ def resource(
     fs: str = "ext4",
     path: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    return run(
-        "resource", "--device", dev, "--fs", fs, "--label", disks.DEFAULT_LABEL, *extra, path=path
-    )
+    return run("resource", "--device", dev, "--fs", fs, "--label", DEFAULT_LABEL, *extra, path=path)

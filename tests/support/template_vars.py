@@ -6,10 +6,34 @@ import base64
 import gzip
 import urllib.parse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from igngen.disks import variables as disk_variables
+from igngen.disks.layers import resolve
+from igngen.disks.plan import plan
+from igngen.disks.variables import template_variables
 from igngen.render.variables import report as report_variables
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from igngen.azure.waagent_conf import WaagentConf
+
+
+def disk_variables(
+    data: Mapping[str, Any] | None,
+    location: str,
+    *,
+    waagent: WaagentConf | None = None,
+    resource_disk_mib: int | None = None,
+    nvme_present: frozenset[str] | None = None,
+) -> dict[str, Any]:
+    """The ``disk`` group as ``pipeline.render`` builds it: settings → plan → variables."""
+    disk_plan = plan(
+        resolve(data, location, waagent),
+        resource_disk_mib=resource_disk_mib,
+        nvme_present=nvme_present,
+    )
+    return template_variables(disk_plan)
 
 
 def base_variables(*, keys: list[str] | None = None, **groups: Any) -> dict[str, Any]:
