@@ -8,7 +8,11 @@ bcrypt cost factor.
 
 from __future__ import annotations
 
-from common import REPO, install_lines, installs, ratio_line, time_install
+from common import REPO, bare_lines, installs, ratio_line, time_install
+
+# The target holds for the regular install (what users run); the editable .venv is shown
+# for comparison (its .pth finder slows the bare start too).
+TARGET = 3.0
 
 
 def run() -> list[str]:
@@ -17,13 +21,16 @@ def run() -> list[str]:
     imds = str(REPO / "examples/basic/imds.json")
     lines = []
     for inst in installs():
-        base, tag = install_lines(inst)
-        t = time_install(inst, ["render", "--ovf", keys_only])
-        lines.append(ratio_line(f"{tag}render, no password (target <= 3x)", t, base))
-        t = time_install(inst, ["render", "--ovf", keys_only, "--fragment-only"])
+        tag = f"[{inst.label}] "
+        lines += bare_lines(inst)
+        t, base = time_install(inst, ["render", "--ovf", keys_only])
+        lines.append(ratio_line(f"{tag}render, no password", t, base, TARGET))
+        t, base = time_install(inst, ["render", "--ovf", keys_only, "--fragment-only"])
         lines.append(ratio_line(f"{tag}render --fragment-only, no password", t, base))
-        t = time_install(inst, ["render", "--ovf", basic, "--imds", imds])
+        t, base = time_install(inst, ["render", "--ovf", basic, "--imds", imds])
         lines.append(
-            ratio_line(f"{tag}render, password (bcrypt, default cost) + IMDS + custom data", t, base)
+            ratio_line(
+                f"{tag}render, password (bcrypt, default cost) + IMDS + custom data", t, base
+            )
         )
     return lines

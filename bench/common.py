@@ -31,32 +31,57 @@ def igngen_cmd() -> list[str]:
     return [str(exe)] if exe.exists() else [PYTHON, "-m", "igngen"]
 
 
+RUNS = int(os.environ.get("BENCH_RUNS", "11"))
+
+
+def _env(isolated: bool, env: dict[str, str] | None) -> dict[str, str]:
+    inherited = dict(os.environ)
+    if isolated:
+        inherited.pop("PYTHONPATH", None)
+    return {**inherited, **(env or {})}
+
+
+def _once(cmd: Sequence[str], env: dict[str, str], stdin: bytes | None) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, input=stdin, capture_output=True, env=env)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} exited {proc.returncode}: {proc.stderr.decode()[-300:]}")
+    return elapsed
+
+
 def time_cmd(
     cmd: Sequence[str],
     *,
-    runs: int = 7,
+    runs: int = RUNS,
     env: dict[str, str] | None = None,
     stdin: bytes | None = None,
     isolated: bool = False,
 ) -> float:
-    """Median wall time in seconds of ``runs`` cold runs (one warm-up run first).
+    """Median wall time in seconds of ``runs`` cold runs (each a fresh process; one
+    warm-up run first so the page cache holds the files, as it does on a second boot).
 
     ``isolated``: without PYTHONPATH, so a regular install runs its own installed code.
     """
-    inherited = dict(os.environ)
-    if isolated:
-        inherited.pop("PYTHONPATH", None)
-    full_env = {**inherited, **(env or {})}
-    samples = []
-    for i in range(runs + 1):
-        start = time.perf_counter()
-        proc = subprocess.run(cmd, input=stdin, capture_output=True, env=full_env)
-        elapsed = time.perf_counter() - start
-        if proc.returncode != 0:
-            raise RuntimeError(f"{cmd[0]} exited {proc.returncode}: {proc.stderr.decode()[-300:]}")
-        if i:
-            samples.append(elapsed)
-    return statistics.median(samples)
+    full_env = _env(isolated, env)
+    _once(cmd, full_env, stdin)
+    return statistics.median(_once(cmd, full_env, stdin) for _ in range(runs))
+
+
+def time_against_bare(
+    cmd: Sequence[str], python: str, *, runs: int = RUNS, isolated: bool = False
+) -> tuple[float, float]:
+    """(median of ``cmd``, median of ``python -c pass``), their runs interleaved so that
+    the machine's load at the time weighs on both alike (the ratio is what is compared)."""
+    full_env = _env(isolated, None)
+    bare = [python, "-c", "pass"]
+    _once(cmd, full_env, None)
+    _once(bare, full_env, None)
+    t, b = [], []
+    for _ in range(runs):
+        t.append(_once(cmd, full_env, None))
+        b.append(_once(bare, full_env, None))
+    return statistics.median(t), statistics.median(b)
 
 
 def baseline(python: str = PYTHON) -> float:
@@ -86,7 +111,9 @@ def _regular_install() -> Install:
         cwd=scratch,  # never the repository: its igngen/ must not shadow the installed one
     )
     # Byte-compile the installed package so cold starts measure igngen, not the compiler.
-    subprocess.run([str(venv / "bin/python"), "-m", "compileall", "-q", str(venv / "lib")], check=True)
+    subprocess.run(
+        [str(venv / "bin/python"), "-m", "compileall", "-q", str(venv / "lib")], check=True
+    )
     return Install("regular install", str(venv / "bin/python"), [str(venv / "bin/igngen")])
 
 
@@ -98,15 +125,29 @@ def installs() -> list[Install]:
     return _installs
 
 
-def time_install(inst: Install, args: Sequence[str], *, runs: int = 7) -> float:
-    """time_cmd for ``igngen ARGS`` started from ``inst``."""
-    return time_cmd([*inst.igngen, *args], runs=runs, isolated=inst.python != PYTHON)
+def time_install(inst: Install, args: Sequence[str], *, runs: int = RUNS) -> tuple[float, float]:
+    """``igngen ARGS`` started from ``inst``: (its median, the median bare start of the
+    install's own interpreter), measured interleaved (time_against_bare)."""
+    return time_against_bare(
+        [*inst.igngen, *args], inst.python, runs=runs, isolated=inst.python != PYTHON
+    )
 
 
-def install_lines(inst: Install) -> tuple[float, str]:
-    """(bare start of the install's interpreter, a label prefix for its lines)."""
-    return baseline(inst.python), f"[{inst.label}] "
+def bare_lines(inst: Install) -> list[str]:
+    """The install's bare interpreter start, plain and as the initramfs wrapper runs it
+    (-I -S: no site, no environment), for reference; ratios divide by the plain one."""
+    iso = inst.python != PYTHON
+    plain = time_cmd([inst.python, "-c", "pass"], isolated=iso)
+    strict = time_cmd([inst.python, "-I", "-S", "-c", "pass"], isolated=iso)
+    return [
+        f"[{inst.label}] bare interpreter: python -c pass {plain * 1000:.1f} ms, "
+        f"python -I -S -c pass {strict * 1000:.1f} ms (median of {RUNS})"
+    ]
 
 
-def ratio_line(label: str, t: float, base: float) -> str:
-    return f"{label}: {t * 1000:.1f} ms = {t / base:.2f}x bare interpreter ({base * 1000:.1f} ms)"
+def ratio_line(label: str, t: float, base: float, target: float | None = None) -> str:
+    line = f"{label}: {t * 1000:.1f} ms = {t / base:.2f}x bare interpreter ({base * 1000:.1f} ms)"
+    if target is not None:
+        verdict = "met" if t / base <= target else "NOT MET"
+        line += f"; target <= {target:g}x: {verdict}"
+    return line

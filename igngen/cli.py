@@ -65,6 +65,37 @@ def _top_help() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _columns() -> int:
+    """The terminal width as shutil.get_terminal_size() finds it (COLUMNS, then the
+    terminal, else 80), without importing shutil (and bz2, lzma, fnmatch with it)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's own formatter; argparse builds one per option it adds, and each would
+    import shutil for the terminal width: given here, start-up skips that import."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        super().__init__(
+            prog, indent_increment, max_help_position, _columns() - 2 if width is None else width
+        )
+
+
 def _load(name: str) -> Command:
     module = importlib.import_module(COMMANDS[name][0])
     return module
@@ -83,7 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"igngen: error: unknown command {name!r} (see 'igngen --help')\n")
         return EX_USAGE
     command = _load(name)
-    parser = argparse.ArgumentParser(prog=f"igngen {name}", description=COMMANDS[name][1])
+    parser = argparse.ArgumentParser(
+        prog=f"igngen {name}", description=COMMANDS[name][1], formatter_class=_HelpFormatter
+    )
     command.add_arguments(parser)
     ns = parser.parse_args(args[1:])
     try:

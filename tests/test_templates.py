@@ -224,8 +224,10 @@ def test_template_warnings_are_errors(tmp_path: Path) -> None:
     )
 
 
-def test_builtins_render_without_importing_pyyaml(tmp_path: Path) -> None:
-    """Boot-time rendering of the built-ins must not pay for PyYAML (pre-parsed at build time)."""
+def test_override_templates_are_parsed_at_run_time(tmp_path: Path) -> None:
+    """Built-ins come pre-parsed (tests/test_import_budget.py: `igngen render` never loads
+    PyYAML); an override directory holding files is parsed with it at run time."""
+    (tmp_path / "45-extra.bu").write_text("variant: flatcar\nversion: 1.0.0\n")
     code = (
         "import json, sys\n"
         "from igngen.render.templating import render_fragment\n"
@@ -234,10 +236,7 @@ def test_builtins_render_without_importing_pyyaml(tmp_path: Path) -> None:
         "print('yaml' in sys.modules)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert proc.stdout.strip() == "False"
-    (tmp_path / "45-extra.bu").write_text("variant: flatcar\nversion: 1.0.0\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert proc.stdout.strip() == "True"  # an override directory with files is parsed at run time
+    assert proc.stdout.strip() == "True"
 
 
 @pytest.mark.parametrize(

@@ -362,19 +362,26 @@ def _shape(root: Any) -> list[tuple[str, tuple[str, ...]]]:
 _MIN_SECRET = 6
 
 
+def _xml_escape(value: str, *, quotes: bool = False) -> str:
+    """The text as an XML writer escapes it (as xml.sax.saxutils.escape does; that module
+    imports urllib.request and with it http.client, email and ssl, ~40 modules at boot)."""
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if quotes:
+        value = value.replace('"', "&quot;").replace("'", "&apos;")
+    return value
+
+
 def _redact_copies(data: bytes, secrets: list[str], source: str) -> bytes:
     """The password repeated elsewhere (an attribute, a comment, another element), raw or
     XML-escaped, is replaced too: the kept copy holds no form of it anywhere."""
-    from xml.sax.saxutils import escape
-
     variants: set[bytes] = set()
     for secret in secrets:
         for value in (secret, secret.strip()):
             if len(value) < _MIN_SECRET:
                 continue
             variants.add(value.encode("utf-8"))
-            variants.add(escape(value).encode("utf-8"))
-            variants.add(escape(value, {'"': "&quot;", "'": "&apos;"}).encode("utf-8"))
+            variants.add(_xml_escape(value).encode("utf-8"))
+            variants.add(_xml_escape(value, quotes=True).encode("utf-8"))
     changed = data
     for variant in sorted(variants, key=len, reverse=True):
         changed = changed.replace(variant, REDACTED.encode())
