@@ -185,9 +185,9 @@ class TemplateError(InputError):
 # --- YAML sources -------------------------------------------------------------
 
 
-class YamlError(InputError):
-    """A YAML document cannot be read (igngen.yamlsrc); its readers wrap it into their own
-    error (ButaneError, SettingsError, TemplateError). Location: ``file:line:column``."""
+class LineColumnError(InputError):
+    """An error in a YAML text, located ``file:line:column`` (line and column from 1;
+    0 when unknown)."""
 
     def __init__(self, message: str, source: str = "", line: int = 0, column: int = 0) -> None:
         where = source
@@ -197,22 +197,18 @@ class YamlError(InputError):
         self.source = source
         self.line = line
         self.column = column
+
+
+class YamlError(LineColumnError):
+    """A YAML document cannot be read (igngen.yamlsrc); its readers wrap it into their own
+    error (ButaneError, SettingsError, TemplateError)."""
 
 
 # --- Butane -------------------------------------------------------------------
 
 
-class ButaneError(InputError):
-    """A Butane document cannot be translated (location: ``file:line:column``)."""
-
-    def __init__(self, message: str, source: str = "", line: int = 0, column: int = 0) -> None:
-        where = source
-        if line:
-            where = f"{source}:{line}:{column}" if column else f"{source}:{line}"
-        super().__init__(message, where)
-        self.source = source
-        self.line = line
-        self.column = column
+class ButaneError(LineColumnError):
+    """A Butane document cannot be translated."""
 
 
 # --- Ignition configs -----------------------------------------------------------
