@@ -371,6 +371,24 @@ def test_render_refuses_custom_data_whose_merge_fails_the_boot(tmp_path: Path) -
     assert "give either id or name, not both" in errors[0]
 
 
+def test_render_drops_an_empty_3_0_merge_reference_and_says_so(tmp_path: Path) -> None:
+    """The pinned case above: Ignition would fail the boot on it; igngen resolves
+    references itself, so the hand-off carries none, and the drop is reported."""
+    custom = b'{"ignition":{"version":"3.0.0","config":{"merge":[{}]}},"storage":{"files":[{"path":"/etc/motd"}]}}'
+    out = tmp_path / "out.ign"
+    res = _render(tmp_path, "-o", str(out), custom=custom)
+    assert res.returncode == 0, res.stderr
+    rendered = json.loads(out.read_text())
+    assert "config" not in rendered["ignition"]
+    assert any(f["path"] == "/etc/motd" for f in rendered["storage"]["files"])
+    warnings = [line for line in res.stderr.splitlines() if "warning" in line]
+    assert any(
+        "#/ignition/config/merge/0: reference without a source dropped" in line
+        and "source is required" in line
+        for line in warnings
+    ), res.stderr
+
+
 def test_render_drops_newer_fields_of_custom_data_with_a_warning(tmp_path: Path) -> None:
     custom = json.dumps(
         {

@@ -113,6 +113,12 @@ def resolve(
     def fetch(ref: dict[str, Any], pointer: str) -> dict[str, Any] | None:
         url = ref.get("source")
         if not isinstance(url, str):
+            # Only spec 3.0.0 lets this through validation; Ignition then fails the boot
+            # at fetch ("source is required"). Resolved here, it has nothing to add.
+            notes.append(
+                f"{source}#{pointer}: reference without a source dropped"
+                " (Ignition would fail the boot on it: source is required)"
+            )
             return None
         if url.split(":", 1)[0].lower() in REMOTE_SCHEMES:
             notes.append(
