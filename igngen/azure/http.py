@@ -16,7 +16,7 @@ compression, bodies of a few KiB. That is a small, exact client:
   :class:`RetryKind`; nothing else escapes (no ``OSError``, no parser error).
   A body over the caller's cap raises :class:`TooLarge`.
 - :func:`with_retries` runs attempts with jittered exponential backoff inside
-  a total budget and raises :class:`BudgetSpent` saying which kinds were seen.
+  a total budget and raises :class:`BudgetSpent` naming the last failure of each kind seen.
 
 Callers turn statuses into outcomes: :class:`Retry` (busy, restarting),
 :class:`Fatal` (a request that will not heal) or :class:`Gone` (410 on the
@@ -462,14 +462,14 @@ def with_retries(
     backoff = policy.initial
     attempts = 0
     last: Retry | None = None
-    kinds: dict[str, None] = {}
+    kinds: dict[str, str] = {}  # kind -> the latest failure text of that kind, first-seen order
     while clock() < deadline:
         attempts += 1
         try:
             return attempt(deadline)
         except Retry as exc:
             last = exc
-            kinds.setdefault(exc.kind.value)
+            kinds[exc.kind.value] = str(exc)
             left = max(0.0, deadline - clock())
             on_retry(attempts, exc, left)
             if exc.immediate:
@@ -482,8 +482,12 @@ def with_retries(
     _spent(attempts, last, kinds)
 
 
-def _spent(attempts: int, last: Retry | None, kinds: dict[str, None]) -> NoReturn:
+def _spent(attempts: int, last: Retry | None, kinds: dict[str, str]) -> NoReturn:
     last_text = str(last) if last else "no attempt made"
     last_kind = last.kind.value if last else ""
-    # The last attempt is often cut short by the deadline itself; earlier kinds say more.
-    raise BudgetSpent(attempts, last_text, tuple(k for k in kinds if k != last_kind))
+    # The last attempt is often cut short by the deadline itself; the earlier failures say
+    # more, so each other kind is named by its own latest text (e.g. "HTTP 410 …"), not
+    # only by its kind.
+    raise BudgetSpent(
+        attempts, last_text, tuple(text for k, text in kinds.items() if k != last_kind)
+    )
