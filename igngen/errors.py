@@ -288,11 +288,5 @@ class WaagentConfError(InputError):
 
 
 class DiskSettingsError(SettingsError):
-    """The ``disks`` settings are malformed (location ``file:disks.key``)."""
-
-    def __init__(self, message: str, location: str = "") -> None:
-        # Messages start with the key; when the location already ends with it, say it once.
-        key, sep, rest = message.partition(": ")
-        if sep and key.startswith("disks.") and location.endswith(":" + key):
-            message = rest
-        super().__init__(message, location)
+    """The ``disks`` settings are malformed: ``file:line:col: disks.key: message`` for the
+    settings file, ``file:line: …`` for the image's waagent.conf."""

@@ -99,6 +99,11 @@ DISK_PREPARE_SECONDS = 600
 # device appears only once the prepare service has made it, so the wait must outlast
 # the prepare (systemd's 90 s default would fail the mount of a slowly formatted disk).
 DISK_DEVICE_WAIT_SECONDS = DISK_PREPARE_SECONDS + 60
+# Local NVMe disks one VM may list (``disks.nvme.disks`` / ``disks.nvme.count``): each is
+# one template rendering (``# igngen:each``) and one set of units in the initramfs's
+# config. Azure's largest storage-optimised sizes have 10 local NVMe disks today; 64
+# leaves room for new sizes and refuses a typo such as ``count: 1000``.
+MAX_NVME_DISKS = 64
 
 # --- the provisioning boot as a whole -----------------------------------------------
 

@@ -115,11 +115,14 @@ class Section:
         source: str,
         known: tuple[str, ...],
         positions: Mapping[str, str] | None = None,
+        *,
+        error: type[SettingsError] = SettingsError,
     ) -> None:
         self.name, self.source, self.known = name, source, known
         self.positions: Mapping[str, str] = positions or {}
+        self.error_type = error  # the owner's error type (DiskSettingsError for ``disks``)
         if values is not None and not isinstance(values, Mapping):
-            raise SettingsError(f"{name}: expected a mapping", self.positions.get(name, source))
+            raise error(f"{name}: expected a mapping", self.positions.get(name, source))
         # null (``timeout:`` with nothing after it) means "not set", as a missing key does.
         self.values: Mapping[str, Any] = {k: v for k, v in (values or {}).items() if v is not None}
         for key in values or {}:
@@ -138,7 +141,7 @@ class Section:
         return self.positions.get(f"{self.name}.{key}", self.source)
 
     def error(self, key: str, message: str) -> SettingsError:
-        return SettingsError(f"{self.name}.{key}: {message}", self.at(key))
+        return self.error_type(f"{self.name}.{key}: {message}", self.at(key))
 
     def seconds(self, key: str, default: float | None) -> float | None:
         """A time budget: an int or a float, finite, 0..MAX_SECONDS (igngen.seconds)."""
@@ -214,7 +217,14 @@ class Section:
         return value
 
     def nested(self, key: str, known: tuple[str, ...]) -> Section:
-        return Section(f"{self.name}.{key}", self.mapping(key), self.source, known, self.positions)
+        return Section(
+            f"{self.name}.{key}",
+            self.mapping(key),
+            self.source,
+            known,
+            self.positions,
+            error=self.error_type,
+        )
 
 
 _TOP = ("user", "password", "ssh", "sudo", "templates", "output", *DELEGATED_SECTIONS)
@@ -330,38 +340,10 @@ def _check_delegated(settings: Settings, positions: Mapping[str, str]) -> None:
     every error is ``file:line:col: key: message``."""
     from igngen.azure import platform, reporter
     from igngen.boot import pool, sequence
-    from igngen.disks.layers import resolve
+    from igngen.disks.layers import from_settings
 
-    checks = (
-        lambda: sequence.options_from_settings(settings),
-        lambda: pool.options_from_settings(settings),
-        lambda: reporter.options_from_settings(
-            "ready", settings.sections, settings.source, positions=positions
-        ),
-        lambda: platform.options(settings.sections, settings.source, positions=positions),
-        lambda: resolve(settings.sections.get("disks"), settings.source),
-    )
-    for check in checks:
-        try:
-            check()
-        except SettingsError as exc:
-            raise _located(exc, settings.source, positions) from None
-
-
-def _located(exc: SettingsError, source: str, positions: Mapping[str, str]) -> SettingsError:
-    """The owner's error, placed at the line and column of the key it names."""
-    message, location = exc.message, exc.location
-    if location in positions.values():
-        return exc  # read through a Section: already at its key
-    dotted = location.removeprefix(f"{source}:") if location != source else ""
-    if not dotted:
-        dotted, sep, rest = message.partition(": ")
-        if not sep:
-            return exc
-        message = f"{dotted}: {rest}"
-    else:
-        message = f"{dotted}: {message}"
-    key = dotted.split(" ", 1)[0]
-    while key and key not in positions:
-        key = key.rpartition(".")[0]
-    return type(exc)(message, positions[key]) if key else exc  # the owner's error type
+    sequence.options_from_settings(settings)
+    pool.options_from_settings(settings)
+    reporter.options_from_settings("ready", settings.sections, settings.source, positions=positions)
+    platform.options(settings.sections, settings.source, positions=positions)
+    from_settings(settings)

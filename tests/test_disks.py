@@ -20,6 +20,7 @@ from igngen.disks.layers import resolve
 from igngen.disks.plan import explain, partition_path, plan
 from igngen.disks.variables import SCRIPT_PATH, script_text, template_variables
 from igngen.errors import DiskSettingsError, WaagentConfError
+from igngen.limits import MAX_NVME_DISKS
 from igngen.render.templating import render_fragment
 from igngen.systemd import escape_path
 
@@ -87,37 +88,94 @@ def test_nvme_by_name_by_index_and_paths() -> None:
     assert s.nvme.devices == (f"{layers.NVME_BY_INDEX}/1", f"{layers.NVME_BY_INDEX}/2")
 
 
-@pytest.mark.parametrize(
-    ("data", "where", "words"),
-    [
-        ({"resource": {"fromat": True}}, "c:disks.resource.fromat", "unknown key"),
-        ({"ephemeral": {}}, "c:disks.ephemeral", "unknown key"),
-        ({"resource": []}, "c:disks.resource", "expected a mapping"),
-        ({"resource": {"format": "yes"}}, "c:disks.resource.format", "true or false"),
-        ({"resource": {"filesystem": "btrfs"}}, "c:disks.resource.filesystem", "ext4, xfs"),
-        ({"resource": {"mount_point": "mnt"}}, "c:disks.resource.mount_point", "absolute"),
-        ({"resource": {"mount_point": "/mnt/a b"}}, "c:disks.resource.mount_point", "absolute"),
-        ({"resource": {"mount_point": "/mnt/%h"}}, "c:disks.resource.mount_point", "absolute"),
-        ({"resource": {"mount_point": "/usr/x"}}, "c:disks.resource.mount_point", "hide"),
-        ({"resource": {"mount_point": "/var"}}, "c:disks.resource.mount_point", "hide"),
-        ({"resource": {"mount_options": ["ro", "a b"]}}, "c:disks.resource.mount_options", "bad"),
-        ({"resource": {"label": "x" * 13, "filesystem": "xfs"}}, "c:disks.resource.label", "12"),
-        ({"resource": {"label": "a/b"}}, "c:disks.resource.label", "label"),
-        ({"swap": {"mode": "file"}}, "c:disks.swap.mode", "size"),
-        ({"swap": {"mode": "zram", "size_mib": 1}}, "c:disks.swap.mode", "off, file, partition"),
-        ({"swap": {"mode": "file", "size_mib": -1}}, "c:disks.swap.size_mib", "at least"),
-        ({"nvme": {"mode": "raid0"}}, "c:disks.nvme.mode", "neither"),
-        ({"nvme": {"disks": ["a"], "count": 1}}, "c:disks.nvme.count", "not both"),
-        ({"nvme": {"disks": ["a", "a"]}}, "c:disks.nvme.disks", "twice"),
-        ({"nvme": {"disks": [".."]}}, "c:disks.nvme.disks", "bad disk name"),
-        ({"nvme": {"count": 0}}, "c:disks.nvme.count", "at least 1"),
-    ],
-)
-def test_bad_settings_name_file_and_key(data: dict[str, Any], where: str, words: str) -> None:
+# (settings under disks:, the key whose value an error points at, words in its message)
+_BAD: list[tuple[dict[str, Any], str, str]] = [
+    ({"resource": {"fromat": True}}, "disks.resource.fromat", "unknown key"),
+    ({"ephemeral": {}}, "disks.ephemeral", "unknown key"),
+    ({"resource": []}, "disks.resource", "expected a mapping"),
+    ({"resource": {"format": "yes"}}, "disks.resource.format", "true or false"),
+    ({"resource": {"filesystem": "btrfs"}}, "disks.resource.filesystem", "ext4, xfs"),
+    ({"resource": {"mount_point": "mnt"}}, "disks.resource.mount_point", "absolute"),
+    ({"resource": {"mount_point": "/mnt/a b"}}, "disks.resource.mount_point", "absolute"),
+    ({"resource": {"mount_point": "/mnt/%h"}}, "disks.resource.mount_point", "absolute"),
+    ({"resource": {"mount_point": "/usr/x"}}, "disks.resource.mount_point", "hide"),
+    ({"resource": {"mount_point": "/var"}}, "disks.resource.mount_point", "hide"),
+    ({"resource": {"mount_options": ["ro", "a b"]}}, "disks.resource.mount_options", "bad"),
+    ({"resource": {"label": "x" * 13, "filesystem": "xfs"}}, "disks.resource.label", "12"),
+    ({"resource": {"label": "a/b"}}, "disks.resource.label", "label"),
+    ({"swap": {"mode": "file"}}, "disks.swap.mode", "size"),
+    ({"swap": {"mode": "zram", "size_mib": 1}}, "disks.swap.mode", "off, file, partition"),
+    ({"swap": {"mode": "file", "size_mib": -1}}, "disks.swap.size_mib", "at least"),
+    ({"nvme": {"mode": "raid0"}}, "disks.nvme.mode", "neither"),
+    ({"nvme": {"disks": ["a"], "count": 1}}, "disks.nvme.count", "not both"),
+    ({"nvme": {"disks": ["a", "a"]}}, "disks.nvme.disks", "twice"),
+    ({"nvme": {"disks": [".."]}}, "disks.nvme.disks", "bad disk name"),
+    ({"nvme": {"count": 0}}, "disks.nvme.count", "at least 1"),
+    ({"nvme": {"count": MAX_NVME_DISKS + 1}}, "disks.nvme.count", f"at most {MAX_NVME_DISKS}"),
+    (
+        {"nvme": {"disks": [f"d{i}" for i in range(MAX_NVME_DISKS + 1)]}},
+        "disks.nvme.disks",
+        f"at most {MAX_NVME_DISKS}",
+    ),
+]
+# Where the message names another key than the one it points at: the missing size of a
+# swap that is on (pointing at the mode), and disks/count given both or neither.
+_NAMED = {"size": "disks.swap.size_mib", "not both": "disks.nvme", "neither": "disks.nvme"}
+
+
+@pytest.mark.parametrize(("data", "key", "words"), _BAD)
+def test_bad_settings_name_file_and_key(data: dict[str, Any], key: str, words: str) -> None:
+    """Resolved alone (no settings file), an error names the source and the key."""
     with pytest.raises(DiskSettingsError) as exc:
         resolve(data, "c")
-    assert str(exc.value).startswith(f"{where}: "), str(exc.value)
+    assert str(exc.value).startswith(f"c: {_NAMED.get(words, key)}: "), str(exc.value)
     assert words in str(exc.value)
+
+
+@pytest.mark.parametrize(("data", "key", "words"), _BAD)
+def test_bad_settings_in_a_file_point_at_the_value(
+    tmp_path: Path, data: dict[str, Any], key: str, words: str
+) -> None:
+    """Read from a settings file, the same errors point at the value's line and column
+    (file:line:col: key: message), checked when the file is read."""
+    from igngen import settings
+
+    text = _block_yaml({"disks": data})
+    path = tmp_path / "igngen.yaml"
+    path.write_text(text)
+    with pytest.raises(DiskSettingsError) as exc:
+        settings.load(str(path))
+    line, column = _value_position(text, key)
+    shown = _NAMED.get(words, key)
+    assert str(exc.value).startswith(f"{path}:{line}:{column}: {shown}: "), (str(exc.value), text)
+    assert words in str(exc.value)
+
+
+def _block_yaml(value: dict[str, Any], depth: int = 0) -> str:
+    """Mappings in block style (each key on its own line), everything else as JSON (a
+    YAML flow value): a document whose positions the test can work out by itself."""
+    out = ""
+    for key, item in value.items():
+        if isinstance(item, dict) and item:
+            out += f"{'  ' * depth}{key}:\n" + _block_yaml(item, depth + 1)
+        else:
+            out += f"{'  ' * depth}{key}: {json.dumps(item)}\n"
+    return out
+
+
+def _value_position(text: str, dotted: str) -> tuple[int, int]:
+    """1-based line and column of the value of ``dotted`` in a ``_block_yaml`` document."""
+    parts = dotted.split(".")
+    depth = 0
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith("  " * depth + parts[depth] + ":"):
+            if depth == len(parts) - 1:
+                rest = line[len("  " * depth + parts[depth] + ":") :]
+                if rest.strip():
+                    return number, len(line) - len(rest.lstrip()) + 1
+                return number + 1, len("  " * (depth + 1)) + 1  # a block value below
+            depth += 1
+    raise AssertionError(f"{dotted} not in {text!r}")
 
 
 def test_bad_waagent_value_names_its_line() -> None:

@@ -93,11 +93,13 @@ ALL_FAULTS = {**EARLY_FAULTS, **BODY_FAULTS}
 def imds_settings(url: str, budget: float = BUDGET) -> ImdsSettings:
     return ImdsSettings(
         url=url,
-        total_timeout=budget,
-        connect_timeout=0.5,
-        request_timeout=0.5,
-        backoff_initial=0.05,
-        backoff_max=0.2,
+        timing=http.Timing(
+            total_timeout=budget,
+            connect_timeout=0.5,
+            request_timeout=0.5,
+            backoff_initial=0.05,
+            backoff_max=0.2,
+        ),
     )
 
 
@@ -105,11 +107,13 @@ def report_settings(url: str, protocol: str, budget: float = BUDGET) -> ReportSe
     return ReportSettings(
         wireserver=url,
         protocol=protocol,
-        total_timeout=budget,
-        connect_timeout=0.5,
-        request_timeout=0.5,
-        backoff_initial=0.05,
-        backoff_max=0.2,
+        timing=http.Timing(
+            total_timeout=budget,
+            connect_timeout=0.5,
+            request_timeout=0.5,
+            backoff_initial=0.05,
+            backoff_max=0.2,
+        ),
     )
 
 

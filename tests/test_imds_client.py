@@ -10,8 +10,9 @@ import pytest
 from sim.http import Drip, Hang, Reply, Reset, free_port_refusing
 from sim.imds import imds_routes, imds_server, instance_document, ok
 
+from igngen.azure import http
 from igngen.azure.imds import parse_instance
-from igngen.azure.imds_client import ImdsSettings, fetch_instance, fetch_user_data
+from igngen.azure.imds_client import DEFAULT_TIMING, ImdsSettings, fetch_instance, fetch_user_data
 from igngen.errors import ImdsDataError, ImdsUnavailableError
 
 DOC = instance_document(
@@ -23,11 +24,13 @@ SLACK = 3.0  # scheduling slack on a loaded 2-core machine: a bound on the budge
 def settings(url: str, budget: float = 4.0) -> ImdsSettings:
     return ImdsSettings(
         url=url,
-        total_timeout=budget,
-        connect_timeout=0.5,
-        request_timeout=0.5,
-        backoff_initial=0.05,
-        backoff_max=0.2,
+        timing=http.Timing(
+            total_timeout=budget,
+            connect_timeout=0.5,
+            request_timeout=0.5,
+            backoff_initial=0.05,
+            backoff_max=0.2,
+        ),
     )
 
 
@@ -117,7 +120,7 @@ def test_client_errors_are_not_retried(status: int) -> None:
 
 def test_settings_are_keyword_only() -> None:
     with pytest.raises(TypeError):
-        ImdsSettings("http://127.0.0.1:1", "2021-08-01", 5.0)  # type: ignore[call-arg]
+        ImdsSettings("http://127.0.0.1:1", "2021-08-01", DEFAULT_TIMING)  # type: ignore[call-arg]
 
 
 USER_DATA_PATH = "/metadata/instance/compute/userData"
@@ -146,7 +149,12 @@ def test_user_data_garbage_is_retried_then_a_typed_error() -> None:
     ):
         # Generous socket timeouts: a loaded machine must not turn "garbage" into "timed out".
         fetch_user_data(
-            ImdsSettings(url=srv.url, total_timeout=3.0, request_timeout=2.5, backoff_initial=0.05)
+            ImdsSettings(
+                url=srv.url,
+                timing=DEFAULT_TIMING._replace(
+                    total_timeout=3.0, request_timeout=2.5, backoff_initial=0.05
+                ),
+            )
         )
     assert len(srv.requests) >= 2
     assert time.monotonic() - start < 3.0 + SLACK

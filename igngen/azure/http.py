@@ -437,6 +437,25 @@ class RetryPolicy(NamedTuple):
     cap: float = 30.0
 
 
+class Timing(NamedTuple):
+    """How long one endpoint is waited for: the whole budget (every attempt and pause
+    between them), one connect, one request (connect to the last body byte, never past
+    the budget), and the jittered backoff between attempts. IMDS, the PPS poll and the
+    Wireserver each have one (``DEFAULT_TIMING`` in their client modules)."""
+
+    total_timeout: float
+    connect_timeout: float
+    request_timeout: float
+    backoff_initial: float
+    backoff_max: float
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(self.total_timeout, self.backoff_initial, self.backoff_max)
+
+    def with_total(self, seconds: float) -> Timing:
+        return self._replace(total_timeout=seconds)
+
+
 def jittered_pause(backoff: float, cap: float) -> float:
     # 50-100 % of the step: VMs restarting together must not retry in lockstep.
     return min(backoff, cap) * (0.5 + random.random() / 2)

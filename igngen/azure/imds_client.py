@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 from igngen import log
 from igngen.azure import http
@@ -29,11 +29,13 @@ from igngen.errors import ImdsDataError, ImdsUnavailableError
 DEFAULT_IMDS_URL = "http://169.254.169.254"
 DEFAULT_API_VERSION = "2021-08-01"
 USER_DATA_API_VERSION = "2021-01-01"  # what Ignition's Azure provider asks for
-DEFAULT_TOTAL_TIMEOUT = 300.0  # azure-init's and cloud-init's budget
-DEFAULT_CONNECT_TIMEOUT = 5.0  # link-local: a healthy IMDS answers in milliseconds
-DEFAULT_REQUEST_TIMEOUT = 30.0  # one whole request; a stuck attempt leaves room for others
-DEFAULT_BACKOFF_INITIAL = 1.0
-DEFAULT_BACKOFF_MAX = 5.0
+DEFAULT_TIMING = http.Timing(
+    total_timeout=300.0,  # azure-init's and cloud-init's budget
+    connect_timeout=5.0,  # link-local: a healthy IMDS answers in milliseconds
+    request_timeout=30.0,  # one whole request; a stuck attempt leaves room for others
+    backoff_initial=1.0,
+    backoff_max=5.0,
+)
 MAX_BODY = 1024 * 1024
 RETRIED_STATUSES = frozenset({404, 408, 410, 429, 500, 502, 503, 504})
 
@@ -41,16 +43,13 @@ RETRIED_STATUSES = frozenset({404, 408, 410, 429, 500, 502, 503, 504})
 class _ImdsFields(NamedTuple):
     url: str
     api_version: str
-    total_timeout: float
-    connect_timeout: float
-    request_timeout: float
-    backoff_initial: float
-    backoff_max: float
+    timing: http.Timing
     max_body: int
 
 
 class ImdsSettings(_ImdsFields):
-    """Endpoint and time limits; keyword-only so no timeout is ever passed by position.
+    """Endpoint, time limits and answer cap; keyword-only, so that nothing is ever passed
+    in the wrong place.
 
     A NamedTuple, not a dataclass: ``dataclasses`` imports ``inspect`` on the boot path
     (docs/ARCHITECTURE.md, records on the boot path).
@@ -63,24 +62,10 @@ class ImdsSettings(_ImdsFields):
         *,
         url: str = DEFAULT_IMDS_URL,
         api_version: str = DEFAULT_API_VERSION,
-        total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
-        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
-        backoff_initial: float = DEFAULT_BACKOFF_INITIAL,
-        backoff_max: float = DEFAULT_BACKOFF_MAX,
+        timing: http.Timing = DEFAULT_TIMING,
         max_body: int = MAX_BODY,
     ) -> ImdsSettings:
-        return super().__new__(
-            cls,
-            url,
-            api_version,
-            total_timeout,
-            connect_timeout,
-            request_timeout,
-            backoff_initial,
-            backoff_max,
-            max_body,
-        )
+        return super().__new__(cls, url, api_version, timing, max_body)
 
     @property
     def instance_url(self) -> str:
@@ -141,19 +126,8 @@ def _decode_base64(body: bytes) -> bytes:
 HEADERS = {"Metadata": "true", "User-Agent": "igngen"}
 
 
-class RequestLimits(Protocol):
-    """What one IMDS request is bounded by (ImdsSettings, the PPS poll's settings)."""
-
-    @property
-    def connect_timeout(self) -> float: ...
-    @property
-    def request_timeout(self) -> float: ...
-    @property
-    def max_body(self) -> int: ...
-
-
 def metadata_get(
-    url: str, limits: RequestLimits, deadline: float, clock: Callable[[], float]
+    url: str, limits: ImdsSettings, deadline: float, clock: Callable[[], float]
 ) -> http.Response:
     """One GET to an IMDS endpoint with its ``Metadata`` header, ending by the earlier of
     the caller's ``deadline`` and this request's own bound. Raises what ``http.request``
@@ -162,9 +136,9 @@ def metadata_get(
         "GET",
         url,
         headers=HEADERS,
-        deadline=min(deadline, clock() + limits.request_timeout),
+        deadline=min(deadline, clock() + limits.timing.request_timeout),
         max_body=limits.max_body,
-        connect_timeout=limits.connect_timeout,
+        connect_timeout=limits.timing.connect_timeout,
         clock=clock,
     )
 
@@ -177,8 +151,9 @@ def _get(
     clock: Callable[[], float],
     sleep: Callable[[float], None],
 ) -> bytes:
-    if not _finite_budget(settings.total_timeout):
-        raise ImdsUnavailableError(f"unusable IMDS budget {settings.total_timeout!r}", url)
+    total = settings.timing.total_timeout
+    if not _finite_budget(total):
+        raise ImdsUnavailableError(f"unusable IMDS budget {total!r}", url)
     seen: set[http.RetryKind] = set()
 
     def attempt(deadline: float) -> bytes:
@@ -203,16 +178,12 @@ def _get(
         )
         seen.add(exc.kind)
 
-    log.info("imds", "requesting", url=url, budget=f"{settings.total_timeout:g}s")
-    policy = http.RetryPolicy(
-        settings.total_timeout, settings.backoff_initial, settings.backoff_max
-    )
+    log.info("imds", "requesting", url=url, budget=f"{total:g}s")
+    policy = settings.timing.retry_policy()
     try:
         return http.with_retries(attempt, policy, on_retry=on_retry, clock=clock, sleep=sleep)
     except http.BudgetSpent as exc:
-        raise ImdsUnavailableError(
-            f"no usable answer within {settings.total_timeout:g}s after {exc}", url
-        ) from None
+        raise ImdsUnavailableError(f"no usable answer within {total:g}s after {exc}", url) from None
 
 
 def _finite_budget(value: float) -> bool:

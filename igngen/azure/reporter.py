@@ -156,7 +156,7 @@ def run(
 ) -> Outcome:
     from igngen.azure import kvp
     from igngen.azure.wireserver import status_for
-    from igngen.azure.wireserver_client import ReportSettings, report
+    from igngen.azure.wireserver_client import DEFAULT_TIMING, ReportSettings, report
 
     if opts.kind not in DEFAULT_TIMEOUTS:
         raise UsageError(f"unknown report kind {opts.kind!r}", "report")
@@ -215,7 +215,7 @@ def run(
     settings = ReportSettings(
         wireserver=address,
         protocol=opts.protocol,
-        total_timeout=timeout,
+        timing=DEFAULT_TIMING.with_total(timeout),
         agent_name=opts.agent_name,
     )
     try:

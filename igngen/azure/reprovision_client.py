@@ -46,7 +46,7 @@ def poll(
     """The re-provisioning ``ovf-env.xml`` bytes, or :class:`PpsError` (timeout, refusal).
 
     ``imds`` is the IMDS endpoint and limits every IMDS request uses (its
-    ``total_timeout`` is the poll's budget, ``pps.timeout``); the answer is capped
+    ``timing.total_timeout`` is the poll's budget, ``pps.timeout``); the answer is capped
     at ``MAX_OVF_BYTES`` as the media's ``ovf-env.xml`` is. ``heartbeat`` runs
     before every attempt (it tells systemd the wait is alive).
     """
@@ -85,11 +85,12 @@ def poll(
             log.info("pps", f"poll {n}: {exc}", url=url, remaining=f"{left:.0f}s")
 
     log.info(
-        "pps", "waiting for re-provisioning data", url=url, budget=f"{settings.total_timeout:g}s"
+        "pps",
+        "waiting for re-provisioning data",
+        url=url,
+        budget=f"{settings.timing.total_timeout:g}s",
     )
-    policy = http.RetryPolicy(
-        settings.total_timeout, settings.backoff_initial, settings.backoff_max
-    )
+    policy = settings.timing.retry_policy()
     try:
         result = http.with_retries(attempt, policy, on_retry=on_retry, clock=clock, sleep=sleep)
     except http.BudgetSpent as exc:
@@ -97,12 +98,12 @@ def poll(
         if not statuses:
             raise PpsError(
                 "pps-imds-unreachable",
-                f"IMDS never answered within {settings.total_timeout:g} s: {exc}",
+                f"IMDS never answered within {settings.timing.total_timeout:g} s: {exc}",
                 url,
             ) from None
         raise PpsError(
             "pps-timeout",
-            f"no re-provisioning data within {settings.total_timeout:g} s"
+            f"no re-provisioning data within {settings.timing.total_timeout:g} s"
             f" ({exc.attempts} polls: {seen})",
             url,
         ) from None

@@ -50,11 +50,13 @@ from igngen.azure.wireserver import (
 )
 from igngen.errors import UsageError, WireserverDataError, WireserverError
 
-DEFAULT_TOTAL_TIMEOUT = DEFAULT_READY_TIMEOUT
-DEFAULT_CONNECT_TIMEOUT = 10.0
-DEFAULT_REQUEST_TIMEOUT = 30.0
-DEFAULT_BACKOFF_INITIAL = 1.0
-DEFAULT_BACKOFF_MAX = 30.0
+DEFAULT_TIMING = http.Timing(
+    total_timeout=DEFAULT_READY_TIMEOUT,
+    connect_timeout=10.0,
+    request_timeout=30.0,
+    backoff_initial=1.0,
+    backoff_max=30.0,
+)
 # Busy or briefly broken: WALinuxAgent retries these too (azure-protocol-detail sheet).
 RETRIED_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 JSON_NOT_OFFERED = frozenset({400, 404, 405, 501})
@@ -65,11 +67,7 @@ MAX_BODY = 1024 * 1024
 class ReportSettings(NamedTuple):
     wireserver: str = DEFAULT_WIRESERVER
     protocol: str = "auto"
-    total_timeout: float = DEFAULT_TOTAL_TIMEOUT
-    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
-    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
-    backoff_initial: float = DEFAULT_BACKOFF_INITIAL
-    backoff_max: float = DEFAULT_BACKOFF_MAX
+    timing: http.Timing = DEFAULT_TIMING
     agent_name: str = DEFAULT_AGENT_NAME
 
 
@@ -115,7 +113,7 @@ class _Call:
         *,
         want_body: bool = True,
     ) -> tuple[int, bytes]:
-        until = min(self.deadline, self.clock() + self.settings.request_timeout)
+        until = min(self.deadline, self.clock() + self.settings.timing.request_timeout)
         try:
             resp = http.request(
                 method,
@@ -124,7 +122,7 @@ class _Call:
                 body=body,
                 deadline=until,
                 max_body=MAX_BODY,
-                connect_timeout=self.settings.connect_timeout,
+                connect_timeout=self.settings.timing.connect_timeout,
                 clock=self.clock,
                 want_body=want_body,
             )
@@ -231,11 +229,11 @@ def report(
         raise UsageError(
             f"unknown protocol {settings.protocol!r} (use {', '.join(PROTOCOLS)})", "--protocol"
         )
-    total = settings.total_timeout
+    total = settings.timing.total_timeout
     if not (isinstance(total, int | float) and 0 <= total < float("inf")):
         raise UsageError(f"unusable report budget {total!r}", "--timeout")
     run = _Run(status, _Call(settings, clock))
-    policy = http.RetryPolicy(total, settings.backoff_initial, settings.backoff_max)
+    policy = settings.timing.retry_policy()
     try:
         return http.with_retries(
             run.attempt, policy, on_retry=run.on_retry, clock=clock, sleep=sleep

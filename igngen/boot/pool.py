@@ -151,12 +151,14 @@ def _extend(seconds: float, why: str) -> None:
 def _report_pool_ready(opts: ProvisionOptions) -> str:
     from igngen.azure.reporter import resolve_wireserver
     from igngen.azure.wireserver import status_for
-    from igngen.azure.wireserver_client import ReportSettings, report
+    from igngen.azure.wireserver_client import DEFAULT_TIMING, ReportSettings, report
     from igngen.errors import IgngenError, PpsError
 
     address, origin = resolve_wireserver(opts.pps.wireserver)
     log.info("pps", "reporting Ready for the pool", wireserver=address, source=origin)
-    settings = ReportSettings(wireserver=address, total_timeout=opts.pps.ready_timeout)
+    settings = ReportSettings(
+        wireserver=address, timing=DEFAULT_TIMING.with_total(opts.pps.ready_timeout)
+    )
     try:
         result = report(status_for("ready"), settings)
     except IgngenError as exc:
@@ -173,7 +175,7 @@ def _report_pool_ready(opts: ProvisionOptions) -> str:
 
 def _poll(opts: ProvisionOptions) -> Any:
     from igngen import sdnotify
-    from igngen.azure.imds_client import DEFAULT_IMDS_URL, ImdsSettings
+    from igngen.azure.imds_client import DEFAULT_IMDS_URL, DEFAULT_TIMING, ImdsSettings
     from igngen.azure.reprovision_client import poll
     from igngen.errors import PpsError
     from igngen.limits import PROVISION_BACKSTOP_SECONDS
@@ -182,9 +184,12 @@ def _poll(opts: ProvisionOptions) -> Any:
         raise PpsError(
             "pps-imds-disabled", "a pre-provisioned VM needs IMDS for its hand-over", "--imds-url"
         )
-    settings = ImdsSettings(url=opts.imds_url or DEFAULT_IMDS_URL, total_timeout=opts.pps.timeout)
+    settings = ImdsSettings(
+        url=opts.imds_url or DEFAULT_IMDS_URL, timing=DEFAULT_TIMING.with_total(opts.pps.timeout)
+    )
     # Each poll keeps systemd's start timeout one request plus one pause ahead.
-    beat = settings.request_timeout + settings.backoff_max + PROVISION_BACKSTOP_SECONDS
+    timing = settings.timing
+    beat = timing.request_timeout + timing.backoff_max + PROVISION_BACKSTOP_SECONDS
     polled = poll(settings, heartbeat=lambda: sdnotify.extend_timeout(beat))
     # What is left of provisioning (IMDS again, render, hand-off) gets its normal budget.
     from igngen.boot.sequence import deadline

@@ -103,21 +103,25 @@ def _fetch_imds(opts: ProvisionOptions) -> bytes | None:
 
     from igngen.azure.imds_client import (
         DEFAULT_IMDS_URL,
+        DEFAULT_TIMING,
         ImdsSettings,
         fetch_instance,
         fetch_user_data,
     )
 
     started = time.monotonic()
-    settings = ImdsSettings(url=opts.imds_url or DEFAULT_IMDS_URL, total_timeout=opts.imds_timeout)
+    settings = ImdsSettings(
+        url=opts.imds_url or DEFAULT_IMDS_URL, timing=DEFAULT_TIMING.with_total(opts.imds_timeout)
+    )
     data = _try_fetch(
         fetch_instance, settings, opts, "instance document", "continuing with ovf-env.xml only"
     )
     if data is None:
         return None
+    left = opts.imds_timeout - (time.monotonic() - started)
     data = _add_user_data(
         data,
-        settings._replace(total_timeout=max(0.0, opts.imds_timeout - (time.monotonic() - started))),
+        settings._replace(timing=settings.timing.with_total(max(0.0, left))),
         fetch_user_data,
         opts,
     )
@@ -161,7 +165,7 @@ def _add_user_data(
         compute = doc.get("compute") if isinstance(doc, dict) else None
     except ValueError:
         return data  # parse_instance reports it
-    if not isinstance(compute, dict) or "userData" in compute or settings.total_timeout <= 0:
+    if not isinstance(compute, dict) or "userData" in compute or settings.timing.total_timeout <= 0:
         return data
     user_data = _try_fetch(fetch, settings, opts, "userData", "no userData")
     if user_data is None:
@@ -219,9 +223,9 @@ def _nvme_present(opts: ProvisionOptions, settings: Settings) -> frozenset[str] 
     section = settings.sections.get("disks")
     if not section:
         return None
-    from igngen.disks.layers import resolve
+    from igngen.disks.layers import from_settings
 
-    nvme = resolve(section, settings.source).nvme
+    nvme = from_settings(settings).nvme
     if nvme.mode == "off":
         return None
     found = find_local_disks(nvme.devices, opts.local_disk_wait)

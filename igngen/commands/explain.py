@@ -48,7 +48,7 @@ def _disk_rows(inputs: object, settings: object) -> list[str]:
     """Why each disk action is in the fragment (resource disk, swap, NVMe)."""
     from igngen.azure.imds import parse_instance
     from igngen.azure.waagent_conf import parse as parse_waagent
-    from igngen.disks.layers import resolve
+    from igngen.disks.layers import from_settings
     from igngen.disks.plan import explain, plan
     from igngen.render.pipeline import RenderInputs
     from igngen.settings import Settings
@@ -64,7 +64,7 @@ def _disk_rows(inputs: object, settings: object) -> list[str]:
         if inputs.waagent_conf
         else None
     )
-    disk_settings = resolve(settings.sections.get("disks"), settings.source, waagent)
+    disk_settings = from_settings(settings, waagent)
     rows = explain(plan(disk_settings, resource_disk_mib=size))
     if not rows:
         return []

@@ -18,9 +18,12 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from igngen.errors import DiskSettingsError, shown
+from igngen.limits import MAX_NVME_DISKS
+from igngen.settings import Section
 
 if TYPE_CHECKING:
     from igngen.azure.waagent_conf import WaagentConf
+    from igngen.settings import Settings
 
 FILESYSTEMS = ("ext4", "xfs")
 SWAP_MODES = ("off", "file", "partition")
@@ -115,46 +118,34 @@ _WAAGENT = (
 
 class _Layer(NamedTuple):
     values: dict[str, Any]  # "section.key" → raw value
-    where: dict[str, str]  # "section.key" → location for errors and provenance
+    where: dict[str, str]  # "section.key" → where an error about it points
+    named: dict[str, str]  # "section.key" → its provenance (what `igngen explain` shows)
 
 
-def _config_layer(data: Mapping[str, Any] | None, location: str) -> _Layer:
+def _config_layer(
+    data: Mapping[str, Any] | None, location: str, positions: Mapping[str, str] | None
+) -> _Layer:
+    """The ``disks:`` section through the settings' one reader (``settings.Section``):
+    unknown keys and non-mappings refused there, errors at the key's ``file:line:col``
+    when the positions are known. Its values are typed below, with the other layers."""
     values: dict[str, Any] = {}
     where: dict[str, str] = {}
-    if data is None:
-        return _Layer(values, where)
-    if not isinstance(data, Mapping):
-        raise DiskSettingsError("disks: expected a mapping", f"{location}:disks")
-    for section, body in data.items():
-        if section not in _KEYS:
-            raise DiskSettingsError(
-                f"disks.{section}: unknown key (known: {', '.join(_KEYS)})",
-                f"{location}:disks.{section}",
-            )
-        if body is None:
-            continue
-        if not isinstance(body, Mapping):
-            raise DiskSettingsError(
-                f"disks.{section}: expected a mapping", f"{location}:disks.{section}"
-            )
-        for key, value in body.items():
-            if key not in _KEYS[section]:
-                raise DiskSettingsError(
-                    f"disks.{section}.{key}: unknown key (known: {', '.join(_KEYS[section])})",
-                    f"{location}:disks.{section}.{key}",
-                )
-            if value is None:
-                continue
+    named: dict[str, str] = {}
+    top = Section("disks", data, location, tuple(_KEYS), positions, error=DiskSettingsError)
+    for section, known in _KEYS.items():
+        body = top.nested(section, known)
+        for key, value in body.values.items():
             values[f"{section}.{key}"] = value
-            where[f"{section}.{key}"] = f"{location}:disks.{section}.{key}"
-    return _Layer(values, where)
+            where[f"{section}.{key}"] = body.at(key)
+            named[f"{section}.{key}"] = f"{location}:disks.{section}.{key}"
+    return _Layer(values, where, named)
 
 
 def _waagent_layer(conf: WaagentConf | None) -> _Layer:
     values: dict[str, Any] = {}
     where: dict[str, str] = {}
     if conf is None:
-        return _Layer(values, where)
+        return _Layer(values, where, where)
     for key, field, kind in _WAAGENT:
         if key not in conf.entries:
             continue
@@ -174,13 +165,15 @@ def _waagent_layer(conf: WaagentConf | None) -> _Layer:
                 value = value.lower()
         values[field] = value
         where[field] = conf.at(key)
-    return _Layer(values, where)
+    return _Layer(values, where, where)
 
 
 class _Resolver:
-    def __init__(self, layers: list[_Layer]) -> None:
+    def __init__(self, layers: list[_Layer], location: str) -> None:
         self.layers = layers
+        self.location = location  # the settings file: where errors about unset keys point
         self.provenance: dict[str, str] = {}
+        self.where: dict[str, str] = {}  # field → where an error about its value points
 
     def raw(self, field: str) -> tuple[Any, str] | None:
         for layer in self.layers:
@@ -188,14 +181,21 @@ class _Resolver:
                 return layer.values[field], layer.where[field]
         return None
 
-    def _take(self, field: str) -> tuple[Any, str] | None:
-        found = self.raw(field)
-        if found is not None:
-            self.provenance[field] = found[1]
-        return found
+    def take(self, field: str) -> tuple[Any, str] | None:
+        for layer in self.layers:
+            if field in layer.values:
+                self.provenance[field] = layer.named[field]
+                self.where[field] = layer.where[field]
+                return layer.values[field], layer.where[field]
+        return None
+
+    def at(self, field: str) -> str:
+        """Where an error about ``field`` points: its value's position once read, else
+        the settings file."""
+        return self.where.get(field, self.location)
 
     def boolean(self, field: str, default: bool) -> bool:
-        found = self._take(field)
+        found = self.take(field)
         if found is None:
             return default
         value, where = found
@@ -203,8 +203,10 @@ class _Resolver:
             raise DiskSettingsError(f"disks.{field}: expected true or false", where)
         return value
 
-    def integer(self, field: str, default: int, minimum: int = 0) -> int:
-        found = self._take(field)
+    def integer(
+        self, field: str, default: int, minimum: int = 0, maximum: int | None = None
+    ) -> int:
+        found = self.take(field)
         if found is None:
             return default
         value, where = found
@@ -212,10 +214,12 @@ class _Resolver:
             raise DiskSettingsError(f"disks.{field}: expected a whole number", where)
         if value < minimum:
             raise DiskSettingsError(f"disks.{field}: must be at least {minimum}", where)
+        if maximum is not None and value > maximum:
+            raise DiskSettingsError(f"disks.{field}: must be at most {maximum}", where)
         return value
 
     def choice(self, field: str, choices: tuple[str, ...], default: str) -> str:
-        found = self._take(field)
+        found = self.take(field)
         if found is None:
             return default
         value, where = found
@@ -228,7 +232,7 @@ class _Resolver:
         return value
 
     def path(self, field: str, default: str) -> str:
-        found = self._take(field)
+        found = self.take(field)
         if found is None:
             return default
         value, where = found
@@ -240,7 +244,7 @@ class _Resolver:
         return value.rstrip("/") or "/"
 
     def text(self, field: str, regex: re.Pattern[str], default: str, what: str) -> str:
-        found = self._take(field)
+        found = self.take(field)
         if found is None:
             return default
         value, where = found
@@ -249,7 +253,7 @@ class _Resolver:
         return value
 
     def options(self, field: str) -> tuple[str, ...]:
-        found = self._take(field)
+        found = self.take(field)
         if found is None:
             return ()
         value, where = found
@@ -278,17 +282,24 @@ def _check_label(label: str, fs: str, field: str, where: str) -> None:
         )
 
 
+def from_settings(settings: Settings, waagent: WaagentConf | None = None) -> DiskSettings:
+    """The disk settings of a loaded settings file (errors at their ``file:line:col``)."""
+    return resolve(settings.sections.get("disks"), settings.source, waagent, settings.positions)
+
+
 def resolve(
     data: Mapping[str, Any] | None = None,
     location: str = "igngen.yaml",
     waagent: WaagentConf | None = None,
+    positions: Mapping[str, str] | None = None,
 ) -> DiskSettings:
-    """Disk settings: igngen config (``disks:``) > image waagent.conf > defaults."""
-    r = _Resolver([_config_layer(data, location), _waagent_layer(waagent)])
+    """Disk settings: igngen config (``disks:``) > image waagent.conf > defaults.
+    ``positions`` (``Settings.positions``) places errors at the key's line and column."""
+    r = _Resolver([_config_layer(data, location, positions), _waagent_layer(waagent)], location)
 
     fs = r.choice("resource.filesystem", FILESYSTEMS, DEFAULT_FILESYSTEM)
     label = r.text("resource.label", _LABEL_RE, DEFAULT_LABEL, "a filesystem label")
-    _check_label(label, fs, "resource.label", r.provenance.get("resource.label", location))
+    _check_label(label, fs, "resource.label", r.at("resource.label"))
     resource = ResourceSettings(
         format=r.boolean("resource.format", True),
         filesystem=fs,
@@ -298,25 +309,24 @@ def resolve(
         device=r.path("resource.device", DEFAULT_RESOURCE_DEVICE),
         format_unverifiable_ntfs=r.boolean("resource.format_unverifiable_ntfs", True),
     )
-    _check_mount_point(resource.mount_point, "resource.mount_point", r, location)
+    _check_mount_point(resource.mount_point, "resource.mount_point", r)
 
     swap_mode = r.choice("swap.mode", SWAP_MODES, "off")
     swap_size = r.integer("swap.size_mib", 0)
     swap_label = r.text("swap.label", _LABEL_RE, DEFAULT_SWAP_LABEL, "a swap label")
-    _check_label(swap_label, "swap", "swap.label", r.provenance.get("swap.label", location))
+    _check_label(swap_label, "swap", "swap.label", r.at("swap.label"))
     if swap_mode != "off" and swap_size <= 0:
-        where = r.provenance.get("swap.size_mib") or r.provenance.get("swap.mode", location)
+        where = r.where.get("swap.size_mib") or r.at("swap.mode")
         raise DiskSettingsError(
             "disks.swap.size_mib: swap is on but its size is not set (MiB, above 0)", where
         )
     swap = SwapSettings(swap_mode, swap_size, swap_label)
 
     nvme_mode = r.choice("nvme.mode", NVME_MODES, "off")
-    devices, names = _nvme_devices(r, location)
+    devices, names = _nvme_devices(r)
     if nvme_mode != "off" and not devices:
         raise DiskSettingsError(
-            "disks.nvme: mode is on but neither disks nor count is set",
-            r.provenance.get("nvme.mode", location),
+            "disks.nvme: mode is on but neither disks nor count is set", r.at("nvme.mode")
         )
     nvme_fs = r.choice("nvme.filesystem", FILESYSTEMS, DEFAULT_FILESYSTEM)
     nvme = NvmeSettings(
@@ -325,7 +335,7 @@ def resolve(
         names=names,
         filesystem=nvme_fs,
         mount_root=_check_mount_point(
-            r.path("nvme.mount_root", DEFAULT_NVME_ROOT), "nvme.mount_root", r, location
+            r.path("nvme.mount_root", DEFAULT_NVME_ROOT), "nvme.mount_root", r
         ),
         raid_name=r.text("nvme.raid_name", _NAME_RE, DEFAULT_RAID_NAME, "an md array name"),
     )
@@ -337,33 +347,36 @@ _SYSTEM_TREES = ("/usr", "/etc", "/boot", "/proc", "/sys", "/dev", "/run", "/bin
 _SYSTEM_DIRS = ("/", "/var", "/home", "/opt", "/root", "/tmp", "/mnt", "/media", "/srv", "/lib64")
 
 
-def _check_mount_point(path: str, field: str, r: _Resolver, location: str) -> str:
+def _check_mount_point(path: str, field: str, r: _Resolver) -> str:
     if path in _SYSTEM_DIRS or any(path == t or path.startswith(t + "/") for t in _SYSTEM_TREES):
         raise DiskSettingsError(
             f"disks.{field}: mounting over {path!r} would hide system files; "
             "use a directory such as /mnt/resource",
-            r.provenance.get(field, location),
+            r.at(field),
         )
     return path
 
 
-def _nvme_devices(r: _Resolver, location: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _nvme_devices(r: _Resolver) -> tuple[tuple[str, ...], tuple[str, ...]]:
     disks = r.raw("nvme.disks")
     count = r.raw("nvme.count")
     if disks is not None and count is not None:
         raise DiskSettingsError("disks.nvme: give either disks or count, not both", count[1])
     if count is not None:
-        n = r.integer("nvme.count", 0, minimum=1)
+        n = r.integer("nvme.count", 0, minimum=1, maximum=MAX_NVME_DISKS)
         return (
             tuple(f"{NVME_BY_INDEX}/{i}" for i in range(1, n + 1)),
             tuple(str(i) for i in range(1, n + 1)),
         )
     if disks is None:
         return (), ()
-    r.provenance["nvme.disks"] = disks[1]
-    value, where = disks
+    value, where = r.take("nvme.disks") or disks
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
         raise DiskSettingsError("disks.nvme.disks: expected a list of disk names or paths", where)
+    if len(value) > MAX_NVME_DISKS:
+        raise DiskSettingsError(
+            f"disks.nvme.disks: {len(value)} disks listed; at most {MAX_NVME_DISKS}", where
+        )
     devices, names = [], []
     for item in value:
         if item.startswith("/"):

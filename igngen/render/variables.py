@@ -149,7 +149,7 @@ def disk(
 ) -> Mapping[str, Any]:
     """The ``disk`` group: the settings' ``disks:`` over the image's waagent.conf, planned
     for the resource disk IMDS reports (the disks resolver owns the rules)."""
-    from igngen.disks.layers import resolve
+    from igngen.disks.layers import from_settings
     from igngen.disks.plan import plan
     from igngen.disks.variables import template_variables
 
@@ -159,7 +159,7 @@ def disk(
         from igngen.azure.waagent_conf import parse
 
         conf = parse(inputs.waagent_conf, inputs.waagent_conf_source)
-    disk_settings = resolve(settings.sections.get("disks"), settings.source, conf)
+    disk_settings = from_settings(settings, conf)
     return template_variables(
         plan(disk_settings, resource_disk_mib=size, nvme_present=inputs.nvme_present)
     )
