@@ -14,7 +14,7 @@ import json
 import sys
 import tempfile
 
-from common import REPO, Install, installs, ratio_line, time_install
+from common import REPO, Install, bare_lines, installs, ratio_line, time_install
 
 TARGET = 5.0  # without a password, regular install (issue 14)
 
@@ -32,7 +32,7 @@ def _run(inst: Install) -> list[str]:
     from sim.imds import imds_server, ok
 
     tag = f"[{inst.label}] "
-    lines = []
+    lines = bare_lines(inst)
     with tempfile.TemporaryDirectory() as tmp:
         doc = json.loads((REPO / "examples/basic/imds.json").read_text())
         # The keys-only media carries no custom data, so its IMDS must not claim any
