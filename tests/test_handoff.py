@@ -151,3 +151,35 @@ def test_real_ignition_reads_user_ign_and_every_base_config(tmp_path: Path) -> N
     assert (run.root / "etc/from-image").read_text() == "image"
     assert (run.root / "etc/from-oem").read_text() == "oem"
     assert os.path.isdir(image / "base.platform.d/azure")  # the image itself is untouched
+
+
+def test_remove_tree_removes_a_handoff_and_never_follows_links(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep").write_text("x")
+    tree = tmp_path / "old"
+    (tree / "base.d").mkdir(parents=True)
+    (tree / "base.d" / "a.ign").write_text("{}")
+    (tree / "user.ign").write_text("{}")
+    (tree / "link-dir").symlink_to(outside, target_is_directory=True)
+    (tree / "link-file").symlink_to(outside / "keep")
+    handoff.remove_tree(str(tree))
+    assert not os.path.lexists(tree)
+    assert (outside / "keep").read_text() == "x"  # what the links pointed at is untouched
+
+
+def test_remove_tree_of_nothing_or_a_file(tmp_path: Path) -> None:
+    handoff.remove_tree(str(tmp_path / "missing"))  # nothing there: nothing to do
+    stray = tmp_path / "stray"
+    stray.write_text("x")
+    handoff.remove_tree(str(stray))
+    assert not os.path.lexists(stray)
+
+
+def test_remove_tree_stops_at_its_depth_bound(tmp_path: Path) -> None:
+    deep = tmp_path / "t"
+    leaf = deep.joinpath(*["d"] * 12)
+    leaf.mkdir(parents=True)
+    handoff.remove_tree(str(deep))
+    # Deeper than a hand-off ever is: left in place (the caller ignores a leftover).
+    assert deep.exists() and not deep.joinpath(*["d"] * 10, "d", "x").exists()

@@ -61,13 +61,15 @@ HEAVY_STDLIB = [
     "logging",
     "subprocess",
     "shutil",  # argparse's help formatter imports it per option: igngen.cli gives the width
+    "lzma",  # through shutil (the hand-off directory has its own remover)
+    "encodings.idna",  # a str host to getaddrinfo; igngen.azure.http passes bytes
 ]
-# ...except where a command needs them: `ignition -version` and the hand-off directory's
-# replacement (provision), and jsonschema's
+# ...except where a command needs them: `ignition -version` and the media tools
+# (provision), and jsonschema's
 # own imports (validate cross-checks every config against the JSON schema).
 HEAVY_ALLOWED = {
-    "provision": {"subprocess", "shutil"},
-    "validate": {"dataclasses", "inspect", "tempfile", "shutil"},
+    "provision": {"subprocess"},
+    "validate": {"dataclasses", "inspect", "tempfile", "shutil", "lzma"},
 }
 
 # Loaded by every command: the entry point and the infrastructure under it.

@@ -144,7 +144,10 @@ def _lookup(host: str, port: int, deadline: _Deadline) -> tuple[int, tuple[objec
     flags = socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
     info: list[tuple[object, ...]]
     try:
-        info = list(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=flags))
+        # bytes, not str: a str host goes through the idna codec (encodings.idna and
+        # stringprep imported at every boot) even for the address literals Azure uses.
+        literal = host.encode("ascii") if host.isascii() else host
+        info = list(socket.getaddrinfo(literal, port, type=socket.SOCK_STREAM, flags=flags))
     except (socket.gaierror, UnicodeError):
         info = _resolve_bounded(host, port, deadline)
     family, _, _, _, address = info[0]

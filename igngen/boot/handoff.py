@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 from typing import Any, NamedTuple
 
 from igngen import paths
@@ -163,7 +162,7 @@ def write(target: str, handoff: HandoffPlan, *, image_dir: str | None = IMAGE_DI
     staging = f"{target}.new-{os.getpid()}"
     previous = f"{target}.old-{os.getpid()}"
     try:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_tree(staging)
         os.makedirs(staging, mode=0o700)
         for rel, data in sorted(files.items()):
             path = os.path.join(staging, rel)
@@ -183,10 +182,37 @@ def write(target: str, handoff: HandoffPlan, *, image_dir: str | None = IMAGE_DI
             os.rename(target, previous)
         os.rename(staging, target)
     except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_tree(staging)
         if os.path.lexists(previous) and not os.path.lexists(target):
             with contextlib.suppress(OSError):
                 os.rename(previous, target)
         raise HandoffError(f"cannot write the hand-off: {exc.strerror}", target) from None
-    shutil.rmtree(previous, ignore_errors=True)
+    remove_tree(previous)
     return sorted(files)
+
+
+# A hand-off is base.d/ and config.d/ under one directory; deeper is not igngen's.
+_MAX_TREE_DEPTH = 8
+
+
+def remove_tree(path: str, depth: int = 0) -> None:
+    """Remove a hand-off directory igngen wrote (files in plain directories), never
+    following a link, ignoring errors: a leftover only costs space in /run, and the
+    rename that replaced it has already made the new hand-off the one Ignition reads.
+    (Not shutil.rmtree: importing shutil pulls bz2, lzma and fnmatch into every boot.)"""
+    try:
+        entries = list(os.scandir(path))
+    except NotADirectoryError:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        return
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False) and depth < _MAX_TREE_DEPTH:
+            remove_tree(entry.path, depth + 1)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+    with contextlib.suppress(OSError):
+        os.rmdir(path)
