@@ -61,13 +61,17 @@ HEAVY_STDLIB = [
     "logging",
     "subprocess",
     "shutil",  # argparse's help formatter imports it per option: igngen.cli gives the width
+    # ~6 ms, and igngen alone imported it: its modules take typing's names only under
+    # `if TYPE_CHECKING:` and records from igngen.records (docs/ARCHITECTURE.md, Start-up).
+    "typing",
 ]
 # ...except where a command needs them: `ignition -version` and the hand-off directory's
 # replacement (provision), and jsonschema's
 # own imports (validate cross-checks every config against the JSON schema).
+# typing comes only with a third-party package: jsonschema (attrs, referencing) in validate.
 HEAVY_ALLOWED = {
     "provision": {"subprocess", "shutil"},
-    "validate": {"dataclasses", "inspect", "tempfile", "shutil"},
+    "validate": {"dataclasses", "inspect", "tempfile", "shutil", "typing"},
 }
 
 # Loaded by every command: the entry point and the infrastructure under it.
@@ -78,6 +82,7 @@ COMMON = {
     "igngen.errors",
     "igngen.limits",
     "igngen.readfile",
+    "igngen.records",  # every command's path defines records
 }
 
 # command -> (the igngen modules it may load beyond COMMON, third-party top-level packages).

@@ -20,11 +20,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import NamedTuple, Protocol
 
 from igngen import log
 from igngen.azure import http
 from igngen.errors import ImdsDataError, ImdsUnavailableError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple, Protocol
+
+    class RequestLimits(Protocol):
+        """What one IMDS request is bounded by (ImdsSettings, the PPS poll's settings)."""
+
+        @property
+        def connect_timeout(self) -> float: ...
+        @property
+        def request_timeout(self) -> float: ...
+        @property
+        def max_body(self) -> int: ...
+else:
+    from igngen.records import NamedTuple
 
 DEFAULT_IMDS_URL = "http://169.254.169.254"
 DEFAULT_API_VERSION = "2021-08-01"
@@ -139,17 +154,6 @@ def _decode_base64(body: bytes) -> bytes:
 
 
 HEADERS = {"Metadata": "true", "User-Agent": "igngen"}
-
-
-class RequestLimits(Protocol):
-    """What one IMDS request is bounded by (ImdsSettings, the PPS poll's settings)."""
-
-    @property
-    def connect_timeout(self) -> float: ...
-    @property
-    def request_timeout(self) -> float: ...
-    @property
-    def max_body(self) -> int: ...
 
 
 def metadata_get(
