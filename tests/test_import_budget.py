@@ -524,3 +524,32 @@ def test_every_command_has_a_budget() -> None:
     from igngen.cli import COMMANDS
 
     assert set(BUDGETS) == set(COMMANDS)
+
+
+def test_no_igngen_module_imports_typing() -> None:
+    """Every igngen module, not only those on some command's path, leaves typing to mypy
+    (``if TYPE_CHECKING:``; records from igngen.records): a module moving onto a path later
+    cannot bring typing back. Third-party packages are imported lazily, so none load here."""
+    package = REPO / "igngen"
+    names = sorted(
+        ".".join(path.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
+        for path in package.rglob("*.py")
+        if path.name != "__main__.py"  # it runs the CLI
+    )
+    probe = (
+        "import importlib, json, sys\n"
+        "for name in json.loads(sys.argv[1]):\n"
+        "    importlib.import_module(name)\n"
+        "    assert 'typing' not in sys.modules, f'{name} imports typing'\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, json.dumps(names)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert len(names) > 50  # not vacuous
