@@ -13,10 +13,20 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import Protocol
 
 from igngen import __version__
 from igngen.errors import EX_SOFTWARE, EX_USAGE, IgngenError, internal_reason
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    # What a command module provides; only the type checker needs the class.
+    class Command(Protocol):
+        def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+        def run(self, args: argparse.Namespace) -> int: ...
+
 
 # name -> (module, one-line help). Order is the order shown in --help.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -43,12 +53,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
 }
 # (The explain/render modules share option handling in igngen.commands.inputs.)
-
-
-class Command(Protocol):
-    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
-
-    def run(self, args: argparse.Namespace) -> int: ...
 
 
 def _top_help() -> str:

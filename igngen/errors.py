@@ -13,7 +13,9 @@ an unreachable service.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 EX_USAGE = 2  # argparse's own code for bad command lines; kept for consistency
 EX_DATAERR = 65

@@ -21,9 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import NamedTuple
 
 from igngen.limits import MAX_FAILURE_DETAIL_BYTES
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from igngen.records import NamedTuple
 
 # name -> what it means (README "Failure reasons" lists the same table).
 CATALOGUE: Mapping[str, str] = MappingProxyType(

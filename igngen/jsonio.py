@@ -6,9 +6,12 @@ import contextlib
 import json
 import os
 import sys
-from typing import Any
 
 from igngen.errors import OutputError, StreamError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def canonical_json(obj: Any, *, pretty: bool = False) -> bytes:

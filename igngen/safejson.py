@@ -21,9 +21,12 @@ from __future__ import annotations
 import json
 import re
 from itertools import accumulate
-from typing import Any
 
 from igngen.limits import MAX_INT_DIGITS, MAX_JSON_DEPTH
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # A JSON string, possessive so that an unterminated one cannot backtrack.
 _STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"', re.S)

@@ -14,7 +14,6 @@ import os
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, NamedTuple
 
 from igngen.errors import SettingsError, YamlError
 from igngen.ignition import spec as _spec
@@ -27,6 +26,12 @@ from igngen.render.passwords import (
     HashSettings,
 )
 from igngen.yamlsrc import Node
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+else:
+    from igngen.records import NamedTuple
 
 DEFAULT_GROUPS = ("docker",)
 DEFAULT_SSHD_DROPIN = "10-igngen.conf"  # sorts before Flatcar's 50-/80-/9999999- drop-ins

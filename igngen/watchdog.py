@@ -15,9 +15,12 @@ from __future__ import annotations
 import signal
 import time
 from types import FrameType, TracebackType
-from typing import Any
 
 from igngen.errors import EX_TEMPFAIL, IgngenError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # The armed watchdog, so that a step that learns it must wait longer (a pre-provisioned
 # VM waiting in its pool) can extend the one deadline instead of escaping it.

@@ -18,10 +18,13 @@ importing PyYAML at all.
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
 
 from igngen.errors import ButaneError, YamlError
 from igngen.limits import MAX_INT_DIGITS, MAX_YAML_DEPTH, MAX_YAML_NODES
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 MAX_NODES = MAX_YAML_NODES
 MAX_DEPTH = MAX_YAML_DEPTH

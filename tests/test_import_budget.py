@@ -63,13 +63,17 @@ HEAVY_STDLIB = [
     "shutil",  # argparse's help formatter imports it per option: igngen.cli gives the width
     "lzma",  # through shutil (the hand-off directory has its own remover)
     "encodings.idna",  # a str host to getaddrinfo; igngen.azure.http passes bytes
+    # ~6 ms, and igngen alone imported it: its modules take typing's names only under
+    # `if TYPE_CHECKING:` and records from igngen.records (docs/ARCHITECTURE.md, Start-up).
+    "typing",
 ]
 # ...except where a command needs them: `ignition -version` and the media tools
 # (provision), and jsonschema's
 # own imports (validate cross-checks every config against the JSON schema).
+# typing comes only with a third-party package: jsonschema (attrs, referencing) in validate.
 HEAVY_ALLOWED = {
     "provision": {"subprocess"},
-    "validate": {"dataclasses", "inspect", "tempfile", "shutil", "lzma"},
+    "validate": {"dataclasses", "inspect", "tempfile", "shutil", "lzma", "typing"},
 }
 
 # Loaded by every command: the entry point and the infrastructure under it.
@@ -80,6 +84,7 @@ COMMON = {
     "igngen.errors",
     "igngen.limits",
     "igngen.readfile",
+    "igngen.records",  # every command's path defines records
 }
 
 # command -> (the igngen modules it may load beyond COMMON, third-party top-level packages).
@@ -521,3 +526,32 @@ def test_every_command_has_a_budget() -> None:
     from igngen.cli import COMMANDS
 
     assert set(BUDGETS) == set(COMMANDS)
+
+
+def test_no_igngen_module_imports_typing() -> None:
+    """Every igngen module, not only those on some command's path, leaves typing to mypy
+    (``if TYPE_CHECKING:``; records from igngen.records): a module moving onto a path later
+    cannot bring typing back. Third-party packages are imported lazily, so none load here."""
+    package = REPO / "igngen"
+    names = sorted(
+        ".".join(path.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
+        for path in package.rglob("*.py")
+        if path.name != "__main__.py"  # it runs the CLI
+    )
+    probe = (
+        "import importlib, json, sys\n"
+        "for name in json.loads(sys.argv[1]):\n"
+        "    importlib.import_module(name)\n"
+        "    assert 'typing' not in sys.modules, f'{name} imports typing'\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, json.dumps(names)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert len(names) > 50  # not vacuous

@@ -23,12 +23,16 @@ import json
 import os
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from igngen import log, paths
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+
     from igngen.failures import Failure
+else:
+    from igngen.records import NamedTuple
 
 DEFAULT_STATE_DIR = paths.READY_STATE_DIR
 INITRD_STATE_DIR = paths.INITRD_STATE_DIR

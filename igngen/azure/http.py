@@ -31,11 +31,16 @@ import random
 import socket
 import time
 from collections.abc import Callable, Mapping
-from typing import NamedTuple, NoReturn, TypeVar
 
 from igngen.azure.urls import Url, parse_url
 
-T = TypeVar("T")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple, NoReturn, TypeVar
+
+    T = TypeVar("T")
+else:
+    from igngen.records import NamedTuple
 
 # Bounds on what a server may send (IMDS and Wireserver answers are a few KiB).
 MAX_STATUS_LINE = 8 * 1024  # longest status line, header line or chunk-size line

@@ -11,11 +11,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any, NamedTuple
 
 from igngen.errors import ImdsDataError
 from igngen.limits import MAX_IMDS_BYTES, MAX_RESOURCE_DISK_MIB
 from igngen.safejson import loads
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+else:
+    from igngen.records import NamedTuple
 
 __all__ = [
     "MAX_IMDS_BYTES",

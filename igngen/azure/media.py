@@ -13,11 +13,16 @@ import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from typing import NamedTuple
 
 from igngen import log, paths
 from igngen.errors import MediaError
 from igngen.limits import MAX_MEDIA_FILE_BYTES
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from igngen.records import NamedTuple
 
 OVF_NAME = "ovf-env.xml"
 CUSTOM_DATA_NAME = "CustomData.bin"

@@ -17,11 +17,16 @@ import binascii
 import re
 import xml.parsers.expat
 from collections.abc import Mapping
-from typing import Any, NamedTuple
 
 from igngen.errors import IgngenError, OvfError
 from igngen.limits import MAX_OVF_BYTES
 from igngen.secret import Secret
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+else:
+    from igngen.records import NamedTuple
 
 OVF_NS = "http://schemas.dmtf.org/ovf/environment/1"
 WA_NS = "http://schemas.microsoft.com/windowsazure"

@@ -21,15 +21,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from igngen.errors import CustomDataMissingError, GuestProxyAgentError
 from igngen.render.model import Sourced
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+
     from igngen.azure.imds import ImdsInstance
     from igngen.azure.ovf import OvfEnvironment
     from igngen.render.model import Provisioning
+else:
+    from igngen.records import NamedTuple
 
 SETTINGS_KEYS = ("customdata_missing", "proxy_agent_missing", "eject_media", "waagent_unit")
 DEFAULT_WAAGENT_UNIT = "waagent.service"  # Flatcar's (and most distributions') unit name

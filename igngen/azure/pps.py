@@ -20,10 +20,14 @@ elsewhere) and any type value nobody documents.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from igngen.azure.ovf import OvfEnvironment
 from igngen.errors import PpsError, shown
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from igngen.records import NamedTuple
 
 API_VERSION = "2019-06-01"
 # cloud-init polls for ever; igngen must end. A day is the longest wait igngen allows

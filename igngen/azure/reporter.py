@@ -15,14 +15,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from igngen import log, paths
 from igngen.azure import health
 from igngen.errors import IgngenError, UsageError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # the HTTP client is imported only when reporting
+    from typing import Any, NamedTuple
+
     from igngen.azure.wireserver_client import ReportResult
+else:
+    from igngen.records import NamedTuple
 
 # Same values as igngen.azure.wireserver's (a test keeps them equal); repeated so that
 # `igngen render`, which asks for the report unit's template variables, does not

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import NamedTuple
 
 from igngen import log
 from igngen.azure import http
@@ -29,6 +28,12 @@ from igngen.azure.imds_client import RETRIED_STATUSES, ImdsSettings, metadata_ge
 from igngen.azure.pps import reprovision_url
 from igngen.errors import PpsError
 from igngen.limits import MAX_OVF_BYTES
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from igngen.records import NamedTuple
 
 
 class Polled(NamedTuple):

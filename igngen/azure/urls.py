@@ -8,7 +8,11 @@ white space, a port 1-65535.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from igngen.records import NamedTuple
 
 
 class Url(NamedTuple):

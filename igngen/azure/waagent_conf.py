@@ -16,9 +16,14 @@ whatever else the image author configured.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
 
 from igngen.errors import WaagentConfError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from igngen.records import NamedTuple
 
 # What igngen takes over from the agent; derive_for_igngen writes these values.
 OWNED = (

@@ -16,9 +16,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any, NamedTuple
 
 from igngen.errors import WireserverDataError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+else:
+    from igngen.records import NamedTuple
 
 PROTOCOL_VERSION = "2012-11-30"
 DEFAULT_WIRESERVER = "http://168.63.129.16"

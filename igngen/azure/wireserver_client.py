@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import NamedTuple
 
 from igngen import log
 from igngen.azure import http
@@ -49,6 +48,12 @@ from igngen.azure.wireserver import (
     supports_protocol,
 )
 from igngen.errors import UsageError, WireserverDataError, WireserverError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from igngen.records import NamedTuple
 
 DEFAULT_TIMING = http.Timing(
     total_timeout=DEFAULT_READY_TIMEOUT,

@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from typing import Any, NamedTuple
 
 from igngen import paths
 from igngen.errors import HandoffError, IgngenError, IgnitionConfigError
@@ -37,6 +36,12 @@ from igngen.jsonio import canonical_json, write_fully
 from igngen.limits import MAX_CONFIG_BYTES
 from igngen.readfile import read_file
 from igngen.safejson import loads
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+else:
+    from igngen.records import NamedTuple
 
 RUNTIME_DIR = paths.IGNITION_RUNTIME_DIR  # Ignition >= 2.27
 IMAGE_DIR = paths.IGNITION_IMAGE_DIR

@@ -22,17 +22,21 @@ longer), so the wait is bounded twice, like every other.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from igngen import log
 from igngen.azure import kvp
 from igngen.azure.pps import DEFAULT_POLL_TIMEOUT
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+
     from igngen.azure.media import MediaContents
     from igngen.azure.pps import PpsDecision
     from igngen.boot.sequence import ProvisionOptions
     from igngen.settings import Settings
+else:
+    from igngen.records import NamedTuple
 
 # Ready for the pool: the pool VM, like any VM, must report within Azure's provisioning
 # timeout, and everything before it (media, IMDS) has already taken part of that.

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from igngen import log, paths
 from igngen.azure import kvp
@@ -20,8 +19,13 @@ from igngen.errors import IgngenError, ImdsDataError, ImdsUnavailableError, Sett
 from igngen.failures import Failure
 from igngen.settings import Section, Settings
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+
     from igngen.azure.imds_client import ImdsSettings
+else:
+    from igngen.records import NamedTuple
 
 DEFAULT_STATE_DIR = paths.INITRD_STATE_DIR
 FAILURE_REASON = paths.FAILURE_REASON_NAME

@@ -10,13 +10,16 @@ key overrides fields and inherits the rest, exactly as in Butane.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from igngen.butane import messages as msg
 from igngen.butane.contents import make_source
 from igngen.butane.versions import Variant
 from igngen.ignition import nodes, spec
 from igngen.yamlsrc import Node
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # Partition type GUIDs and sizes of coreos-assembler's disk image (Butane: "do not change").
 _RESERVED_GUID = "8DA63339-0007-60C0-C436-083AC8230908"

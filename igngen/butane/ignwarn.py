@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import urlsplit
 
 from igngen.butane import messages as msg
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _INSTANCE = re.compile(r"^(.+?)@(.+?)\.service$")
 

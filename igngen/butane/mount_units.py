@@ -8,11 +8,13 @@ name overrides their fields, and the user's marks follow their entries.
 
 from __future__ import annotations
 
-from typing import Any
-
 from igngen.butane import messages as msg
 from igngen.systemd import escape_path
 from igngen.yamlsrc import Node
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def units_for_filesystems(

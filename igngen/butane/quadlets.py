@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from igngen.butane import messages as msg
 from igngen.butane.contents import make_source
 from igngen.butane.walker import Walker, list_of_maps, scalar_text
 from igngen.yamlsrc import Node
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # podman-systemd.unit(5): the unit kinds quadlet generates services from.
 QUADLET_EXTENSIONS = (

@@ -11,8 +11,6 @@ error and warning points at a YAML line and column.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
-
 from igngen.butane import fcos
 from igngen.butane import messages as msg
 from igngen.butane.ignwarn import warnings as ignition_warnings
@@ -24,6 +22,12 @@ from igngen.butane.walker import Walker
 from igngen.errors import ButaneError, YamlError
 from igngen.ignition import nodes, spec
 from igngen.yamlsrc import Node
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+else:
+    from igngen.records import NamedTuple
 
 
 class Translation(NamedTuple):

@@ -11,13 +11,16 @@ from __future__ import annotations
 import os
 import posixpath
 import stat
-from typing import Any
 
 from igngen.butane import messages as msg
 from igngen.butane.contents import make_source
 from igngen.butane.walker import Walker, list_of_maps, scalar_text
 from igngen.ignition import nodes, spec
 from igngen.yamlsrc import Node
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _TREE_OWNERSHIP = ("user", "group", "file_mode", "dir_mode")
 

@@ -10,9 +10,13 @@ is added to ``igngen.ignition.spec.VERSIONS``.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from igngen.ignition import spec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from igngen.records import NamedTuple
 
 
 class Variant(NamedTuple):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
 
 from igngen.butane import messages as msg
 from igngen.butane.contents import make_source
@@ -23,6 +22,10 @@ from igngen.butane.versions import Variant
 from igngen.ignition import nodes, spec
 from igngen.safejson import loads
 from igngen.yamlsrc import Node
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # Field paths (in Ignition's camelCase) whose objects are resources.
 _RESOURCES = {

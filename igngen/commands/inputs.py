@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from igngen.render.pipeline import RenderInputs
-    from igngen.settings import Settings
 
 from igngen import limits
 from igngen.readfile import read_file, read_stdin, show_path
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from igngen.render.pipeline import RenderInputs
+    from igngen.settings import Settings
 
 
 def add_input_arguments(parser: argparse.ArgumentParser, *, templates: bool = True) -> None:

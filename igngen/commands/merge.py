@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from igngen.commands.inputs import read_input
 from igngen.errors import IgnitionConfigError
 from igngen.jsonio import write_output
 from igngen.readfile import show_path
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

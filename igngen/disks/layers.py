@@ -15,15 +15,19 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from igngen.errors import DiskSettingsError, shown
 from igngen.limits import MAX_NVME_DISKS
 from igngen.settings import Section
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+
     from igngen.azure.waagent_conf import WaagentConf
     from igngen.settings import Settings
+else:
+    from igngen.records import NamedTuple
 
 FILESYSTEMS = ("ext4", "xfs")
 SWAP_MODES = ("off", "file", "partition")

@@ -21,10 +21,14 @@ provisioning. Each decision is an ``Action`` with its reason, for ``igngen expla
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from igngen.disks.layers import DEFAULT_SWAP_FILE, DiskSettings, ResourceSettings
 from igngen.errors import DiskSettingsError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from igngen.records import NamedTuple
 
 
 class Action(NamedTuple):

@@ -11,13 +11,16 @@ command lines and the timeouts from ``igngen.limits``. The contract is the
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from igngen import paths
 from igngen.disks.layers import DEFAULT_SWAP_FILE, NvmeSettings
 from igngen.disks.plan import DiskPlan, mount_options, partition_path
 from igngen.limits import DISK_DEVICE_WAIT_SECONDS, DISK_PREPARE_SECONDS
 from igngen.systemd import escape_path
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SCRIPT_PATH = "/opt/igngen/bin/igngen-disk-prepare"
 SCRIPT_DATA = os.path.join(paths.PACKAGE_DATA, "igngen-disk-prepare.sh")

@@ -18,12 +18,17 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, NamedTuple
 
 from igngen.errors import CustomDataError, IgnitionConfigError
 from igngen.ignition import spec
 from igngen.limits import MAX_DECOMPRESSED
 from igngen.safejson import loads
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+else:
+    from igngen.records import NamedTuple
 
 __all__ = ["MAX_DECOMPRESSED", "CustomData", "classify"]
 

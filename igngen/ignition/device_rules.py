@@ -11,9 +11,12 @@ and clevis/Tang/CEX combinations.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from igngen.ignition.field_rules import FieldRules, is_empty, items_at, value_at
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _GUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
 _FS_LABEL_MAX = {"ext4": 16, "btrfs": 256, "xfs": 12, "swap": 15, "vfat": 11}

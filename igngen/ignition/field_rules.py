@@ -9,12 +9,15 @@ Facts from Ignition 2.14+'s ``config/v3_*/types`` and ``config/util``.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from igngen.errors import IgnitionConfigError
 from igngen.ignition import spec
 from igngen.ignition.dataurl import decode
 from igngen.ignition.reports import Reports
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _HASH_LEN = {"sha512": 128, "sha256": 64}
 # The first spec whose setuid/setgid/sticky bits Ignition honours.

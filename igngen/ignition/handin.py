@@ -32,7 +32,6 @@ over as a base config so that Ignition still reads the custom data itself.
 from __future__ import annotations
 
 import base64
-from typing import Any
 
 from igngen.errors import CustomDataError, IgnitionConfigError
 from igngen.ignition import spec as specs
@@ -41,6 +40,10 @@ from igngen.ignition.merge import merge
 from igngen.ignition.merged import check_merged
 from igngen.ignition.validate import drop_unknown
 from igngen.jsonio import canonical_json
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 REMOTE_SCHEMES = ("http", "https", "s3", "gs", "tftp", "arn")
 

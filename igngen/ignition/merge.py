@@ -25,9 +25,11 @@ Keys are compared as Ignition's ``Key()`` strings: a missing key field is
 
 from __future__ import annotations
 
-from typing import Any
-
 from igngen.ignition import nodes, spec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _LATEST = spec.tree(spec.VERSIONS[-1])
 

@@ -18,13 +18,16 @@ the inputs are the layers of the merge, each with such a source (see
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from igngen.errors import IgnitionConfigError
 from igngen.ignition import nodes, spec
 from igngen.ignition.merge import key_of
 from igngen.ignition.reports import escape
 from igngen.ignition.validate import validate_merged
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 MERGE_FAILURE = "Ignition would fail the boot: merging configs resulted in an invalid config"
 

@@ -14,7 +14,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    KeyFn = Callable[[Any], Any]  # how a List finds each item's key
 
 
 class Scalar:
@@ -53,9 +58,6 @@ class Obj:
     def namespaced(self) -> bool:
         """Whether some of this object's lists share one key space (Ignition's MergedKeys)."""
         return any(isinstance(f, List) and f.namespace is not None for f in self.fields.values())
-
-
-KeyFn = Callable[[Any], Any]
 
 
 class List:

@@ -10,11 +10,14 @@ them itself at boot; igngen does not translate them).
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from igngen.errors import IgnitionConfigError
 from igngen.ignition import spec
 from igngen.safejson import loads
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _position(text: str, offset: int) -> tuple[int, int]:

@@ -8,7 +8,11 @@ elsewhere).
 
 from __future__ import annotations
 
-from typing import NamedTuple
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from igngen.records import NamedTuple
 
 NEWER_FIELD = "newer-field"
 

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
 
 from igngen.ignition import nodes, spec
 from igngen.ignition.reports import NEWER_FIELD, Report, escape, newer_field_message
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _TYPES = {"string": "string", "integer": "integer", "boolean": "boolean"}

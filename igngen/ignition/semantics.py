@@ -10,14 +10,16 @@ devices (``device_rules``) and systemd units (suffixes, unit text, drop-ins).
 
 from __future__ import annotations
 
-from typing import Any
-
 from igngen.ignition import nodes, spec
 from igngen.ignition.device_rules import check_devices
 from igngen.ignition.field_rules import FieldRules, clean_path, is_empty, items_at, value_at
 from igngen.ignition.merge import key_of
 from igngen.ignition.reports import escape
 from igngen.systemd import unit_content_error
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _through_link(path: str, links: set[str]) -> bool:

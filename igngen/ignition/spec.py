@@ -16,10 +16,15 @@ entries below add are in ``base_fields``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, NamedTuple
 
 from igngen.ignition.base_fields import base_tree, headers, luks
 from igngen.ignition.nodes import B, List, Node, Obj, S
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+else:
+    from igngen.records import NamedTuple
 
 LEGACY_PREFIXES = ("1.", "2.")
 EXPERIMENTAL_SUFFIX = "-experimental"

@@ -8,10 +8,12 @@ fields newer than the declared version (``NEWER_FIELD``). The JSON Schema in
 
 from __future__ import annotations
 
-from typing import Any
-
 from igngen.ignition import nodes, spec
 from igngen.ignition.reports import NEWER_FIELD, Reports, escape, newer_field_message
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _type_error(kind: str, value: Any) -> str | None:

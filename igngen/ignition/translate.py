@@ -15,11 +15,14 @@ cannot move down (it would silently lose them).
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 from igngen.errors import IgnitionConfigError
 from igngen.ignition import spec
 from igngen.ignition.validate import check, declared_version, validate
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def translate(config: dict[str, Any], to_version: str, *, source: str = "config") -> dict[str, Any]:

@@ -35,14 +35,16 @@ The passes live beside this module: ``structure`` (the fast walk),
 
 from __future__ import annotations
 
-from typing import Any
-
 from igngen.errors import IgnitionConfigError
 from igngen.ignition import nodes, spec
 from igngen.ignition.field_rules import value_at
 from igngen.ignition.reports import NEWER_FIELD, Report, Reports
 from igngen.ignition.semantics import Semantics
 from igngen.ignition.structure import structure
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def declared_version(config: Any) -> str | None:

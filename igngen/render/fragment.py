@@ -6,7 +6,10 @@ The variables themselves come from :mod:`igngen.render.variables`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def build_fragment(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Generic, NamedTuple, TypeVar
-
 from igngen.render.rules import SshPublicKey
 from igngen.secret import Secret
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Generic, NamedTuple, TypeVar
+else:
+    from igngen.records import Generic, NamedTuple, TypeVar
 
 T = TypeVar("T")
 

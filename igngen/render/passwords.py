@@ -20,11 +20,16 @@ salt may be (it only has to differ between VMs and users).
 from __future__ import annotations
 
 import os
-from typing import NamedTuple
 
 from igngen.errors import SettingsError
 from igngen.limits import BCRYPT_COST_RANGE, SHA512_ROUNDS_RANGE
 from igngen.secret import Secret
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from igngen.records import NamedTuple
 
 SCHEMES = ("bcrypt", "sha512crypt")
 SALTS = ("random", "reproducible")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from igngen.azure import imds as imds_parser
 from igngen.azure import ovf as ovf_parser
@@ -19,11 +18,16 @@ from igngen.render.model import Provisioning, Sourced
 from igngen.render.reconcile import reconcile
 from igngen.settings import Settings
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+
     from igngen.azure.imds import ImdsInstance
     from igngen.azure.ovf import OvfEnvironment
     from igngen.azure.platform import Decisions
     from igngen.ignition.customdata import CustomData
+else:
+    from igngen.records import NamedTuple
 
 
 class RenderInputs(NamedTuple):

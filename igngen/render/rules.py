@@ -14,9 +14,14 @@ import binascii
 import posixpath
 import re
 import struct
-from typing import NamedTuple
 
 from igngen.errors import RuleError, shown
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from igngen.records import NamedTuple
 
 # Names Azure refuses for the admin account, plus system accounts that exist on
 # Flatcar/Debian images; provisioning any of them would hijack a system user.

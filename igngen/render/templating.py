@@ -33,7 +33,6 @@ import json
 import os
 import re
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any, NamedTuple
 
 from igngen import paths
 from igngen.errors import ButaneError, IgngenError, IgnitionConfigError, TemplateError, YamlError
@@ -41,6 +40,12 @@ from igngen.ignition.spec import DEFAULT_OUTPUT_SPEC
 from igngen.limits import MAX_TEMPLATE_BYTES
 from igngen.readfile import read_file
 from igngen.yamlsrc import Node
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+else:
+    from igngen.records import NamedTuple
 
 SYSTEM_DIRS = paths.TEMPLATE_DIRS
 SUFFIX = ".bu"

@@ -13,7 +13,6 @@ resolver). :func:`for_render` is what ``pipeline.render`` hands the templates.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
 
 from igngen import paths
 from igngen.azure import ovf as ovf_parser
@@ -24,7 +23,10 @@ from igngen.render.model import Provisioning
 from igngen.render.passwords import hash_password
 from igngen.settings import Settings
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from igngen.azure.imds import ImdsInstance
     from igngen.azure.platform import Decisions
     from igngen.render.pipeline import RenderInputs
