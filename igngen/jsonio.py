@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
@@ -36,8 +35,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600
     try:
         os.replace(tmp, target)
     except OSError as exc:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        _unlink_quietly(tmp)
         raise OutputError(f"cannot write: {exc.strerror}", target) from None
     _sync_directory(os.path.dirname(target) or ".")
 
@@ -60,8 +58,7 @@ def _stage(target: str, data: bytes, mode: int) -> str:
         finally:
             os.close(fd)
     except OSError as exc:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        _unlink_quietly(tmp)
         raise OutputError(f"cannot write: {exc.strerror}", target) from None
     return tmp
 
@@ -126,8 +123,7 @@ def write_all(outputs: list[tuple[str, bytes, int]]) -> None:
             staged.append((_stage(target, data, mode), target))
     except OutputError:
         for tmp, _ in staged:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+            _unlink_quietly(tmp)
         raise
     done: list[tuple[str, str | None]] = []  # (target, its saved old copy)
     try:
@@ -145,19 +141,27 @@ def write_all(outputs: list[tuple[str, bytes, int]]) -> None:
             done.append((target, saved))
     except OSError as exc:
         for target, saved in reversed(done):
-            with contextlib.suppress(OSError):
+            try:
                 if saved:
                     os.replace(saved, target)
                 else:
                     os.unlink(target)
+            except OSError:
+                pass  # undo what can be undone; the error below names the first failure
         for tmp, _ in staged:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+            _unlink_quietly(tmp)
         raise OutputError(f"cannot write: {exc.strerror}", staged[len(done)][1]) from None
     for _, saved in done:
         if saved:
-            with contextlib.suppress(OSError):
-                os.unlink(saved)
+            _unlink_quietly(saved)
+
+
+def _unlink_quietly(path: str) -> None:
+    # try/except, not contextlib.suppress: contextlib is not otherwise on render's path.
+    try:  # noqa: SIM105
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def refuse_overwriting_inputs(outputs: dict[str, str], inputs: dict[str, str]) -> None:
