@@ -92,6 +92,8 @@ REFUSED: list[tuple[bytes, str, str, str]] = [
     (b'<?xml version="1.0" encoding="iso-8859-1"?><a/>', "encoding", "declared encoding", ""),
     (b"<?xml version='1.0' encoding='UTF-16'?><a/>", "encoding", "'UTF-16'; only UTF-8", ""),
     (b'<?xml version="1.0" encoding="us-ascii"?><a/>', "encoding", "only UTF-8 is accepted", ""),
+    # A name no codec knows is refused by name, not looked up (LookupError).
+    (b'<?xml version="1.0" encoding="x-no-such"?><a/>', "encoding", "'x-no-such'; only", ""),
     (b"\xff\xfe<\x00a\x00/\x00>\x00", "encoding", "document is UTF-16", ""),
     (b"\xfe\xff\x00<\x00a\x00/\x00>", "encoding", "document is UTF-16", ""),
     ("<a>\u00e9</a>".encode("latin-1"), "encoding", "not valid UTF-8 at byte 3", ""),
@@ -145,6 +147,51 @@ def test_refused_with_kind_message_and_location(
 )
 def test_up_to_each_bound_is_accepted(doc: bytes) -> None:
     xmldoc.parse(doc, source="doc", max_bytes=1024 * 1024)
+
+
+_LAYERED = {
+    "laughs": b'<!DOCTYPE r [<!ENTITY a "aa"><!ENTITY b "&a;&a;">]><r>&b;</r>',
+    "xxe": b'<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>',
+    "parameter": b'<!DOCTYPE r [<!ENTITY % p SYSTEM "file:///etc/passwd"> %p;]><r/>',
+    "unparsed": b'<!DOCTYPE r [<!NOTATION n SYSTEM "x"><!ENTITY u SYSTEM "y" NDATA n>]><r/>',
+    "external-dtd": b'<!DOCTYPE r SYSTEM "file:///etc/x.dtd"><r>&u;</r>',
+}
+
+
+@pytest.mark.parametrize(
+    ("taken_away", "doc", "construct"),
+    [((), name, "DOCTYPE declaration") for name in _LAYERED]
+    + [
+        (("StartDoctypeDeclHandler",), "laughs", "entity declaration"),
+        (("StartDoctypeDeclHandler",), "xxe", "entity declaration"),
+        (("StartDoctypeDeclHandler",), "parameter", "entity declaration"),
+        (("StartDoctypeDeclHandler",), "unparsed", "notation declaration"),
+        (("StartDoctypeDeclHandler",), "external-dtd", "reference to an undeclared entity"),
+        (("StartDoctypeDeclHandler", "EntityDeclHandler"), "xxe", "external entity reference"),
+        (
+            ("StartDoctypeDeclHandler", "EntityDeclHandler", "NotationDeclHandler"),
+            "unparsed",
+            "unparsed entity declaration",
+        ),
+    ],
+)
+def test_each_refusing_handler_refuses_on_its_own(
+    monkeypatch: pytest.MonkeyPatch, taken_away: tuple[str, ...], doc: str, construct: str
+) -> None:
+    """Defence in depth: with the handlers before it taken away, each one still refuses."""
+    for handler in taken_away:
+        monkeypatch.delitem(xmldoc.REFUSALS, handler)
+    with pytest.raises(XmlError) as err:
+        xmldoc.parse(_LAYERED[doc], source="doc", max_bytes=4096)
+    assert (err.value.kind, err.value.detail) == ("refused", construct)
+
+
+def test_parameter_entities_are_never_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With DOCTYPE and entity declarations let through, the external parameter entity is
+    still not fetched: expat never asks the (refusing) external-reference handler."""
+    for handler in ("StartDoctypeDeclHandler", "EntityDeclHandler"):
+        monkeypatch.delitem(xmldoc.REFUSALS, handler)
+    assert xmldoc.parse(_LAYERED["parameter"], source="doc", max_bytes=4096).name == "r"
 
 
 def test_refused_details_name_the_construct() -> None:
