@@ -5,9 +5,10 @@ children, or ``ns0:``/``ns1:`` everywhere), so elements are matched by
 (namespace URI, local name) only, never by prefix. The parser is strict where
 safety matters: no DTDs or entities, UTF-8 only, bounded size, depth and element
 count (``xmldoc``), duplicate elements refused (cloud-init does the same;
-first-wins would let a second ``UserName`` hide), booleans must be booleans. Values are returned raw;
-the rules on user names, host names and keys are applied later (``rules.py``)
-so that errors can name both the value's source and the broken rule.
+first-wins would let a second ``UserName`` hide), booleans must be booleans.
+Values are returned raw; the rules on user names, host names and keys are
+applied later (``rules.py``) so that errors can name both the value's source
+and the broken rule.
 """
 
 from __future__ import annotations
