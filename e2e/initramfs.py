@@ -64,7 +64,6 @@ def _python_deps() -> str:
             "-W",
             "python3.11",
             "python3-yaml",
-            "python3-defusedxml",
             "python3-bcrypt",
         ],
         capture_output=True,

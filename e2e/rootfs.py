@@ -40,7 +40,6 @@ BASE_PACKAGES = (
 # Installed with apt in a second step: debootstrap's own ordering fails on them.
 PACKAGES = (
     "python3-yaml",
-    "python3-defusedxml",
     "python3-bcrypt",
     "python3-jsonschema",
     # Local NVMe disks (igngen's disks.nvme): the md RAID0 array assembles on later boots

@@ -206,6 +206,28 @@ class YamlError(LineColumnError):
     error (ButaneError, SettingsError, TemplateError)."""
 
 
+class XmlError(LineColumnError):
+    """An XML document cannot be read (igngen.azure.xmldoc); its readers wrap it into their
+    own error (OvfError, WireserverDataError). ``kind`` is ``size``, ``encoding``,
+    ``refused`` (a DOCTYPE or what it could declare), ``malformed`` (expat's verdict) or
+    ``bound`` (depth, elements, attributes); ``detail`` names the refused construct or
+    gives expat's message, for readers that word the error themselves."""
+
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        source: str = "",
+        line: int = 0,
+        column: int = 0,
+        *,
+        detail: str = "",
+    ) -> None:
+        super().__init__(message, source, line, column)
+        self.kind = kind
+        self.detail = detail
+
+
 # --- Butane -------------------------------------------------------------------
 
 

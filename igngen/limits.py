@@ -66,6 +66,13 @@ MAX_INT_DIGITS = 64
 # document is refused after 100 000), and nesting depth.
 MAX_YAML_NODES = 100_000
 MAX_YAML_DEPTH = 64
+# XML (ovf-env.xml, goal state, versions; igngen.azure.xmldoc): Azure's documents nest
+# at most 7 levels and hold a few dozen elements (a handful per SSH key), each with at
+# most a few attributes. The element count bounds the tree's memory: a 512 KiB document
+# of ``<a/>`` would otherwise be 130 000 objects.
+MAX_XML_DEPTH = 32
+MAX_XML_ELEMENTS = 10_000
+MAX_XML_ATTRIBUTES = 32
 
 # --- password hashing cost ---------------------------------------------------------
 

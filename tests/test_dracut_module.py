@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,26 @@ def test_dracut_check(tmp_path: Path) -> None:
         line for line in proc.stdout.splitlines() if line.startswith("initramfs without igngen")
     ]
     assert added, proc.stdout
+
+
+def test_initramfs_list_has_expat_and_no_elementtree() -> None:
+    """igngen reads XML with expat alone (igngen.azure.xmldoc): the initramfs gets pyexpat
+    (unless the interpreter has it built in, as Debian's does) and neither defusedxml nor
+    xml.etree."""
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "dracut/95igngen/igngen-files.py"), "/usr/lib/igngen/site"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "IGNGEN_PYTHONPATH": str(REPO)},
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    sources = [Path(line.split("\t")[0]) for line in proc.stdout.splitlines()]
+    assert any(p.parts[-3:] == ("xml", "parsers", "expat.py") for p in sources)
+    assert "pyexpat" in sys.builtin_module_names or any(
+        p.name.startswith("pyexpat.") for p in sources
+    )
+    assert not [p for p in sources if "defusedxml" in p.parts or "etree" in p.parts]
 
 
 def test_unit_files_pass_systemd_analyze(tmp_path: Path) -> None:

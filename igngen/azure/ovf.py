@@ -3,28 +3,29 @@
 Azure's document mixes prefixes freely (``wa:`` sections with default-namespace
 children, or ``ns0:``/``ns1:`` everywhere), so elements are matched by
 (namespace URI, local name) only, never by prefix. The parser is strict where
-safety matters: no DTDs or entities (defusedxml), UTF-8 only, a size limit,
-duplicate elements refused (cloud-init does the same; first-wins would let a
-second ``UserName`` hide), booleans must be booleans. Values are returned raw;
-the rules on user names, host names and keys are applied later (``rules.py``)
-so that errors can name both the value's source and the broken rule.
+safety matters: no DTDs or entities, UTF-8 only, bounded size, depth and element
+count (``xmldoc``), duplicate elements refused (cloud-init does the same;
+first-wins would let a second ``UserName`` hide), booleans must be booleans.
+Values are returned raw; the rules on user names, host names and keys are
+applied later (``rules.py``) so that errors can name both the value's source
+and the broken rule.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import re
-import xml.parsers.expat
 from collections.abc import Mapping
 
-from igngen.errors import IgngenError, OvfError
+from igngen.azure import xmldoc
+from igngen.azure.xmldoc import Element
+from igngen.errors import IgngenError, OvfError, XmlError
 from igngen.limits import MAX_OVF_BYTES
 from igngen.secret import Secret
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, NamedTuple
+    from typing import NamedTuple
 else:
     from igngen.records import NamedTuple
 
@@ -36,7 +37,6 @@ REDACTED = "REDACTED"
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
-_XML_DECL = re.compile(rb"^<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
 
 
 class OvfPublicKey(NamedTuple):
@@ -64,48 +64,11 @@ class OvfEnvironment(NamedTuple):
     warnings: tuple[str, ...] = ()
 
 
-def _check_encoding(data: bytes, source: str) -> bytes:
-    if len(data) > MAX_OVF_BYTES:
-        raise OvfError(
-            f"document is {len(data)} bytes, over the {MAX_OVF_BYTES}-byte limit", source
-        )
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise OvfError("document is UTF-16; only UTF-8 is accepted", source)
-    match = _XML_DECL.match(data)
-    if match and match.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
-        raise OvfError(
-            f"declared encoding {match.group(1).decode()!r}; only UTF-8 is accepted", source
-        )
+def _parse_tree(data: bytes, source: str) -> Element:
     try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise OvfError(f"not valid UTF-8 at byte {exc.start}", source) from None
-    return data
-
-
-def _parse_tree(data: bytes, source: str) -> Any:
-    from defusedxml import DefusedXmlException
-    from defusedxml.ElementTree import ParseError, fromstring
-
-    try:
-        return fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except DefusedXmlException as exc:
-        raise OvfError(
-            f"refused: {type(exc).__name__} (DTDs and entities are not allowed)", source
-        ) from None
-    except ParseError as exc:
-        line, col = getattr(exc, "position", (0, 0))
-        msg = str(exc).split(":", 1)[0]
-        raise OvfError(f"malformed XML ({msg})", f"{source}:{line}:{col + 1}") from None
-
-
-def _local(tag: str) -> tuple[str, str]:
-    if tag.startswith("{"):
-        ns, _, local = tag[1:].partition("}")
-        return ns, local
-    return "", tag
+        return xmldoc.parse(data, source=source, max_bytes=MAX_OVF_BYTES)
+    except XmlError as exc:
+        raise OvfError(exc.message, exc.location) from None
 
 
 class _Walker:
@@ -116,52 +79,50 @@ class _Walker:
         return f"{self.source}:{path}"
 
     def children(
-        self, elem: Any, ns: str, name: str, path: str, *, fold_case: bool = False
-    ) -> list[Any]:
+        self, elem: Element, ns: str, name: str, path: str, *, fold_case: bool = False
+    ) -> list[Element]:
         want = name.lower() if fold_case else name
-        found = []
-        for child in elem:
-            if not isinstance(child.tag, str):
-                continue  # comments, processing instructions
-            cns, local = _local(child.tag)
-            if cns == ns and (local.lower() if fold_case else local) == want:
-                found.append(child)
-        return found
+        return [
+            child
+            for child in elem
+            if child.ns == ns and (child.name.lower() if fold_case else child.name) == want
+        ]
 
     def one(
         self,
-        elem: Any,
+        elem: Element,
         ns: str,
         name: str,
         path: str,
         *,
-        required: bool = False,
         fold_case: bool = False,
-    ) -> Any:
+    ) -> Element | None:
         found = self.children(elem, ns, name, path, fold_case=fold_case)
         if len(found) > 1:
             raise OvfError(
                 f"element appears {len(found)} times; expected once", self.where(f"{path}/{name}")
             )
-        if not found:
-            if required:
-                raise OvfError("required element is missing", self.where(f"{path}/{name}"))
-            return None
-        return found[0]
+        return found[0] if found else None
 
-    def text(self, elem: Any, path: str, *, strip: bool = True) -> str | None:
+    def required(self, elem: Element, ns: str, name: str, path: str) -> Element:
+        found = self.one(elem, ns, name, path)
+        if found is None:
+            raise OvfError("required element is missing", self.where(f"{path}/{name}"))
+        return found
+
+    def text(self, elem: Element | None, path: str, *, strip: bool = True) -> str | None:
         if elem is None:
             return None
-        if elem.get(f"{{{XSI_NS}}}nil", "").strip().lower() == "true":
+        if elem.get(f"{{{XSI_NS}}}nil").strip().lower() == "true":
             return None
-        if len([c for c in elem if isinstance(c.tag, str)]):
+        if len(elem):
             raise OvfError("expected text, found child elements", self.where(path))
-        value = elem.text or ""
+        value = elem.text
         if strip:
             value = value.strip()
         return value if value else None
 
-    def boolean(self, elem: Any, path: str) -> bool | None:
+    def boolean(self, elem: Element | None, path: str) -> bool | None:
         value = self.text(elem, path)
         if value is None:
             return None
@@ -175,10 +136,9 @@ class _Walker:
 
 def parse(data: bytes, *, source: str = "ovf-env.xml") -> OvfEnvironment:
     """Parse ``ovf-env.xml`` bytes into an :class:`OvfEnvironment` or raise :class:`OvfError`."""
-    data = _check_encoding(data, source)
     root = _parse_tree(data, source)
     w = _Walker(source)
-    ns, local = _local(root.tag)
+    ns, local = root.ns, root.name
     if (ns, local) != (OVF_NS, "Environment"):
         raise OvfError(
             f"root element is {local!r} in namespace {ns or 'none'!r}; expected OVF Environment",
@@ -188,9 +148,9 @@ def parse(data: bytes, *, source: str = "ovf-env.xml") -> OvfEnvironment:
     warnings: list[str] = []
 
     ps_path = "/Environment/ProvisioningSection"
-    ps = w.one(root, WA_NS, "ProvisioningSection", "/Environment", required=True)
+    ps = w.required(root, WA_NS, "ProvisioningSection", "/Environment")
     lpcs_path = f"{ps_path}/LinuxProvisioningConfigurationSet"
-    lpcs = w.one(ps, WA_NS, "LinuxProvisioningConfigurationSet", ps_path, required=True)
+    lpcs = w.required(ps, WA_NS, "LinuxProvisioningConfigurationSet", ps_path)
 
     def field_text(name: str, *, strip: bool = True) -> str | None:
         path = f"{lpcs_path}/{name}"
@@ -252,10 +212,8 @@ def parse(data: bytes, *, source: str = "ovf-env.xml") -> OvfEnvironment:
     if pss is not None:
         seen: set[str] = set()
         for child in pss:
-            if not isinstance(child.tag, str):
-                continue
-            cns, clocal = _local(child.tag)
-            if cns != WA_NS:
+            clocal = child.name
+            if child.ns != WA_NS:
                 continue
             key = clocal.lower()
             if key in seen:
@@ -302,25 +260,23 @@ def redact(data: bytes, *, source: str = "ovf-env.xml") -> bytes:
 
     Everything else stays byte-for-byte (prefixes, whitespace, comments), so the
     guest agent reads the same document it would have read from the media. The
-    document is first parsed by :func:`parse` rules (safe, well-formed); the
-    password spans are then located with expat byte offsets, which is exact
-    even for prefixed tags, CDATA and multi-line values (a regex is not).
+    document is parsed under :func:`parse`'s rules (safe, well-formed, bounded);
+    the password spans are located from the expat byte offsets recorded in its
+    tree, which is exact even for prefixed tags, CDATA and multi-line values
+    (a regex is not).
     """
-    data = _check_encoding(data, source)
-    _parse_tree(data, source)  # refuses DTDs/entities/malformed input before we touch it
+    root = _parse_tree(data, source)  # refuses DTDs/entities/malformed input before we touch it
+    # expat's offsets count from after a byte-order mark, which the copy leaves out.
+    body = xmldoc.without_bom(data)
     spans: list[tuple[int, int]] = []
-    stack: list[tuple[bool, int]] = []
-    texts: list[list[str]] = []  # each password element's text
-    parser = xml.parsers.expat.ParserCreate(namespace_separator=" ")
-
-    def start(name: str, attrs: dict[str, str]) -> None:
-        local = name.rsplit(" ", 1)[-1]
-        is_secret = local.lower().endswith("password")
-        begin = parser.CurrentByteIndex
-        # Content starts after this start tag's closing '>' (quotes may hold '>').
-        i, quote = begin, b""
-        while i < len(data):
-            c = data[i : i + 1]
+    texts: list[str] = []  # each password element's text
+    for elem in root.iter():
+        if not elem.name.lower().endswith("password"):
+            continue
+        # Content starts after the start tag's closing '>' (quotes may hold '>').
+        i, quote = elem.start, b""
+        while i < len(body):
+            c = body[i : i + 1]
             if quote:
                 if c == quote:
                     quote = b""
@@ -329,37 +285,23 @@ def redact(data: bytes, *, source: str = "ovf-env.xml") -> bytes:
             elif c == b">":
                 break
             i += 1
-        self_closing = data[i - 1 : i] == b"/"
-        if is_secret and not self_closing:
-            texts.append([])
-        stack.append((is_secret and not self_closing, i + 1))
-
-    def end(name: str) -> None:
-        secret, content_start = stack.pop()
-        if secret:
-            spans.append((content_start, parser.CurrentByteIndex))
-
-    def text(chunk: str) -> None:
-        if stack and stack[-1][0]:
-            texts[-1].append(chunk)
-
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = text
-    parser.Parse(data, True)
+        if body[i - 1 : i] == b"/":
+            continue  # <UserPassword/>: nothing to replace
+        spans.append((i + 1, elem.end))
+        texts.append(elem.text + "".join(child.tail for child in elem))
     out = bytearray()
     last = 0
     for begin, finish in sorted(spans):
-        if finish <= begin:
-            continue
-        out += data[last:begin] + REDACTED.encode()
+        if finish <= begin or begin < last:
+            continue  # empty, or inside a password element already replaced
+        out += body[last:begin] + REDACTED.encode()
         last = finish
-    out += data[last:]
-    return _redact_copies(bytes(out), ["".join(t) for t in texts], source)
+    out += body[last:]
+    return _redact_copies(bytes(out), texts, source)
 
 
-def _shape(root: Any) -> list[tuple[str, tuple[str, ...]]]:
-    return [(el.tag, tuple(sorted(el.attrib))) for el in root.iter()]
+def _shape(root: Element) -> list[tuple[str, str, tuple[str, ...]]]:
+    return [(el.ns, el.name, tuple(sorted(el.attrib))) for el in root.iter()]
 
 
 # Azure refuses admin passwords shorter than this; shorter strings are too likely to

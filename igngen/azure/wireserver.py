@@ -4,7 +4,7 @@ Facts (azure-protocol sheet §3): the goal state is XML without a namespace on
 its elements; the health report echoes ``Incarnation``, ``ContainerId`` and the
 first ``RoleInstance/InstanceId``. Parsing here matches elements by local name,
 so a namespaced or prefixed document from a future host still parses, and
-refuses DTDs and entities (defusedxml). The health XML is built by hand with
+refuses DTDs and entities (``xmldoc``). The health XML is built by hand with
 every value escaped: the element order is fixed and the output deterministic.
 
 A health description is one line, secret-scrubbed and trimmed to
@@ -17,11 +17,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from igngen.errors import WireserverDataError
+from igngen.errors import WireserverDataError, XmlError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, NamedTuple
+
+    from igngen.azure.xmldoc import Element
 else:
     from igngen.records import NamedTuple
 
@@ -116,47 +118,45 @@ def clean_description(
 # --- goal state ------------------------------------------------------------------
 
 
-def _local(tag: Any) -> str:
-    if not isinstance(tag, str):
-        return ""  # comments / processing instructions
-    return tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1]
-
-
-def _child(elem: Any, name: str) -> Any:
+def _child(elem: Element, name: str) -> Element | None:
     for child in elem:
-        if _local(child.tag) == name:
+        if child.name == name:
             return child
     return None
 
 
-def _parse_xml(data: bytes, source: str) -> Any:
-    from xml.etree.ElementTree import ParseError
-
-    import defusedxml.ElementTree as DET
-    from defusedxml import DefusedXmlException
+def _parse_xml(data: bytes, source: str) -> Element:
+    # Only the goal-state protocol parses XML: `igngen report` over JSON never loads it.
+    from igngen.azure import xmldoc
 
     if len(data) > MAX_DOCUMENT:
         raise WireserverDataError(f"document of {len(data)} bytes is over the limit", source)
     if not data.strip():
         raise WireserverDataError("empty document", source)
     try:
-        return DET.fromstring(data, forbid_dtd=True)
-    except DefusedXmlException as exc:
-        raise WireserverDataError(f"refused XML construct ({type(exc).__name__})", source) from None
-    except ParseError as exc:
-        line, col = getattr(exc, "position", (0, 0))
-        raise WireserverDataError(
-            f"not well-formed XML (line {line}, column {col})", source
-        ) from None
+        return xmldoc.parse(data, source=source, max_bytes=MAX_DOCUMENT)
+    except XmlError as exc:
+        if exc.kind == "refused":
+            message = f"refused XML construct ({exc.detail})"
+        elif exc.kind == "malformed":
+            # expat's column from 0, as this message has always given it
+            message = f"not well-formed XML (line {exc.line}, column {exc.column - 1})"
+        elif exc.kind == "encoding":
+            message = f"not well-formed XML ({exc.message})"
+        else:
+            raise WireserverDataError(exc.message, exc.location) from None
+        raise WireserverDataError(message, source) from None
 
 
-def _text(elem: Any, path: str, source: str, *, pattern: re.Pattern[str] | None = None) -> str:
+def _text(
+    elem: Element | None, path: str, source: str, *, pattern: re.Pattern[str] | None = None
+) -> str:
     where = f"{source}:/{path}"
     if elem is None:
         raise WireserverDataError("element missing", where)
     if len(elem):
         raise WireserverDataError("expected text, found child elements", where)
-    text = (elem.text or "").strip()
+    text = elem.text.strip()
     if not text:
         raise WireserverDataError("empty value", where)
     if len(text) > _MAX_ID or _CONTROL.search(text) or (pattern and not pattern.fullmatch(text)):
@@ -171,8 +171,8 @@ _ID = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces (GUIDs, "<guid>.
 def parse_goal_state(data: bytes, *, source: str = "goalstate") -> GoalState:
     """Incarnation, ContainerId and the first RoleInstance's InstanceId, or a located error."""
     root = _parse_xml(data, source)
-    if _local(root.tag) != "GoalState":
-        raise WireserverDataError(f"root element is {_local(root.tag)!r}, not GoalState", source)
+    if root.name != "GoalState":
+        raise WireserverDataError(f"root element is {root.name!r}, not GoalState", source)
     incarnation = _text(
         _child(root, "Incarnation"), "GoalState/Incarnation", source, pattern=_INCARNATION
     )
@@ -196,14 +196,14 @@ def parse_goal_state(data: bytes, *, source: str = "goalstate") -> GoalState:
 def parse_versions(data: bytes, *, source: str = "versions") -> tuple[list[str], list[str]]:
     """(preferred, supported) protocol versions from a ``?comp=versions`` answer."""
     root = _parse_xml(data, source)
-    if _local(root.tag) != "Versions":
-        raise WireserverDataError(f"root element is {_local(root.tag)!r}, not Versions", source)
+    if root.name != "Versions":
+        raise WireserverDataError(f"root element is {root.name!r}, not Versions", source)
 
     def versions(section: str) -> list[str]:
         elem = _child(root, section)
         if elem is None:
             return []
-        return [(v.text or "").strip() for v in elem if _local(v.tag) == "Version"]
+        return [v.text.strip() for v in elem if v.name == "Version"]
 
     return versions("Preferred"), versions("Supported")
 
