@@ -29,16 +29,13 @@ from typing import Any
 
 from igngen.ignition import nodes, spec
 
-_LATEST = spec.tree(spec.VERSIONS[-1])
-
-
 def merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     """``child`` merged over ``parent`` (new dicts/lists; inputs are not modified).
 
     The result declares the newer of the two versions: Ignition translates both
     to its newest spec before merging, so mixing 3.x versions is allowed.
     """
-    result = _merge_obj(_LATEST, parent, child)
+    result = _merge_obj(spec.tree(spec.VERSIONS[-1]), parent, child)
     pv, cv = _version(parent), _version(child)
     if pv in spec.ORDER and cv in spec.ORDER:
         assert pv is not None and cv is not None

@@ -64,7 +64,7 @@ def _version_report(config: Any, version: str | None) -> Report | None:
             "Ignition translates old configs itself; igngen does not)",
             "legacy",
         )
-    if declared not in spec.TREES:
+    if declared not in spec.ORDER:
         return Report("error", "/ignition/version", f"unsupported config version {declared!r}")
     if version is not None and declared != version:
         return Report(
@@ -90,7 +90,7 @@ def project(value: Any, node: nodes.Node) -> Any:
 def drop_unknown(config: dict[str, Any]) -> dict[str, Any]:
     """The config as its declared version sees it (see ``project``)."""
     declared = declared_version(config)
-    if declared not in spec.TREES:
+    if declared not in spec.ORDER:
         return config
     projected: dict[str, Any] = project(config, spec.tree(declared))
     return projected
