@@ -29,6 +29,7 @@ from typing import Any
 
 from igngen.ignition import nodes, spec
 
+
 def merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     """``child`` merged over ``parent`` (new dicts/lists; inputs are not modified).
 

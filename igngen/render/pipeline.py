@@ -124,7 +124,6 @@ def _output_spec(settings: Settings, target: str | None, custom: CustomData | No
 def render(inputs: RenderInputs, settings: Settings) -> Rendered:
     from igngen.ignition import customdata as customdata_intake
     from igngen.ignition import handin
-    from igngen.ignition.validate import check
 
     model, instance, env = _parse_all(inputs)
     decisions = _decide(env, instance, model, settings)
@@ -142,10 +141,11 @@ def render(inputs: RenderInputs, settings: Settings) -> Rendered:
             warnings.append(f"{model.custom_data.source}: {custom.note}")
     settings = _output_spec(settings, inputs.target_ignition, custom)
     dirs = tuple(inputs.template_dirs) + tuple(settings.template_dirs)
-    fragment = build_fragment(
+    # Validated once, in render_fragment: its warnings are the fragment check's.
+    fragment, fragment_warnings = build_fragment(
         variables, template_dirs=dirs, disabled=settings.disabled_templates, spec=settings.spec
     )
-    warnings += check(fragment, source="fragment", version=settings.spec)
+    warnings += fragment_warnings
     hand = handin.build(fragment, custom, spec=settings.spec)
     final, notes = handin.final(fragment, custom, source=model.custom_data.source)
     warnings += notes
