@@ -62,11 +62,11 @@ HEAVY_STDLIB = [
     "subprocess",
     "shutil",  # argparse's help formatter imports it per option: igngen.cli gives the width
 ]
-# ...except where a command needs them: `ignition -version` and the hand-off directory's
-# replacement (provision), and jsonschema's
-# own imports (validate cross-checks every config against the JSON schema).
+# ...except where a command needs them: `ignition -version` and mounting the media
+# (provision: shutil only when a hand-off directory is replaced, so not here), and
+# jsonschema's own imports (validate cross-checks every config against the JSON schema).
 HEAVY_ALLOWED = {
-    "provision": {"subprocess", "shutil"},
+    "provision": {"subprocess"},
     "validate": {"dataclasses", "inspect", "tempfile", "shutil"},
 }
 
