@@ -61,6 +61,7 @@ HEAVY_STDLIB = [
     "logging",
     "subprocess",
     "shutil",  # argparse's help formatter imports it per option: igngen.cli gives the width
+    "encodings.idna",  # with unicodedata, stringprep: getaddrinfo of a str host (azure/http.py)
 ]
 # ...except where a command needs them: `ignition -version` and mounting the media
 # (provision: shutil only when a hand-off directory is replaced, so not here), and

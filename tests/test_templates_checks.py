@@ -254,3 +254,49 @@ def test_containers_have_no_field_rule_that_reads_a_sibling(output: str) -> None
         assert isinstance(node, nodes.Obj)
         assert set(node.required_fields) <= {"ignition", "version"}
     assert ("ignition", "config", "replace") not in combine.CONTAINERS
+
+
+class _Translation:
+    """A translation as transpile gives one (which is always typed by its spec's tree)."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self.spec = "3.3.0"
+
+    def locate(self, pointer: str) -> str | None:
+        return None
+
+
+def _combined(*configs: dict[str, Any]) -> dict[str, Any]:
+    checks = combine.Checks("3.3.0")
+    fragment: dict[str, Any] = {}
+    owners: dict[tuple[str, Any], str] = {}
+    for i, config in enumerate(configs):
+        template = templating.Template(f"6{i}-t.bu", templating.BUILTIN, "")
+        checks.rendered.append((template, _Translation(config)))
+        combine.combine(fragment, config, template.location, owners, checks)
+    return fragment
+
+
+def test_a_value_landing_where_another_templates_is_checks_first() -> None:
+    """A type clash between two templates runs their own checks before combining goes on
+    (no translation has one: the Butane walk types every value by the spec's tree)."""
+    version = {"version": "3.3.0"}
+    with pytest.raises(TemplateError) as exc:  # the first template's scalar, then an object
+        _combined(
+            {"ignition": {**version, "timeouts": 5}},
+            {"ignition": {**version, "timeouts": {"httpTotal": 1}}},
+        )
+    assert str(exc.value) == (
+        "60-t.bu: renders an invalid Ignition config: expected an object (at /ignition/timeouts)"
+    )
+    with pytest.raises(TemplateError) as exc:  # an object, then the second one's scalar
+        _combined(
+            {"ignition": {**version, "timeouts": {}}}, {"ignition": {**version, "timeouts": 5}}
+        )
+    assert str(exc.value) == (
+        "61-t.bu: renders an invalid Ignition config: expected an object (at /ignition/timeouts)"
+    )
+    with pytest.raises(TemplateError) as exc:  # a list where the first one has an object
+        _combined({"storage": {"files": {}}}, {"storage": {"files": []}})
+    assert "60-t.bu: renders an invalid Ignition config: " in str(exc.value)
