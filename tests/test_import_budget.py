@@ -86,7 +86,6 @@ BUDGETS: dict[str, tuple[set[str], set[str]]] = {
     "render": (
         {
             "igngen.azure",
-            "igngen.azure.imds",
             "igngen.azure.ovf",
             "igngen.azure.platform",
             "igngen.azure.report_settings",

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from igngen.azure import imds as imds_parser
 from igngen.azure import ovf as ovf_parser
 from igngen.render import variables as template_variables
 from igngen.render.fragment import build_fragment
@@ -96,9 +95,11 @@ def _parse_all(
     inputs: RenderInputs,
 ) -> tuple[Provisioning, ImdsInstance | None, OvfEnvironment]:
     env = ovf_parser.parse(inputs.ovf, source=inputs.ovf_source)
-    instance = (
-        imds_parser.parse_instance(inputs.imds, source=inputs.imds_source) if inputs.imds else None
-    )
+    instance = None
+    if inputs.imds:
+        from igngen.azure import imds as imds_parser  # an offline render may have none
+
+        instance = imds_parser.parse_instance(inputs.imds, source=inputs.imds_source)
     override: Sourced[bytes | None] | None = None
     if inputs.customdata is not None:
         override = Sourced(inputs.customdata, inputs.customdata_source)
