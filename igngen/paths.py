@@ -25,6 +25,7 @@ IGNITION_RUNTIME_DIR = "/run/ignition"  # searched by Ignition >= 2.27 (runtime 
 
 # --- the real root -----------------------------------------------------------------
 READY_STATE_DIR = "/var/lib/igngen"  # ready.json, reports.json
+READY_MARKER_NAME = "ready.json"  # in the state dir: the Ready the Wireserver accepted
 KVP_POOL = "/var/lib/hyperv/.kvp_pool_1"  # hv_kvp_daemon's guest-to-host pool
 VM_ID_FILE = "/sys/class/dmi/id/product_uuid"
 IGNGEN_COMMAND = "/usr/bin/igngen"

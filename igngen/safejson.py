@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import cache
 from itertools import accumulate
 
 from igngen.limits import MAX_INT_DIGITS, MAX_JSON_DEPTH
@@ -28,16 +29,20 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-# A JSON string, possessive so that an unterminated one cannot backtrack.
-_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"', re.S)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 # +1 / -1 per bracket byte, indexed by byte value (a tuple lookup runs at C speed in map()).
 _DELTA = tuple(1 if b in b"[{" else -1 if b in b"]}" else 0 for b in range(256))
 # An escape \uD800-\uDFFF preceded by an even number of backslashes (so it is an escape).
-_SURROGATE = re.compile(
-    r"(?<!\\)(?:\\\\)*(\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u[dD][89a-fA-F][0-9a-fA-F]{2})"
-)
-_LONG_DIGITS = re.compile(f"[0-9]{{{MAX_INT_DIGITS + 1}}}")
+# These two as text: compiled (and cached by ``re``) on first use.
+_SURROGATE = r"(?<!\\)(?:\\\\)*(\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u[dD][89a-fA-F][0-9a-fA-F]{2})"
+_LONG_DIGITS = f"[0-9]{{{MAX_INT_DIGITS + 1}}}"
+
+
+@cache
+def _string() -> re.Pattern[str]:
+    """A JSON string, possessive so that an unterminated one cannot backtrack (compiled
+    on first use: only large or escaped inputs need it, and most runs have none)."""
+    return re.compile(r'"(?:[^"\\]++|\\.)*+"', re.S)
 
 
 class _Refused(ValueError):
@@ -51,7 +56,9 @@ def _check_depth(text: str) -> None:
     if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
         return
     # Strings removed (they may hold brackets), then a running sum over the brackets.
-    brackets = _STRING.sub("", text).encode("utf-8", "surrogatepass").translate(None, _NOT_BRACKETS)
+    brackets = (
+        _string().sub("", text).encode("utf-8", "surrogatepass").translate(None, _NOT_BRACKETS)
+    )
     if not brackets:
         return
     deepest = max(accumulate(map(_DELTA.__getitem__, brackets)))
@@ -63,7 +70,7 @@ def _check_depth(text: str) -> None:
     while pos < len(text):
         ch = text[pos]
         if ch == '"':
-            match = _STRING.match(text, pos)
+            match = _string().match(text, pos)
             if match is None:
                 return  # unterminated string: the parser reports it
             pos = match.end()
@@ -80,7 +87,7 @@ def _check_depth(text: str) -> None:
 def _check_surrogates(text: str) -> None:
     if "\\u" not in text and "\\U" not in text:
         return
-    for match in _SURROGATE.finditer(text):
+    for match in re.finditer(_SURROGATE, text):
         if len(match.group(1)) == 6:  # a lone half, not a high+low pair
             raise _Refused(
                 f"lone surrogate escape {match.group(1)!r} (not a character)", match.start(1)
@@ -124,9 +131,9 @@ def loads(text: str) -> Any:
 
 def _locate(text: str, message: str) -> int:
     """Where a hook's refusal happened (hooks are not told their position)."""
-    skeleton = _STRING.sub(lambda m: " " * len(m.group(0)), text)
+    skeleton = _string().sub(lambda m: " " * len(m.group(0)), text)
     if message.startswith("integer"):
-        match = _LONG_DIGITS.search(skeleton)
+        match = re.search(_LONG_DIGITS, skeleton)
     elif message.startswith("number"):
         match = re.search(r"[0-9.]+[eE]\+?[0-9]{3,}", skeleton)
     else:

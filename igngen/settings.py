@@ -44,10 +44,12 @@ OUTPUT_SPECS = _spec.OUTPUT_SPECS
 # Sections whose keys belong to other modules; they validate their own keys.
 DELEGATED_SECTIONS = ("imds", "report", "disks", "provision", "azure", "pps")
 
-_GROUP_RE = re.compile(r"[a-z_][a-z0-9_-]*")
+# Regular expressions as text: compiled (and cached by ``re``) only when a settings file
+# sets the key, which most runs never do.
+_GROUP_RE = r"[a-z_][a-z0-9_-]*"
 # sudo skips sudoers.d files whose names contain '.' or end in '~'.
-_SUDOERS_RE = re.compile(r"[A-Za-z0-9_-]+")
-_DROPIN_RE = re.compile(r"[A-Za-z0-9_.@-]+\.conf")
+_SUDOERS_RE = r"[A-Za-z0-9_-]+"
+_DROPIN_RE = r"[A-Za-z0-9_.@-]+\.conf"
 
 
 class Settings(NamedTuple):
@@ -177,21 +179,20 @@ class Section:
             raise self.error(key, "expected true or false")
         return value
 
-    def string(
-        self, key: str, default: str, *, pattern: re.Pattern[str] | None = None, what: str = ""
-    ) -> str:
-        """A string; with ``pattern``, one it matches in full (``what`` names the shape)."""
+    def string(self, key: str, default: str, *, pattern: str | None = None, what: str = "") -> str:
+        """A string; with ``pattern`` (a regular expression), one it matches in full
+        (``what`` names the shape)."""
         if key not in self.values:
             return default
         value = self.values[key]
         if not isinstance(value, str):
             raise self.error(key, "expected a string")
-        if pattern is not None and not pattern.fullmatch(value):
+        if pattern is not None and not re.fullmatch(pattern, value):
             raise self.error(key, f"{value!r} is not {what}")
         return value
 
     def strings(
-        self, key: str, default: tuple[str, ...], *, pattern: re.Pattern[str] | None = None,
+        self, key: str, default: tuple[str, ...], *, pattern: str | None = None,
         what: str = "",
     ) -> tuple[str, ...]:  # fmt: skip
         """A list of strings; with ``pattern``, each one matching it in full."""
@@ -201,7 +202,7 @@ class Section:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise self.error(key, "expected a list of strings")
         for item in value:
-            if pattern is not None and not pattern.fullmatch(item):
+            if pattern is not None and not re.fullmatch(pattern, item):
                 raise self.error(key, f"{item!r} is not {what}")
         return tuple(value)
 

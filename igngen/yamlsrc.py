@@ -29,11 +29,13 @@ if TYPE_CHECKING:
 MAX_NODES = MAX_YAML_NODES
 MAX_DEPTH = MAX_YAML_DEPTH
 
-_INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)")
-_OCTAL_LEADING_ZERO = re.compile(r"[-+]?0[0-7_]+")
-_OCTAL = re.compile(r"[-+]?0[oO][0-7_]+")
-_HEXINT = re.compile(r"[-+]?0[xX][0-9a-fA-F_]+")
-_BININT = re.compile(r"[-+]?0[bB][01_]+")
+# Scalar shapes as text: compiled (and cached by ``re``) only when YAML text is parsed;
+# the built-in templates come pre-parsed, so a boot never needs them.
+_INT = r"[-+]?(0|[1-9][0-9_]*)"
+_OCTAL_LEADING_ZERO = r"[-+]?0[0-7_]+"
+_OCTAL = r"[-+]?0[oO][0-7_]+"
+_HEXINT = r"[-+]?0[xX][0-9a-fA-F_]+"
+_BININT = r"[-+]?0[bB][01_]+"
 _SPECIAL_FLOAT = {
     ".inf": float("inf"),
     ".Inf": float("inf"),
@@ -48,7 +50,7 @@ _SPECIAL_FLOAT = {
     ".NaN": float("nan"),
     ".NAN": float("nan"),
 }
-_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_FLOAT = r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?"
 _TRUE = {"true", "True", "TRUE"}
 _FALSE = {"false", "False", "FALSE"}
 _NULL = {"", "~", "null", "Null", "NULL"}
@@ -121,15 +123,15 @@ def resolve_scalar(text: str, plain: bool) -> Any:
         return False
     if len(text) > MAX_INT_DIGITS + 1 and text.lstrip("+-")[:1].isdigit():
         return text  # not a number igngen can use; left as text, so a typed field refuses it
-    if _INT.fullmatch(text):
+    if re.fullmatch(_INT, text):
         return int(text.replace("_", ""), 10)
-    if _OCTAL_LEADING_ZERO.fullmatch(text):
+    if re.fullmatch(_OCTAL_LEADING_ZERO, text):
         return int(text.replace("_", ""), 8)
-    if _OCTAL.fullmatch(text) or _HEXINT.fullmatch(text) or _BININT.fullmatch(text):
+    if re.fullmatch(_OCTAL, text) or re.fullmatch(_HEXINT, text) or re.fullmatch(_BININT, text):
         return int(text.replace("_", ""), 0)
     if text in _SPECIAL_FLOAT:
         return _SPECIAL_FLOAT[text]
-    if _FLOAT.fullmatch(text):  # go-yaml: "09" is not octal, but it is a float
+    if re.fullmatch(_FLOAT, text):  # go-yaml: "09" is not octal, but it is a float
         return float(text)
     return text
 

@@ -513,3 +513,10 @@ def test_report_exits_69_within_budget_when_the_wireserver_drips(tmp_path: Path)
     last = proc.stderr.strip().splitlines()[-1]
     assert f"not delivered within {BUDGET:g}s" in last and "Traceback" not in proc.stderr
     assert elapsed < BUDGET + 2 * SLACK
+
+
+def test_address_literals_need_no_resolver() -> None:
+    """The numeric lookup takes an ASCII host as bytes (no idna codec at boot)."""
+    deadline = http._Deadline(time.monotonic() + 5, time.monotonic)
+    assert http._lookup("127.0.0.1", 80, deadline)[1][:2] == ("127.0.0.1", 80)
+    assert http._lookup("::1", 80, deadline)[1][:2] == ("::1", 80)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sim.http import Reply, free_port_refusing
@@ -336,6 +338,35 @@ def test_settings_section(tmp_path: Path) -> None:
             variables.report(bad)
     with pytest.raises(SettingsError, match=r"report\.enabled"):
         variables.report({"enabled": "yes"})
+
+
+@pytest.mark.parametrize(
+    "section",
+    [
+        None,
+        {"state_dir": "/srv/ig", "wireserver": "10.0.0.1", "protocol": "goalstate"},
+        {"timeout": 30, "kvp_pool": "", "agent_name": "a", "vm_id_file": "/x", "enabled": True},
+        {"wirserver": "x"},
+        {"timeout": "soon"},
+        {"protocol": "soap"},
+        {"state_dir": 7},
+        {"enabled": "yes"},
+    ],
+)
+def test_report_variables_read_the_section_as_the_reporter_does(section: Any) -> None:
+    """render.variables.report reads the section without the reporter: same values, same
+    refusals (igngen render refuses what igngen report would)."""
+    try:
+        opts = reporter.options_from_settings("ready", {"report": section}, "igngen.yaml")
+    except SettingsError as exc:
+        with pytest.raises(SettingsError) as got:
+            variables.report(section, source="igngen.yaml")
+        assert str(got.value) == str(exc)
+        return
+    values = variables.report(section, source="igngen.yaml")
+    assert (values["state_dir"], values["wireserver"]) == (opts.state_dir, opts.wireserver)
+    assert values["marker"] == os.path.join(opts.state_dir, health.READY_MARKER)
+    assert ("--protocol" in values["args"]) == (opts.protocol != "auto")
 
 
 def test_config_file_unknown_key_is_one_line_error(

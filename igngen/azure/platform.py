@@ -19,7 +19,6 @@ warn|fail``, ``eject_media: true|false``, ``waagent_unit: NAME.service``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 from igngen.errors import CustomDataMissingError, GuestProxyAgentError
@@ -37,7 +36,7 @@ else:
 
 SETTINGS_KEYS = ("customdata_missing", "proxy_agent_missing", "eject_media", "waagent_unit")
 DEFAULT_WAAGENT_UNIT = "waagent.service"  # Flatcar's (and most distributions') unit name
-_UNIT_RE = re.compile(r"[A-Za-z0-9:_.\\-]{1,200}\.service")
+_UNIT_RE = r"[A-Za-z0-9:_.\\-]{1,200}\.service"  # compiled only when the setting is given
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 PSS_PATH = "/Environment/PlatformSettingsSection/PlatformSettings"

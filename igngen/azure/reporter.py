@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable, Mapping
 
 from igngen import log, paths
-from igngen.azure import health
+from igngen.azure import health, report_settings
 from igngen.errors import IgngenError, UsageError
 
 TYPE_CHECKING = False
@@ -33,7 +33,7 @@ else:
 # load the Wireserver modules.
 DEFAULT_WIRESERVER = "http://168.63.129.16"
 DEFAULT_AGENT_NAME = "igngen"
-PROTOCOLS = ("auto", "goalstate", "json")
+PROTOCOLS = report_settings.PROTOCOLS
 DEFAULT_READY_TIMEOUT = 1200.0
 DEFAULT_VM_ID_FILE = paths.VM_ID_FILE
 DEFAULT_REASON_FILE = paths.FAILURE_REASON  # written by `igngen provision`
@@ -41,20 +41,10 @@ DEFAULT_KVP_POOL = paths.KVP_POOL
 DEFAULT_COMMAND = paths.IGNGEN_COMMAND
 # In-progress and failure reports must not hold the boot for 20 minutes.
 DEFAULT_TIMEOUTS = {"ready": DEFAULT_READY_TIMEOUT, "provisioning": 60.0, "failure": 300.0}
-WIRESERVER_AUTO = "auto"
+WIRESERVER_AUTO = report_settings.WIRESERVER_AUTO
 DOCUMENTATION_URL = "https://aka.ms/linuxprovisioningerror"
 
-SETTINGS_KEYS = (
-    "enabled",
-    "wireserver",
-    "protocol",
-    "timeout",
-    "state_dir",
-    "kvp_pool",
-    "agent_name",
-    "vm_id_file",
-    "command",
-)
+SETTINGS_KEYS = report_settings.SETTINGS_KEYS
 
 
 class ReportOptions(NamedTuple):
@@ -91,18 +81,7 @@ def options_from_settings(
     **overrides: Any,
 ) -> ReportOptions:
     """The settings' ``report:`` section (unknown keys refused), then command-line overrides."""
-    from igngen.settings import Section
-
-    section = Section("report", sections.get("report"), source, SETTINGS_KEYS, positions)
-    values: dict[str, Any] = {}
-    if "timeout" in section:
-        values["timeout"] = section.seconds("timeout", None)
-    if "protocol" in section:
-        values["protocol"] = section.choice("protocol", PROTOCOLS, "auto")
-    for key in ("wireserver", "state_dir", "kvp_pool", "agent_name", "vm_id_file", "command"):
-        if key in section:
-            values[key] = section.string(key, "")
-    section.boolean("enabled", True)
+    values = report_settings.read(sections, source, positions)
     values.pop("command", None)  # the unit's, not the run's (render.variables.report)
     if values.get("kvp_pool") == "":
         values["kvp_pool"] = None

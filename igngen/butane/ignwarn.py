@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from igngen.butane import messages as msg
 
@@ -81,6 +80,8 @@ def warnings(config: dict[str, Any], where: Callable[[str], str]) -> list[tuple[
     proxy = config.get("ignition", {}).get("proxy", {})
     https = proxy.get("httpsProxy")
     if isinstance(https, str):
+        from urllib.parse import urlsplit  # with ipaddress, ~3 ms: only a proxy needs it
+
         try:
             scheme = urlsplit(https).scheme
         except ValueError:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+from functools import cache
 
 from igngen.butane import messages as msg
 from igngen.butane.contents import make_source
@@ -50,6 +51,7 @@ def scalar_text(node: Node) -> str | None:
     return node.raw
 
 
+@cache  # asked for every field of every object walked, of a few dozen names
 def snake(name: str) -> str:
     return _CAMEL.sub(r"_\1", name.replace("MiB", "Mib")).lower()
 

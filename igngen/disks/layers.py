@@ -46,12 +46,13 @@ DEFAULT_NVME_ROOT = "/mnt/nvme"
 DEFAULT_RAID_NAME = "igngen-nvme"
 
 _LABEL_MAX = {"ext4": 16, "xfs": 12, "swap": 15}
-_LABEL_RE = re.compile(r"[A-Za-z0-9_-]+")
+# As text: compiled (and cached by ``re``) only when a setting needs one.
+_LABEL_RE = r"[A-Za-z0-9_-]+"
 # Paths and options end up in unit files and on ExecStart= lines: no blanks,
 # no quotes, no '%' (systemd specifiers), no '$' or '\\' (systemd expansion).
-_PATH_RE = re.compile(r"/[A-Za-z0-9._/+@:-]*")
-_OPTION_RE = re.compile(r"[A-Za-z0-9._=+@:/-]+")
-_NAME_RE = re.compile(r"[A-Za-z0-9._-]+")
+_PATH_RE = r"/[A-Za-z0-9._/+@:-]*"
+_OPTION_RE = r"[A-Za-z0-9._=+@:/-]+"
+_NAME_RE = r"[A-Za-z0-9._-]+"
 
 
 class ResourceSettings(NamedTuple):
@@ -240,19 +241,19 @@ class _Resolver:
         if found is None:
             return default
         value, where = found
-        if not isinstance(value, str) or not _PATH_RE.fullmatch(value) or "/../" in value + "/":
+        if not isinstance(value, str) or not re.fullmatch(_PATH_RE, value) or "/../" in value + "/":
             raise DiskSettingsError(
                 f"disks.{field}: {_show(value)} is not an absolute path of plain characters",
                 where,
             )
         return value.rstrip("/") or "/"
 
-    def text(self, field: str, regex: re.Pattern[str], default: str, what: str) -> str:
+    def text(self, field: str, regex: str, default: str, what: str) -> str:
         found = self.take(field)
         if found is None:
             return default
         value, where = found
-        if not isinstance(value, str) or not regex.fullmatch(value):
+        if not isinstance(value, str) or not re.fullmatch(regex, value):
             raise DiskSettingsError(f"disks.{field}: {_show(value)} is not {what}", where)
         return value
 
@@ -269,7 +270,7 @@ class _Resolver:
             )
         out = tuple(i.strip() for i in items if i.strip())
         for item in out:
-            if not _OPTION_RE.fullmatch(item):
+            if not re.fullmatch(_OPTION_RE, item):
                 raise DiskSettingsError(f"disks.{field}: bad mount option {_show(item)}", where)
         return out
 
@@ -384,12 +385,12 @@ def _nvme_devices(r: _Resolver) -> tuple[tuple[str, ...], tuple[str, ...]]:
     devices, names = [], []
     for item in value:
         if item.startswith("/"):
-            if not _PATH_RE.fullmatch(item):
+            if not re.fullmatch(_PATH_RE, item):
                 raise DiskSettingsError(f"disks.nvme.disks: bad device path {_show(item)}", where)
             devices.append(item)
             names.append(item.rstrip("/").rsplit("/", 1)[-1])
         else:
-            if not _NAME_RE.fullmatch(item) or item in (".", ".."):
+            if not re.fullmatch(_NAME_RE, item) or item in (".", ".."):
                 raise DiskSettingsError(f"disks.nvme.disks: bad disk name {_show(item)}", where)
             devices.append(f"{NVME_BY_NAME}/{item}")
             names.append(item)

@@ -32,7 +32,8 @@ else:
 
 __all__ = ["MAX_DECOMPRESSED", "CustomData", "classify"]
 
-_BUTANE_VARIANT = re.compile(r"(?m)^variant[ \t]*:")
+# As text: compiled (and cached by ``re``) only when custom data is classified.
+_BUTANE_VARIANT = r"(?m)^variant[ \t]*:"
 
 EMPTY = "empty"
 IGNITION = "ignition"
@@ -41,7 +42,7 @@ CLOUD_CONFIG = "cloud-config"
 SCRIPT = "script"
 MIME = "mime-multipart"
 
-_MIME_CT = re.compile(rb"(?im)^content-type:[^\n]*multipart/mixed")
+_MIME_CT = rb"(?im)^content-type:[^\n]*multipart/mixed"
 
 
 class CustomData(NamedTuple):
@@ -75,7 +76,7 @@ def _non_ignition_kind(data: bytes) -> str | None:
     if data.startswith(b"#!"):
         return SCRIPT
     header = data.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
-    if _MIME_CT.search(header):
+    if re.search(_MIME_CT, header):
         return MIME
     return None
 
@@ -137,7 +138,7 @@ def classify(data: bytes, *, source: str = "customdata", butane: bool = True) ->
     try:
         config = loads(text)
     except json.JSONDecodeError as exc:
-        if butane and _BUTANE_VARIANT.search(text):
+        if butane and re.search(_BUTANE_VARIANT, text):
             return _butane(text, source)
         raise CustomDataError(
             f"not valid Ignition JSON ({exc.msg}) and not a cloud-config/script/MIME document",

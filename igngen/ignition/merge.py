@@ -31,8 +31,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-_LATEST = spec.tree(spec.VERSIONS[-1])
-
 
 def merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     """``child`` merged over ``parent`` (new dicts/lists; inputs are not modified).
@@ -40,7 +38,7 @@ def merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     The result declares the newer of the two versions: Ignition translates both
     to its newest spec before merging, so mixing 3.x versions is allowed.
     """
-    result = _merge_obj(_LATEST, parent, child)
+    result = _merge_obj(spec.tree(spec.VERSIONS[-1]), parent, child)
     pv, cv = _version(parent), _version(child)
     if pv in spec.ORDER and cv in spec.ORDER:
         assert pv is not None and cv is not None

@@ -149,9 +149,6 @@ BY_VERSION: dict[str, SpecVersion] = {s.version: s for s in SPECS}
 FIRST_IGNITION: dict[str, str] = {s.version: s.first_ignition for s in SPECS}
 OUTPUT_SPECS: tuple[str, ...] = tuple(s.version for s in SPECS if s.output)
 LATEST_STABLE: str = [v for v in VERSIONS if not v.endswith(EXPERIMENTAL_SUFFIX)][-1]
-_DELTAS: list[tuple[str, list[tuple[str, str, Node]]]] = [
-    (s.version, list(s.fields)) for s in SPECS[1:]
-]
 
 
 def _cumulative(attr: str) -> dict[str, tuple[str, ...]]:
@@ -281,31 +278,33 @@ def _copy(node: Node) -> Node:
     return node
 
 
-def _build() -> dict[str, Obj]:
-    trees: dict[str, Obj] = {}
-    current = base_tree()
-    trees["3.0.0"] = current
-    for version, additions in _DELTAS:
-        nxt = _copy(current)
-        assert isinstance(nxt, Obj)
-        for parent, name, node in additions:
-            _resolve(nxt, parent).fields[name] = node
-        trees[version] = nxt
-        current = nxt
-    return trees
+# Built on first use: a render walks one or two versions' trees, not all nine (building
+# every tree at import cost each command ~1.5 ms whether it validated anything or not).
+_TREES: dict[str, Obj] = {}
 
 
-TREES: dict[str, Obj] = _build()
+def _build(version: str) -> Obj:
+    """3.0.0's tree with every addition up to ``version`` applied, on fresh nodes (the
+    table's own nodes are copied, so no tree shares a mutable node with another)."""
+    root = base_tree()
+    for entry in SPECS[1 : ORDER[version] + 1]:
+        for parent, name, node in entry.fields:
+            _resolve(root, parent).fields[name] = _copy(node)
+    return root
 
 
 def tree(version: str) -> Obj:
-    return TREES[version]
+    """The field tree of spec ``version`` (KeyError for a version not in ``SPECS``)."""
+    built = _TREES.get(version)
+    if built is None:
+        built = _TREES[version] = _build(version)
+    return built
 
 
 _ADDED: dict[str, str] = {
-    (f"{parent}/{name}" if parent else name): version
-    for version, additions in _DELTAS
-    for parent, name, _ in additions
+    (f"{parent}/{name}" if parent else name): entry.version
+    for entry in SPECS[1:]
+    for parent, name, _ in entry.fields
 }
 
 
@@ -322,7 +321,7 @@ DEFAULT_OUTPUT_SPEC: str = [
 def has_field(version: str, path_fields: str) -> bool:
     """Whether spec ``version`` has the ``a/b[]/c`` field (e.g. to shape what igngen writes)."""
     parent, _, name = path_fields.rpartition("/")
-    return name in _resolve(TREES[version], parent).fields
+    return name in _resolve(tree(version), parent).fields
 
 
 def choose_output_spec(ignition: str, needed: str | None = None) -> str:

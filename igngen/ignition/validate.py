@@ -35,6 +35,8 @@ The passes live beside this module: ``structure`` (the fast walk),
 
 from __future__ import annotations
 
+from functools import cache
+
 from igngen.errors import IgnitionConfigError
 from igngen.ignition import nodes, spec
 from igngen.ignition.field_rules import value_at
@@ -66,7 +68,7 @@ def _version_report(config: Any, version: str | None) -> Report | None:
             "Ignition translates old configs itself; igngen does not)",
             "legacy",
         )
-    if declared not in spec.TREES:
+    if declared not in spec.ORDER:
         return Report("error", "/ignition/version", f"unsupported config version {declared!r}")
     if version is not None and declared != version:
         return Report(
@@ -92,7 +94,7 @@ def project(value: Any, node: nodes.Node) -> Any:
 def drop_unknown(config: dict[str, Any]) -> dict[str, Any]:
     """The config as its declared version sees it (see ``project``)."""
     declared = declared_version(config)
-    if declared not in spec.TREES:
+    if declared not in spec.ORDER:
         return config
     projected: dict[str, Any] = project(config, spec.tree(declared))
     return projected
@@ -152,6 +154,56 @@ def validate_merged(config: dict[str, Any]) -> list[Report]:
     out = Reports()
     Semantics(out, spec.VERSIONS[-1]).run(config)
     return out.reports
+
+
+# Version rules whose only effect is a warning (field_rules.FieldRules.mode): a rule of
+# this kind switched on or off between two versions changes no error.
+WARNING_ONLY_RULES = frozenset({"special-mode-bits-masked"})
+
+
+@cache
+def covers(at: str, version: str) -> bool:
+    """Whether validating a config at spec ``at`` reports an error wherever validating the
+    same config at ``version`` does (``igngen render`` then validates a template's config
+    once, in the fragment at ``at``, instead of once more at the template's own spec).
+
+    True when ``at`` is not newer than ``version`` and nothing in between loosens
+    ``at``'s verdict, all read from the spec table: no error rule switched on after
+    ``at`` (a rule switched off only makes ``at`` stricter), URL schemes, hash
+    functions and filesystem formats only added (``at`` refuses what it lacks before
+    any rule that depends on them runs), and every field added after ``at`` new and
+    optional (a config valid at ``at`` holds none of them; a changed or required field
+    in an object ``at`` has would be checked only at ``version``).
+    """
+    if spec.ORDER[at] > spec.ORDER[version]:
+        return False
+    if (spec.rules(version) - spec.rules(at)) - WARNING_ONLY_RULES:
+        return False
+    for table in (spec.URL_SCHEMES, spec.HASH_FUNCTIONS, spec.FILESYSTEM_FORMATS):
+        if not set(table[at]) <= set(table[version]):
+            return False
+    base = spec.tree(at)
+    for entry in spec.SPECS[spec.ORDER[at] + 1 : spec.ORDER[version] + 1]:
+        for parent, name, node in entry.fields:
+            existing = _object_at(base, parent)
+            if existing is not None and (name in existing.fields or node.required):
+                return False
+    return True
+
+
+def _object_at(root: nodes.Obj, path: str) -> nodes.Obj | None:
+    """The object at an ``a/b[]/c`` field path of ``root``, or None where the tree has none."""
+    node: nodes.Node = root
+    for part in [p for p in path.split("/") if p]:
+        name = part.removesuffix("[]")
+        if not isinstance(node, nodes.Obj) or name not in node.fields:
+            return None
+        node = node.fields[name]
+        if part.endswith("[]"):
+            if not isinstance(node, nodes.List):
+                return None
+            node = node.item
+    return node if isinstance(node, nodes.Obj) else None
 
 
 def check(config: Any, *, source: str, version: str | None = None) -> list[str]:

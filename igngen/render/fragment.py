@@ -18,7 +18,10 @@ def build_fragment(
     template_dirs: Sequence[str],
     disabled: Sequence[str],
     spec: str,
-) -> dict[str, Any]:
-    from igngen.render.templating import render_fragment
+) -> tuple[dict[str, Any], list[str]]:
+    """The fragment and its validation's warnings (lines ``fragment#POINTER: text``)."""
+    from igngen.render.templating import render_fragment_checked
 
-    return render_fragment(variables, search_dirs=template_dirs, disabled=disabled, spec=spec)
+    return render_fragment_checked(
+        variables, search_dirs=template_dirs, disabled=disabled, spec=spec
+    )

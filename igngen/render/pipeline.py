@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from igngen.azure import imds as imds_parser
 from igngen.azure import ovf as ovf_parser
 from igngen.render import variables as template_variables
 from igngen.render.fragment import build_fragment
@@ -100,9 +99,11 @@ def _parse_all(
     inputs: RenderInputs,
 ) -> tuple[Provisioning, ImdsInstance | None, OvfEnvironment]:
     env = ovf_parser.parse(inputs.ovf, source=inputs.ovf_source)
-    instance = (
-        imds_parser.parse_instance(inputs.imds, source=inputs.imds_source) if inputs.imds else None
-    )
+    instance = None
+    if inputs.imds:
+        from igngen.azure import imds as imds_parser  # an offline render may have none
+
+        instance = imds_parser.parse_instance(inputs.imds, source=inputs.imds_source)
     override: Sourced[bytes | None] | None = None
     if inputs.customdata is not None:
         override = Sourced(inputs.customdata, inputs.customdata_source)
@@ -128,7 +129,6 @@ def _output_spec(settings: Settings, target: str | None, custom: CustomData | No
 def render(inputs: RenderInputs, settings: Settings) -> Rendered:
     from igngen.ignition import customdata as customdata_intake
     from igngen.ignition import handin
-    from igngen.ignition.validate import check
 
     model, instance, env = _parse_all(inputs)
     decisions = _decide(env, instance, model, settings)
@@ -146,10 +146,11 @@ def render(inputs: RenderInputs, settings: Settings) -> Rendered:
             warnings.append(f"{model.custom_data.source}: {custom.note}")
     settings = _output_spec(settings, inputs.target_ignition, custom)
     dirs = tuple(inputs.template_dirs) + tuple(settings.template_dirs)
-    fragment = build_fragment(
+    # Validated once, in render_fragment: its warnings are the fragment check's.
+    fragment, fragment_warnings = build_fragment(
         variables, template_dirs=dirs, disabled=settings.disabled_templates, spec=settings.spec
     )
-    warnings += check(fragment, source="fragment", version=settings.spec)
+    warnings += fragment_warnings
     hand = handin.build(fragment, custom, spec=settings.spec)
     final, notes = handin.final(fragment, custom, source=model.custom_data.source)
     warnings += notes

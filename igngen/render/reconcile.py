@@ -19,7 +19,6 @@ Precedence, per value (documented in README "Where values come from"):
 
 from __future__ import annotations
 
-from igngen.azure.imds import ImdsInstance
 from igngen.azure.ovf import OvfEnvironment
 from igngen.errors import ReconcileError
 from igngen.render.model import AuthorizedKey, Provisioning, Sourced
@@ -31,6 +30,10 @@ from igngen.render.rules import (
     parse_ssh_public_key,
 )
 from igngen.secret import Secret
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # an offline render without an instance document never loads the parser
+    from igngen.azure.imds import ImdsInstance
 
 
 def reconcile(

@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 
 from igngen import paths
 from igngen.errors import ButaneError, IgngenError, IgnitionConfigError, TemplateError, YamlError
@@ -241,67 +241,6 @@ def substitute(node: Node, variables: Mapping[str, Any]) -> Any:
 
 # --- rendering -------------------------------------------------------------------
 
-_KEYED = {
-    ("storage", "files"): "path",
-    ("storage", "directories"): "path",
-    ("storage", "links"): "path",
-    ("storage", "disks"): "device",
-    ("storage", "filesystems"): "device",
-    ("storage", "raid"): "name",
-    ("storage", "luks"): "name",
-    ("systemd", "units"): "name",
-    ("passwd", "users"): "name",
-    ("passwd", "groups"): "name",
-}
-_NODE_LISTS = {("storage", "files"), ("storage", "directories"), ("storage", "links")}
-
-
-def _combine(
-    into: dict[str, Any], config: dict[str, Any], name: str, owners: dict[tuple[str, Any], str]
-) -> None:
-    """Add one template's config; the same path/unit/user from two templates is a conflict.
-
-    Lists are concatenated; a keyed entry (file path, unit name, user name, …)
-    and a single value (e.g. ``ignition.timeouts.httpTotal``) may come from one
-    template only, so two templates never silently fight over a thing.
-    """
-    config = {k: v for k, v in config.items() if k != "ignition"} | {
-        "ignition": {k: v for k, v in config.get("ignition", {}).items() if k != "version"}
-    }
-    _combine_obj(into, config, (), name, owners)
-
-
-def _combine_obj(
-    into: dict[str, Any],
-    obj: dict[str, Any],
-    at: tuple[str, ...],
-    name: str,
-    owners: dict[tuple[str, Any], str],
-) -> None:
-    for key, value in obj.items():
-        here = (*at, key)
-        if isinstance(value, dict):
-            _combine_obj(into.setdefault(key, {}), value, here, name, owners)
-        elif isinstance(value, list):
-            key_field = _KEYED.get(here) if len(here) == 2 else None
-            if key_field is not None:
-                namespace = "node" if here in _NODE_LISTS else ".".join(here)
-                for entry in value:
-                    _claim(owners, (namespace, entry.get(key_field)), name, ".".join(here))
-            into.setdefault(key, []).extend(value)
-        else:
-            _claim(owners, ("value", ".".join(here)), name, ".".join(here))
-            into[key] = value
-
-
-def _claim(
-    owners: dict[tuple[str, Any], str], ident: tuple[str, Any], name: str, what: str
-) -> None:
-    if ident in owners:
-        shown = f"{what} {ident[1]!r}" if ident[0] != "value" else what
-        raise TemplateError(f"{shown} is also defined by template {owners[ident]}", name)
-    owners[ident] = name
-
 
 def _header_variable(
     variables: Mapping[str, Any], dotted: str, template: Template, kind: str
@@ -316,19 +255,18 @@ def _header_variable(
     return value
 
 
-def render_template(
-    template: Template, variables: Mapping[str, Any], *, spec: str
-) -> list[dict[str, Any]]:
-    """One template → its Ignition configs: none when its ``when`` condition is false,
-    one per item of its ``each`` list, otherwise one."""
+def translations(template: Template, variables: Mapping[str, Any]) -> Iterator[Any]:
+    """One template → its Butane translations, not yet validated: none when its ``when``
+    condition is false, one per item of its ``each`` list, otherwise one."""
     when, _ = template.header()
     if when is not None:
         negate, var = when
         if bool(_header_variable(variables, var, template, "when")) == negate:
-            return []
+            return
     each = template.each()
     if each is None:
-        return [_render_one(template, template.tree(), variables, spec=spec)]
+        yield _translate(template, template.tree(), variables)
+        return
     items = _header_variable(variables, each, template, "each")
     if not isinstance(items, (list, tuple)):
         raise TemplateError(f"igngen:each names {each!r}, which is not a list", template.location)
@@ -337,48 +275,34 @@ def render_template(
             f"igngen:each cannot bind {ITEM!r}: a variable group has that name", template.location
         )
     if not items:
-        return []
+        return
     tree = template.tree()  # parsed once; substitution copies it for every item
-    return [_render_one(template, tree, {**variables, ITEM: item}, spec=spec) for item in items]
+    for item in items:
+        yield _translate(template, tree, {**variables, ITEM: item})
 
 
-def _render_one(
-    template: Template, tree: Node, variables: Mapping[str, Any], *, spec: str
-) -> dict[str, Any]:
+def render_template(
+    template: Template, variables: Mapping[str, Any], *, spec: str
+) -> list[dict[str, Any]]:
+    """One template → its validated Ignition configs (see ``translations``)."""
+    from igngen.render.combine import Checks
+
+    checks = Checks(spec)
+    for translation in translations(template, variables):
+        checks.rendered.append((template, translation))
+        checks.run()
+    return [translation.config for _, translation in checks.rendered]
+
+
+def _translate(template: Template, tree: Node, variables: Mapping[str, Any]) -> Any:
     from igngen.butane.transpile import transpile
-    from igngen.ignition.validate import check
 
     try:
         substituted = substitute(tree, variables)
         # strict: a template warning (e.g. mode 644 meant as 0644) is a bug to stop at
-        translation = transpile(substituted, strict=True)
+        return transpile(substituted, strict=True)
     except (ButaneError, YamlError) as exc:
         raise TemplateError(exc.message, exc.location or template.location) from None
-    try:
-        check(translation.config, source=template.location)
-    except IgnitionConfigError as exc:
-        where = translation.locate(exc.pointer) or template.location
-        raise TemplateError(
-            f"renders an invalid Ignition config: {exc.message} (at {exc.pointer})", where
-        ) from None
-    if translation.spec != spec:
-        # The fragment only changes its version: every field the template used
-        # must exist in the output spec (always true going up from 3.3.0).
-        _check_fits(translation, spec, template)
-    return translation.config
-
-
-def _check_fits(translation: Any, spec: str, template: Template) -> None:
-    from igngen.ignition.validate import check
-
-    config = dict(translation.config, ignition=dict(translation.config["ignition"], version=spec))
-    try:
-        check(config, source=template.location, version=spec)
-    except IgnitionConfigError as exc:
-        where = translation.locate(exc.pointer) or template.location
-        raise TemplateError(
-            f"uses something spec {spec} does not have: {exc.message} (at {exc.pointer})", where
-        ) from None
 
 
 def render_fragment(
@@ -390,7 +314,25 @@ def render_fragment(
     system_dirs: Sequence[str] = SYSTEM_DIRS,
 ) -> dict[str, Any]:
     """Render every enabled template and combine them into one Ignition config at ``spec``."""
+    fragment, _ = render_fragment_checked(
+        variables, search_dirs=search_dirs, disabled=disabled, spec=spec, system_dirs=system_dirs
+    )
+    return fragment
+
+
+def render_fragment_checked(
+    variables: Mapping[str, Any],
+    *,
+    search_dirs: Sequence[str | os.PathLike[str]] = (),
+    disabled: Collection[str] = (),
+    spec: str = DEFAULT_OUTPUT_SPEC,
+    system_dirs: Sequence[str] = SYSTEM_DIRS,
+) -> tuple[dict[str, Any], list[str]]:
+    """``render_fragment`` and the fragment's warnings (``validate.check`` at ``spec``,
+    source ``fragment``), from its one validation (``igngen.render.combine`` says when
+    each template's own checks run as well)."""
     from igngen.ignition.validate import check
+    from igngen.render.combine import Checks, combine
 
     templates = discover(search_dirs, system_dirs=system_dirs)
     for name in disabled:
@@ -398,20 +340,36 @@ def render_fragment(
             raise TemplateError(f"cannot disable unknown template {name!r}", "templates.disabled")
     fragment: dict[str, Any] = {}
     owners: dict[tuple[str, Any], str] = {}
-    for name, template in templates.items():
-        if name in disabled or template.disabled_by_file:
-            continue
-        for config in render_template(template, variables, spec=spec):
-            _combine(fragment, config, template.location, owners)
-    fragment.setdefault("ignition", {})["version"] = spec
+    checks = Checks(spec)
     try:
-        check(fragment, source="fragment", version=spec)
+        for name, template in templates.items():
+            if name in disabled or template.disabled_by_file:
+                continue
+            first = len(checks.rendered)
+            for translation in translations(template, variables):
+                checks.rendered.append((template, translation))
+            for _, translation in checks.rendered[first:]:
+                combine(fragment, translation.config, template.location, owners, checks)
+    except Exception:
+        # An earlier template's own check would have stopped the render first.
+        failure = checks.first_failure()
+        if failure is not None:
+            raise failure from None
+        raise
+    fragment.setdefault("ignition", {})["version"] = spec
+    invalid: IgnitionConfigError | None = None
+    try:
+        warnings = check(fragment, source="fragment", version=spec)
     except IgnitionConfigError as exc:
+        invalid = exc
+    if invalid is not None:
+        checks.run()  # a template's own error names the template
         raise TemplateError(
-            f"templates render an invalid config for spec {spec}: {exc.message}",
-            f"fragment#{exc.pointer}",
-        ) from None
-    return fragment
+            f"templates render an invalid config for spec {spec}: {invalid.message}",
+            f"fragment#{invalid.pointer}",
+        )
+    checks.after_fragment()
+    return fragment, warnings
 
 
 def compile_builtin(directory: str) -> str:

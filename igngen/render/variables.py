@@ -16,8 +16,7 @@ from collections.abc import Mapping
 
 from igngen import paths
 from igngen.azure import ovf as ovf_parser
-from igngen.azure import reporter
-from igngen.azure.health import READY_MARKER
+from igngen.azure import report_settings
 from igngen.errors import SettingsError
 from igngen.render.model import Provisioning
 from igngen.render.passwords import hash_password
@@ -100,10 +99,14 @@ def report(section: Mapping[str, Any] | None, *, source: str = "settings") -> di
     ``ConditionPathExists=``: whitespace, quotes, ``%``, ``$`` and ``\\`` are refused.
     """
     sections = {"report": dict(section or {})}
-    opts = reporter.options_from_settings("ready", sections, source)
-    command = sections["report"].get("command", reporter.DEFAULT_COMMAND)
-    enabled = sections["report"].get("enabled", True)  # a bool: options_from_settings checked
-    values = {"command": command, "state_dir": opts.state_dir, "wireserver": opts.wireserver}
+    # What reporter.options_from_settings reads and refuses, without the reporter.
+    read = report_settings.read(sections, source)
+    state_dir = read.get("state_dir", paths.READY_STATE_DIR)
+    wireserver = read.get("wireserver", report_settings.WIRESERVER_AUTO)
+    protocol = read.get("protocol", "auto")
+    command = sections["report"].get("command", paths.IGNGEN_COMMAND)
+    enabled = sections["report"].get("enabled", True)  # a bool: report_settings.read checked
+    values = {"command": command, "state_dir": state_dir, "wireserver": wireserver}
     for key, value in values.items():
         if (
             not isinstance(value, str)
@@ -116,13 +119,13 @@ def report(section: Mapping[str, Any] | None, *, source: str = "settings") -> di
     for key in ("command", "state_dir"):
         if not values[key].startswith("/"):
             raise SettingsError(f"report.{key}: must be an absolute path", source)
-    args = [f"--state-dir {opts.state_dir}", f"--wireserver {opts.wireserver}"]
-    if opts.protocol != "auto":
-        args.append(f"--protocol {opts.protocol}")
+    args = [f"--state-dir {state_dir}", f"--wireserver {wireserver}"]
+    if protocol != "auto":
+        args.append(f"--protocol {protocol}")
     return {
         "enabled": enabled,
         **values,
-        "marker": f"{opts.state_dir}/{READY_MARKER}",
+        "marker": f"{state_dir}/{paths.READY_MARKER_NAME}",
         "args": " ".join(args),
     }
 
