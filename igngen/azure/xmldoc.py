@@ -16,7 +16,6 @@ element count and attributes per element. Every failure is an :class:`XmlError` 
 
 from __future__ import annotations
 
-import contextlib
 import xml.parsers.expat
 from collections.abc import Callable, Iterator
 
@@ -126,8 +125,11 @@ def _declared_encoding(data: bytes) -> str | None:
     parser = xml.parsers.expat.ParserCreate("utf-8")
     parser.XmlDeclHandler = declaration
     # Not a declaration expat accepts: the document's own parse says so, with a location.
-    with contextlib.suppress(xml.parsers.expat.ExpatError):
+    # (try/except, not contextlib.suppress: contextlib is not otherwise on render's path.)
+    try:  # noqa: SIM105
         parser.Parse(data[: end + 2] if end >= 0 else data, False)
+    except xml.parsers.expat.ExpatError:
+        pass
     return found[0]
 
 
