@@ -53,5 +53,9 @@ def test_paths_hang_together() -> None:
     assert f"{paths.INITRD_STATE_DIR}/{paths.FAILURE_REASON_NAME}" == paths.FAILURE_REASON
     for name in dir(paths):
         value = getattr(paths, name)
-        if name.isupper() and isinstance(value, str) and name != "FAILURE_REASON_NAME":
+        if not (name.isupper() and isinstance(value, str)):
+            continue
+        if name.endswith("_NAME"):  # a file name inside one of the directories
+            assert value and "/" not in value, name
+        else:
             assert value.startswith("/"), name
