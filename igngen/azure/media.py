@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 
@@ -20,6 +19,7 @@ from igngen.limits import MAX_MEDIA_FILE_BYTES
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import subprocess
     from typing import NamedTuple
 else:
     from igngen.records import NamedTuple
@@ -63,6 +63,9 @@ def read_directory(directory: str, *, origin: str | None = None) -> MediaContent
 
 
 def _run(argv: list[str], timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
+    # Imported here: media given as a directory (tests, `provision --media DIR`) runs no tool.
+    import subprocess
+
     try:
         # Tools print what they like (labels, localised messages): never a decode error.
         return subprocess.run(

@@ -9,13 +9,15 @@ Ignition igngen supports.
 from __future__ import annotations
 
 import os
-import select
-import subprocess
 import time
 
 from igngen import paths
 from igngen.ignition.spec import ignition_release
 from igngen.limits import IGNITION_VERSION_BYTES, IGNITION_VERSION_SECONDS
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import subprocess
 
 DEFAULT_BINARY = paths.IGNITION_BINARY
 
@@ -24,6 +26,8 @@ def release(binary: str = DEFAULT_BINARY) -> tuple[str | None, str]:
     """(release or None, why) for the Ignition at ``binary``."""
     if not os.access(binary, os.X_OK) or os.path.isdir(binary):
         return None, f"{binary}: not an executable"
+    import subprocess  # only when there is a binary to ask
+
     try:
         proc = subprocess.Popen(
             [binary, "-version"],
@@ -52,6 +56,8 @@ def release(binary: str = DEFAULT_BINARY) -> tuple[str | None, str]:
 def _answer(proc: subprocess.Popen[bytes]) -> tuple[str, bool]:
     """At most IGNITION_VERSION_BYTES of the output, and whether it ended in time: a
     binary that talks for ever or never stops costs neither memory nor more time."""
+    import select  # loaded by subprocess already
+
     assert proc.stdout is not None
     fd = proc.stdout.fileno()
     deadline = time.monotonic() + IGNITION_VERSION_SECONDS
