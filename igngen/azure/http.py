@@ -27,7 +27,7 @@ parsed by ``igngen.azure.urls``.
 from __future__ import annotations
 
 import enum
-import random
+import os
 import socket
 import time
 from collections.abc import Callable, Mapping
@@ -466,7 +466,10 @@ class Timing(NamedTuple):
 
 def jittered_pause(backoff: float, cap: float) -> float:
     # 50-100 % of the step: VMs restarting together must not retry in lockstep.
-    return min(backoff, cap) * (0.5 + random.random() / 2)
+    # os.urandom, not the random module: its import (hashlib's sha512, bisect, math) is
+    # a cost at every boot for one number per retry.
+    fraction = int.from_bytes(os.urandom(2), "big") / 0xFFFF
+    return min(backoff, cap) * (0.5 + fraction / 2)
 
 
 def with_retries(
