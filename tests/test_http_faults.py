@@ -34,6 +34,7 @@ from sim.http import Hang, Raw, Reply, Reset, ScriptedServer, Step, free_port_re
 from sim.imds import imds_routes, imds_server, instance_document, ok
 from sim.wireserver import WireserverSim
 from support.ovf_builder import ovf_xml
+from support.timing import short_timing
 
 from igngen.azure import http, kvp
 from igngen.azure.imds_client import ImdsSettings, fetch_instance, fetch_user_data
@@ -93,13 +94,7 @@ ALL_FAULTS = {**EARLY_FAULTS, **BODY_FAULTS}
 def imds_settings(url: str, budget: float = BUDGET) -> ImdsSettings:
     return ImdsSettings(
         url=url,
-        timing=http.Timing(
-            total_timeout=budget,
-            connect_timeout=0.5,
-            request_timeout=0.5,
-            backoff_initial=0.05,
-            backoff_max=0.2,
-        ),
+        timing=short_timing(budget),
     )
 
 
@@ -107,13 +102,7 @@ def report_settings(url: str, protocol: str, budget: float = BUDGET) -> ReportSe
     return ReportSettings(
         wireserver=url,
         protocol=protocol,
-        timing=http.Timing(
-            total_timeout=budget,
-            connect_timeout=0.5,
-            request_timeout=0.5,
-            backoff_initial=0.05,
-            backoff_max=0.2,
-        ),
+        timing=short_timing(budget),
     )
 
 

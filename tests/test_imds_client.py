@@ -9,8 +9,8 @@ import time
 import pytest
 from sim.http import Drip, Hang, Reply, Reset, free_port_refusing
 from sim.imds import imds_routes, imds_server, instance_document, ok
+from support.timing import short_timing
 
-from igngen.azure import http
 from igngen.azure.imds import parse_instance
 from igngen.azure.imds_client import DEFAULT_TIMING, ImdsSettings, fetch_instance, fetch_user_data
 from igngen.errors import ImdsDataError, ImdsUnavailableError
@@ -24,13 +24,7 @@ SLACK = 3.0  # scheduling slack on a loaded 2-core machine: a bound on the budge
 def settings(url: str, budget: float = 4.0) -> ImdsSettings:
     return ImdsSettings(
         url=url,
-        timing=http.Timing(
-            total_timeout=budget,
-            connect_timeout=0.5,
-            request_timeout=0.5,
-            backoff_initial=0.05,
-            backoff_max=0.2,
-        ),
+        timing=short_timing(budget),
     )
 
 

@@ -13,8 +13,8 @@ from http.server import ThreadingHTTPServer
 import pytest
 from sim.http import Drip, Hang, Reply, Reset, free_port_refusing
 from sim.wireserver import CONTAINER, INSTANCE, WireserverSim
+from support.timing import short_timing
 
-from igngen.azure import http
 from igngen.azure.wireserver import status_for
 from igngen.azure.wireserver_client import ReportResult, ReportSettings, base_url, report
 from igngen.errors import UsageError, WireserverError
@@ -26,13 +26,7 @@ def settings(url: str, protocol: str = "auto", budget: float = 4.0) -> ReportSet
     return ReportSettings(
         wireserver=url,
         protocol=protocol,
-        timing=http.Timing(
-            total_timeout=budget,
-            connect_timeout=0.5,
-            request_timeout=0.5,
-            backoff_initial=0.05,
-            backoff_max=0.2,
-        ),
+        timing=short_timing(budget),
     )
 
 
