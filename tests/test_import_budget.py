@@ -426,10 +426,11 @@ BUDGETS: dict[str, tuple[set[str], set[str]]] = {
 }
 
 
-def _probe(argv: list[str], cwd: Path) -> dict[str, Any]:
+def _python(code: str, args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``code`` in a fresh interpreter that imports igngen from this checkout."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(HEAVY_STDLIB), json.dumps(argv)],
+        [sys.executable, "-c", code, *args],
         capture_output=True,
         text=True,
         env=env,
@@ -437,6 +438,11 @@ def _probe(argv: list[str], cwd: Path) -> dict[str, Any]:
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def _probe(argv: list[str], cwd: Path) -> dict[str, Any]:
+    proc = _python(PROBE, [json.dumps(HEAVY_STDLIB), json.dumps(argv)], cwd)
     result: dict[str, Any] = json.loads(proc.stdout.splitlines()[-1])
     return result
 
@@ -552,14 +558,5 @@ def test_no_igngen_module_imports_typing() -> None:
         "    importlib.import_module(name)\n"
         "    assert 'typing' not in sys.modules, f'{name} imports typing'\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run(
-        [sys.executable, "-c", probe, json.dumps(names)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
+    _python(probe, [json.dumps(names)], REPO)
     assert len(names) > 50  # not vacuous
