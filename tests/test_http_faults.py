@@ -509,3 +509,19 @@ def test_address_literals_need_no_resolver() -> None:
     deadline = http._Deadline(time.monotonic() + 5, time.monotonic)
     assert http._lookup("127.0.0.1", 80, deadline)[1][:2] == ("127.0.0.1", 80)
     assert http._lookup("::1", 80, deadline)[1][:2] == ("::1", 80)
+
+
+def test_jitter_stays_in_its_range_and_never_waits_for_entropy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """50-100 % of the step, capped; before the kernel's pool is ready (getrandom would
+    block, os.urandom would wait without bound in an early initramfs) the clock stands in."""
+    pauses = [http.jittered_pause(4.0, 2.0) for _ in range(200)]
+    assert all(1.0 <= p <= 2.0 for p in pauses) and len(set(pauses)) > 1
+
+    def not_ready(size: int, flags: int = 0) -> bytes:
+        assert flags & os.GRND_NONBLOCK, "getrandom must be asked not to block"
+        raise BlockingIOError
+
+    monkeypatch.setattr(os, "getrandom", not_ready)
+    assert all(0.5 <= http.jittered_pause(1.0, 30.0) <= 1.0 for _ in range(50))

@@ -466,10 +466,20 @@ class Timing(NamedTuple):
 
 def jittered_pause(backoff: float, cap: float) -> float:
     # 50-100 % of the step: VMs restarting together must not retry in lockstep.
-    # os.urandom, not the random module: its import (hashlib's sha512, bisect, math) is
-    # a cost at every boot for one number per retry.
-    fraction = int.from_bytes(os.urandom(2), "big") / 0xFFFF
-    return min(backoff, cap) * (0.5 + fraction / 2)
+    return min(backoff, cap) * (0.5 + _fraction() / 2)
+
+
+def _fraction() -> float:
+    """A number in [0, 1] that differs between VMs. From getrandom without blocking, not
+    the random module (its import, hashlib's sha512, bisect and math, costs every boot
+    for one number per retry) and not os.urandom, which blocks until the kernel's pool is
+    ready: early in an initramfs that wait has no bound. Before then, the clock's
+    nanoseconds are spread enough to keep VMs out of lockstep."""
+    try:
+        data = os.getrandom(2, os.GRND_NONBLOCK)
+    except (BlockingIOError, AttributeError, OSError):
+        data = (time.time_ns() & 0xFFFF).to_bytes(2, "big")
+    return int.from_bytes(data, "big") / 0xFFFF
 
 
 def with_retries(
