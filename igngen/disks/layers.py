@@ -180,19 +180,23 @@ class _Resolver:
         self.provenance: dict[str, str] = {}
         self.where: dict[str, str] = {}  # field → where an error about its value points
 
+    def _layer(self, field: str) -> _Layer | None:
+        """The first layer that sets ``field``."""
+        return next((layer for layer in self.layers if field in layer.values), None)
+
     def raw(self, field: str) -> tuple[Any, str] | None:
-        for layer in self.layers:
-            if field in layer.values:
-                return layer.values[field], layer.where[field]
-        return None
+        """The value and its error location, without counting it as used."""
+        layer = self._layer(field)
+        return None if layer is None else (layer.values[field], layer.where[field])
 
     def take(self, field: str) -> tuple[Any, str] | None:
-        for layer in self.layers:
-            if field in layer.values:
-                self.provenance[field] = layer.named[field]
-                self.where[field] = layer.where[field]
-                return layer.values[field], layer.where[field]
-        return None
+        """``raw``, recorded as used: its provenance and its error location."""
+        layer = self._layer(field)
+        if layer is None:
+            return None
+        self.provenance[field] = layer.named[field]
+        self.where[field] = layer.where[field]
+        return layer.values[field], layer.where[field]
 
     def at(self, field: str) -> str:
         """Where an error about ``field`` points: its value's position once read, else
@@ -375,7 +379,8 @@ def _nvme_devices(r: _Resolver) -> tuple[tuple[str, ...], tuple[str, ...]]:
         )
     if disks is None:
         return (), ()
-    value, where = r.take("nvme.disks") or disks
+    r.take("nvme.disks")  # its provenance
+    value, where = disks
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
         raise DiskSettingsError("disks.nvme.disks: expected a list of disk names or paths", where)
     if len(value) > MAX_NVME_DISKS:
