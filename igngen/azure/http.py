@@ -477,7 +477,7 @@ def _fraction() -> float:
     nanoseconds are spread enough to keep VMs out of lockstep."""
     try:
         data = os.getrandom(2, os.GRND_NONBLOCK)
-    except (BlockingIOError, AttributeError, OSError):
+    except (AttributeError, OSError):  # no getrandom here, or the pool is not ready
         data = (time.time_ns() & 0xFFFF).to_bytes(2, "big")
     return int.from_bytes(data, "big") / 0xFFFF
 
